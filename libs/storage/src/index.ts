@@ -1,0 +1,2 @@
+export type * from './snapshot-driver.js';
+export * from './errors.js';

@@ -1,0 +1,111 @@
+/**
+ * The storage port. Every snapshot operation of snapwarden goes through one `SnapshotDriver`;
+ * drivers differ in where volumes and snapshots live, never in the rules the engine applies.
+ *
+ * Contract for every implementation:
+ * - `createSnapshot` is idempotent by name: creating a name that already exists for the same
+ *   volume adopts it (`adopted: true`); the same name on another volume is a `SnapshotConflictError`.
+ * - `deleteSnapshot` of a missing snapshot succeeds (idempotent).
+ * - `listSnapshots(volume)` returns every snapshot of that volume: managed or not, ready,
+ *   in progress, failed and terminating, because all of them count toward the cap.
+ * - Methods never block the event loop for long: I/O is asynchronous and streaming.
+ */
+export interface SnapshotDriver {
+  /** Short driver name, e.g. `local`, `memory`, `csi`. */
+  readonly name: string;
+  /** Capabilities that apply to snapshots of this volume (they may differ per snapshot class). */
+  capabilities(volume: VolumeRef, snapshotClassName?: string): Promise<DriverCapabilities>;
+  /** Volumes (claims) of one namespace, or of all namespaces when `namespace` is undefined. */
+  listVolumes(namespace?: string): Promise<Volume[]>;
+  getVolume(ref: VolumeRef): Promise<Volume | undefined>;
+  /** Every snapshot whose source is this volume (see the contract above). */
+  listSnapshots(volume: VolumeRef): Promise<Snapshot[]>;
+  /** Every snapshot of one namespace, or of all namespaces. */
+  listAllSnapshots(namespace?: string): Promise<Snapshot[]>;
+  getSnapshot(ref: SnapshotRef): Promise<Snapshot | undefined>;
+  createSnapshot(input: CreateSnapshotInput): Promise<CreateSnapshotResult>;
+  /**
+   * Resolves with the snapshot once it is ready, rejects with `SnapshotFailedError` when it
+   * reports an error, and with `SnapshotTimeoutError` after `timeoutMs`. Implementations wait on
+   * events or timers, never on a busy loop.
+   */
+  waitUntilReady(ref: SnapshotRef, timeoutMs: number, signal?: AbortSignal): Promise<Snapshot>;
+  deleteSnapshot(ref: SnapshotRef): Promise<void>;
+  /** Creates a new volume holding the snapshot's data. Requires `capabilities.restoreToNewVolume`. */
+  restoreToNewVolume(input: RestoreToNewVolumeInput): Promise<Volume>;
+  /** Replaces the source volume's contents with the snapshot's. Requires `capabilities.rollback`. */
+  rollback(ref: SnapshotRef): Promise<void>;
+  /** Releases watches, timers and connections. */
+  close(): Promise<void>;
+}
+
+export interface VolumeRef {
+  namespace: string;
+  name: string;
+}
+
+export interface SnapshotRef {
+  namespace: string;
+  name: string;
+}
+
+export type VolumePhase = 'Bound' | 'Pending' | 'Lost';
+
+export interface Volume extends VolumeRef {
+  /** Stable identity: survives renames of nothing, changes when the volume is recreated. */
+  uid: string;
+  labels: Record<string, string>;
+  phase: VolumePhase;
+  sizeBytes?: number;
+  storageClassName?: string;
+  accessModes?: string[];
+}
+
+export type SnapshotState = 'Creating' | 'Ready' | 'Failed' | 'Terminating';
+
+export interface Snapshot extends SnapshotRef {
+  uid: string;
+  /** Name of the source volume, in the snapshot's namespace. */
+  volumeName: string;
+  createdAt: Date;
+  state: SnapshotState;
+  readyToUse: boolean;
+  restoreSizeBytes?: number;
+  error?: string;
+  labels: Record<string, string>;
+}
+
+export interface DriverCapabilities {
+  /** Provider cap: snapshots of one volume, counting every snapshot `listSnapshots` returns. */
+  maxSnapshotsPerVolume: number;
+  rollback: boolean;
+  restoreToNewVolume: boolean;
+  /** Smallest size a volume restored from a snapshot may request, if the provider has a rule. */
+  minRestoreBytes?: number;
+  /** The provider allows only one snapshot in progress per volume. */
+  oneInFlightPerVolume: boolean;
+}
+
+export interface CreateSnapshotInput {
+  volume: VolumeRef;
+  name: string;
+  labels: Record<string, string>;
+  snapshotClassName?: string;
+}
+
+export interface CreateSnapshotResult {
+  snapshot: Snapshot;
+  /** True when a snapshot of that name and volume already existed and was taken over. */
+  adopted: boolean;
+}
+
+export interface RestoreToNewVolumeInput {
+  snapshot: SnapshotRef;
+  target: {
+    namespace: string;
+    name: string;
+    storageClassName?: string;
+    sizeBytes?: number;
+    accessModes?: string[];
+  };
+}
