@@ -1,0 +1,55 @@
+import { ConfigError, loadConfig } from '#lib/config';
+
+describe('loadConfig', () => {
+  it('applies the documented defaults in local mode', () => {
+    const config = loadConfig({}, '/srv');
+    expect(config).toMatchObject({
+      mode: 'local',
+      port: 8080,
+      dataDir: '/srv/data',
+      policyDir: '/srv/policies',
+      roles: ['scheduler', 'worker', 'api'],
+      driver: 'local',
+      maxSnapshotsPerVolume: 7,
+      resyncIntervalMs: 60_000,
+    });
+    expect(config.redisUrl).toBeUndefined();
+  });
+
+  it('treats empty variables as unset', () => {
+    expect(loadConfig({ PORT: '' }).port).toBe(8080);
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ SNAPWARDEN_MODE: 'cloud' }, 'SNAPWARDEN_MODE'],
+    [{ SNAPWARDEN_ROLES: 'api,janitor' }, 'SNAPWARDEN_ROLES'],
+    [{ REDIS_URL: 'localhost:6379' }, 'REDIS_URL'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ SNAPWARDEN_API_TOKEN: 'short' }, 'SNAPWARDEN_API_TOKEN'],
+    [{ SNAPWARDEN_RESYNC_INTERVAL: 'soon' }, 'SNAPWARDEN_RESYNC_INTERVAL'],
+    [{ SNAPWARDEN_MODE: 'kubernetes' }, 'REDIS_URL'],
+  ])('rejects %p naming %s', (env, variable) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    try {
+      loadConfig(env);
+    } catch (error) {
+      expect((error as ConfigError).problems.map((p) => p.variable)).toContain(variable);
+      expect((error as ConfigError).message).toContain(variable);
+    }
+  });
+
+  it('reports every bad variable at once', () => {
+    expect(() => loadConfig({ PORT: 'x', LOG_LEVEL: 'y' })).toThrow(/PORT[\s\S]*LOG_LEVEL/);
+  });
+
+  it('parses roles and durations', () => {
+    const config = loadConfig({
+      SNAPWARDEN_ROLES: 'worker, api',
+      SNAPWARDEN_READY_TIMEOUT: '1h30m',
+    });
+    expect(config.roles).toEqual(['worker', 'api']);
+    expect(config.readyTimeoutMs).toBe(5_400_000);
+  });
+});

@@ -1,0 +1,80 @@
+import { resolve } from 'node:path';
+import { EnvSchema, type Role } from './config.schema.js';
+
+/** Validated settings of one process. Paths are absolute. */
+export interface Config {
+  mode: 'local' | 'kubernetes';
+  /** Unset in local mode: an embedded redis-server is started under the data directory. */
+  redisUrl?: string;
+  host: string;
+  port: number;
+  dataDir: string;
+  policyDir: string;
+  apiToken?: string;
+  roles: Role[];
+  logLevel: string;
+  driver: 'local' | 'memory' | 'csi';
+  maxSnapshotsPerVolume: number;
+  queuePrefix: string;
+  workerConcurrency: number;
+  jobLockMs: number;
+  resyncIntervalMs: number;
+  readyTimeoutMs: number;
+  auditMaxEvents: number;
+  auditMaxAgeMs: number;
+  runsMax: number;
+}
+
+/** Raised when the environment is invalid; the message names every offending variable. */
+export class ConfigError extends Error {
+  constructor(readonly problems: { variable: string; message: string }[]) {
+    super(
+      `Invalid configuration:\n${problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n')}`,
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Validates the environment once. Empty strings count as unset, so `PORT=` in a manifest
+ * falls back to the default rather than failing on an empty number.
+ */
+export function loadConfig(env: Record<string, string | undefined>, cwd = process.cwd()): Config {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ''));
+  const parsed = EnvSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => ({
+        variable: issue.path.join('.') || '(environment)',
+        message: issue.message,
+      })),
+    );
+  }
+  const e = parsed.data;
+  if (e.SNAPWARDEN_MODE === 'kubernetes' && e.REDIS_URL === undefined) {
+    throw new ConfigError([
+      { variable: 'REDIS_URL', message: 'is required in kubernetes mode (no embedded Redis)' },
+    ]);
+  }
+  return {
+    mode: e.SNAPWARDEN_MODE,
+    redisUrl: e.REDIS_URL,
+    host: e.HOST,
+    port: e.PORT,
+    dataDir: resolve(cwd, e.SNAPWARDEN_DATA_DIR),
+    policyDir: resolve(cwd, e.SNAPWARDEN_POLICY_DIR),
+    apiToken: e.SNAPWARDEN_API_TOKEN,
+    roles: e.SNAPWARDEN_ROLES,
+    logLevel: e.LOG_LEVEL,
+    driver: e.SNAPWARDEN_MODE === 'kubernetes' ? 'csi' : (e.SNAPWARDEN_DRIVER ?? 'local'),
+    maxSnapshotsPerVolume: e.SNAPWARDEN_MAX_SNAPSHOTS_PER_VOLUME,
+    queuePrefix: e.SNAPWARDEN_QUEUE_PREFIX,
+    workerConcurrency: e.SNAPWARDEN_WORKER_CONCURRENCY,
+    jobLockMs: e.SNAPWARDEN_JOB_LOCK_MS,
+    resyncIntervalMs: e.SNAPWARDEN_RESYNC_INTERVAL,
+    readyTimeoutMs: e.SNAPWARDEN_READY_TIMEOUT,
+    auditMaxEvents: e.SNAPWARDEN_AUDIT_MAX_EVENTS,
+    auditMaxAgeMs: e.SNAPWARDEN_AUDIT_MAX_AGE,
+    runsMax: e.SNAPWARDEN_RUNS_MAX,
+  };
+}
