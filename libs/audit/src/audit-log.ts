@@ -1,0 +1,150 @@
+import type { Redis } from 'ioredis';
+import type { AuditEvent, AuditEventInput } from './audit-event.js';
+import { prepareEvent, toStreamFields, type UnsavedAuditEvent } from './audit-codec.js';
+import { type AuditFilter, planAuditQuery } from './audit-filter.js';
+import { scanStream } from './audit-scan.js';
+import {
+  type AuditListener,
+  type AuditSubscribeOptions,
+  type AuditSubscription,
+  AuditTail,
+} from './audit-tail.js';
+import { AuditUnavailableError } from './errors.js';
+import { auditKeys } from './keys.js';
+import type { Page } from './page.js';
+import { DEFAULT_SCAN_BUDGET, type ScanBudget } from './paged-scan.js';
+
+/** Options of {@link AuditLog}. */
+export interface AuditLogOptions {
+  /** Key prefix, e.g. `snapwarden:`; the stream is `<prefix>audit`. */
+  prefix: string;
+  /** Approximate bound on the stream length, enforced on every append (default 100 000). */
+  maxEvents?: number;
+  /** Age past which {@link AuditLog.trim} drops events (default 30 days; `Infinity` keeps them). */
+  maxAgeMs?: number;
+  /** Scan work per query (defaults: 250 entries a batch, 20 batches). */
+  scan?: Partial<ScanBudget>;
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * The audit log: an append-only, size-bounded Redis stream of {@link AuditEvent}s (invariant 6:
+ * every state change is an event). Appends never block on readers; queries page by stream id;
+ * live tails see each new event once, in order.
+ *
+ * Writers should use a client with a small `maxRetriesPerRequest` (see `AUDIT_REDIS_OPTIONS`):
+ * then an unreachable Redis makes `append` reject with {@link AuditUnavailableError} instead of
+ * waiting forever. The caller owns `redis`; {@link close} closes only the live tails.
+ */
+export class AuditLog {
+  private readonly key: string;
+  private readonly maxEvents: number;
+  private readonly maxAgeMs: number;
+  private readonly budget: ScanBudget;
+  private readonly tails = new Set<AuditTail>();
+
+  constructor(
+    private readonly redis: Redis,
+    options: AuditLogOptions,
+  ) {
+    this.key = auditKeys.stream(options.prefix);
+    this.maxEvents = options.maxEvents ?? 100_000;
+    this.maxAgeMs = options.maxAgeMs ?? 30 * DAY_MS;
+    this.budget = { ...DEFAULT_SCAN_BUDGET, ...options.scan };
+  }
+
+  /**
+   * Stores one event (XADD with `MAXLEN ~ maxEvents`) and returns it with its id.
+   * @throws AuditUnavailableError when Redis does not take the write.
+   */
+  async append(input: AuditEventInput): Promise<AuditEvent> {
+    const event = prepareEvent(input, new Date());
+    try {
+      const id = await this.redis.xadd(this.key, ...this.xaddArgs(event));
+      if (id === null) throw new Error('XADD returned no id');
+      return { id, ...event };
+    } catch (error) {
+      throw this.unavailable(`could not append ${input.type} event`, error);
+    }
+  }
+
+  /**
+   * Stores several events in one round trip, all or none (MULTI/EXEC), in the given order.
+   * @throws AuditUnavailableError when Redis does not take the write.
+   */
+  async appendMany(inputs: readonly AuditEventInput[]): Promise<AuditEvent[]> {
+    if (inputs.length === 0) return [];
+    const now = new Date();
+    const events = inputs.map((input) => prepareEvent(input, now));
+    const transaction = this.redis.multi();
+    for (const event of events) transaction.xadd(this.key, ...this.xaddArgs(event));
+    try {
+      const replies = await transaction.exec();
+      if (!replies) throw new Error('transaction aborted');
+      return events.map((event, index) => ({ id: idOf(replies[index]), ...event }));
+    } catch (error) {
+      throw this.unavailable(`could not append ${inputs.length} events`, error);
+    }
+  }
+
+  /**
+   * Lists events matching `filter`, newest first unless `order: 'asc'`. Reads at most the scan
+   * budget per call; a short page with `nextCursor` means "keep going".
+   * @throws InvalidQueryError for a malformed cursor or an invalid time.
+   */
+  async query(filter: AuditFilter = {}): Promise<Page<AuditEvent>> {
+    const plan = planAuditQuery(filter);
+    if (!plan.satisfiable) return { items: [] };
+    return scanStream(this.redis, this.key, plan, this.budget);
+  }
+
+  /** Drops events recorded before `now - maxAgeMs` (XTRIM MINID ~); returns how many went. */
+  async trim(now: Date): Promise<number> {
+    if (!Number.isFinite(this.maxAgeMs)) return 0;
+    const cutoff = Math.max(0, now.getTime() - this.maxAgeMs);
+    return this.redis.xtrim(this.key, 'MINID', '~', `${cutoff}-0`);
+  }
+
+  /**
+   * Live tail for server-sent events: each event appended after the tail is in place (or
+   * after `options.after`) reaches `listener` once, in order, over a dedicated connection.
+   * Call the returned function to stop it and close that connection.
+   * @throws InvalidQueryError when `options.after` is not a stream id.
+   */
+  subscribe(listener: AuditListener, options: AuditSubscribeOptions = {}): AuditSubscription {
+    const tail = new AuditTail(this.redis, this.key, listener, options);
+    this.tails.add(tail);
+    const unsubscribe = (): void => {
+      this.tails.delete(tail);
+      tail.stop();
+    };
+    return Object.assign(unsubscribe, { ready: tail.ready });
+  }
+
+  /** Stops every live tail. The shared `redis` client stays open (its owner closes it). */
+  close(): Promise<void> {
+    for (const tail of this.tails) tail.stop();
+    this.tails.clear();
+    return Promise.resolve();
+  }
+
+  private xaddArgs(event: UnsavedAuditEvent): string[] {
+    return ['MAXLEN', '~', String(this.maxEvents), '*', ...toStreamFields(event)];
+  }
+
+  private unavailable(what: string, error: unknown): AuditUnavailableError {
+    const reason = error instanceof Error ? error.message : String(error);
+    return new AuditUnavailableError(`audit log unavailable: ${what}: ${reason}`, {
+      cause: error,
+    });
+  }
+}
+
+function idOf(reply: [error: Error | null, result: unknown] | undefined): string {
+  if (!reply) throw new Error('missing reply');
+  const [error, result] = reply;
+  if (error) throw error;
+  if (typeof result !== 'string') throw new Error('XADD returned no id');
+  return result;
+}

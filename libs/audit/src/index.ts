@@ -1,0 +1,13 @@
+export * from './audit-event.js';
+export type { AuditFilter, QueryOrder } from './audit-filter.js';
+export { AuditLog, type AuditLogOptions } from './audit-log.js';
+export type { AuditListener, AuditSubscribeOptions, AuditSubscription } from './audit-tail.js';
+export { type DailyRunCounts, MAX_DAILY_RANGE_DAYS } from './daily-counts.js';
+export * from './errors.js';
+export { auditKeys } from './keys.js';
+export { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, type Page } from './page.js';
+export { AUDIT_REDIS_OPTIONS } from './redis-options.js';
+export type { RunFilter } from './run-filter.js';
+export * from './run-record.js';
+export type { ScanBudget } from './paged-scan.js';
+export { RunStore, type RunStartResult, type RunStoreOptions } from './run-store.js';

@@ -1,0 +1,119 @@
+import {
+  isRunKind,
+  isRunState,
+  isVolumeRunState,
+  type RunCounts,
+  type RunRecord,
+  type RunStartInput,
+  type RunState,
+  type VolumeRunResult,
+} from './run-record.js';
+
+/** Hash field holding one volume's JSON result. */
+export const volumeField = (volume: string): string => `v:${volume}`;
+
+/** Hash fields of counters kept by the update script. */
+const COUNTER = {
+  open: 'n:open',
+  succeeded: 'n:succeeded',
+  failed: 'n:failed',
+  skipped: 'n:skipped',
+};
+
+/** Field/value pairs of a new run's hash (meta, one JSON field per volume, counters). */
+export function startFields(input: RunStartInput, now: Date): string[] {
+  const volumes = [...new Set(input.volumes)];
+  const terminal: RunState | undefined =
+    input.state ?? (volumes.length === 0 ? 'succeeded' : undefined);
+  const fields = ['id', input.id, 'kind', input.kind, 'namespace', input.namespace];
+  fields.push('trigger', input.trigger, 'scheduledAt', input.scheduledAt.toISOString());
+  fields.push('createdAt', now.toISOString(), 'createdAtMs', String(now.getTime()));
+  fields.push('state', terminal ?? 'running', 'volumes', JSON.stringify(volumes));
+  if (input.policy !== undefined) fields.push('policy', input.policy);
+  if (input.message !== undefined) fields.push('message', input.message);
+  if (terminal) fields.push('finishedAt', now.toISOString(), 'durationMs', '0');
+  for (const volume of volumes) {
+    const result: VolumeRunResult = terminal
+      ? {
+          volume,
+          state: 'skipped',
+          ...(input.message === undefined ? {} : { reason: input.message }),
+        }
+      : { volume, state: 'pending' };
+    fields.push(volumeField(volume), JSON.stringify(result));
+  }
+  const open = terminal ? 0 : volumes.length;
+  fields.push(COUNTER.open, String(open), COUNTER.skipped, String(volumes.length - open));
+  fields.push(COUNTER.succeeded, '0', COUNTER.failed, '0');
+  return fields;
+}
+
+/** Turns a flat `[field, value, ...]` reply into a map. */
+export function pairsToMap(pairs: readonly unknown[]): Map<string, string> {
+  const map = new Map<string, string>();
+  for (let i = 0; i + 1 < pairs.length; i += 2) map.set(String(pairs[i]), String(pairs[i + 1]));
+  return map;
+}
+
+function parseVolume(volume: string, json: string | undefined): VolumeRunResult {
+  try {
+    const value = JSON.parse(json ?? '') as Partial<VolumeRunResult>;
+    if (typeof value.state === 'string' && isVolumeRunState(value.state)) {
+      return { ...value, volume, state: value.state };
+    }
+  } catch {
+    // A corrupt field reads as pending rather than hiding the whole run.
+  }
+  return { volume, state: 'pending' };
+}
+
+function parseNames(json: string | undefined): string[] {
+  try {
+    const value: unknown = JSON.parse(json ?? '[]');
+    return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+function counts(map: Map<string, string>, total: number): RunCounts {
+  const n = (field: string): number => Number(map.get(field) ?? 0) || 0;
+  return {
+    total,
+    succeeded: n(COUNTER.succeeded),
+    failed: n(COUNTER.failed),
+    skipped: n(COUNTER.skipped),
+    pending: n(COUNTER.open),
+  };
+}
+
+function optional(map: Map<string, string>, record: RunRecord): RunRecord {
+  const policy = map.get('policy');
+  const message = map.get('message');
+  const finishedAt = map.get('finishedAt');
+  const durationMs = map.get('durationMs');
+  if (policy !== undefined) record.policy = policy;
+  if (message !== undefined) record.message = message;
+  if (finishedAt !== undefined) record.finishedAt = finishedAt;
+  if (durationMs !== undefined) record.durationMs = Number(durationMs);
+  return record;
+}
+
+/** Reads a run's hash; `undefined` when it is absent or not a run. */
+export function decodeRun(map: Map<string, string>): RunRecord | undefined {
+  const [id, kind, state] = [map.get('id'), map.get('kind') ?? '', map.get('state') ?? ''];
+  if (id === undefined || !isRunKind(kind) || !isRunState(state)) return undefined;
+  const names = parseNames(map.get('volumes'));
+  const record: RunRecord = {
+    id,
+    kind,
+    namespace: map.get('namespace') ?? '',
+    trigger: map.get('trigger') ?? '',
+    scheduledAt: map.get('scheduledAt') ?? '',
+    createdAt: map.get('createdAt') ?? '',
+    state,
+    volumes: names.map((name) => parseVolume(name, map.get(volumeField(name)))),
+    counts: counts(map, names.length),
+  };
+  return optional(map, record);
+}

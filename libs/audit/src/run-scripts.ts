@@ -1,0 +1,59 @@
+import { LuaScript } from './lua-script.js';
+
+/**
+ * Creates a run unless it exists, and indexes it. Atomic, so a retried tick or a second
+ * replica starting the same run id gets the existing record untouched.
+ * KEYS: run hash, global index, other indexes. ARGV: index member, field/value pairs.
+ * Returns `{created (0|1), size of the global index, ...HGETALL of the run}`.
+ */
+export const START_RUN = new LuaScript(`
+local run = KEYS[1]
+if redis.call('EXISTS', run) == 1 then
+  return {0, redis.call('ZCARD', KEYS[2]), redis.call('HGETALL', run)}
+end
+for i = 2, #ARGV, 2 do
+  redis.call('HSET', run, ARGV[i], ARGV[i + 1])
+end
+for i = 2, #KEYS do
+  redis.call('ZADD', KEYS[i], 0, ARGV[1])
+end
+return {1, redis.call('ZCARD', KEYS[2]), redis.call('HGETALL', run)}
+`);
+
+/**
+ * Sets one volume's result and, when it was the last open volume, the run's final state,
+ * all in one atomic step: two volumes finishing at once in two processes both land, and
+ * exactly one of them finishes the run. A terminal volume result is final (a duplicate or
+ * late update, as at-least-once delivery produces, changes nothing).
+ * KEYS: run hash. ARGV: volume field, result JSON (merged into the stored result),
+ * now ISO, now ms. Returns `{status, ...HGETALL of the run}`; status is one of
+ * `missing`, `unknown-volume`, `unchanged`, `updated`, `finished`.
+ */
+export const UPDATE_VOLUME = new LuaScript(`
+local run = KEYS[1]
+if redis.call('EXISTS', run) == 0 then return {'missing', {}} end
+local stored = redis.call('HGET', run, ARGV[1])
+if not stored then return {'unknown-volume', {}} end
+local current = cjson.decode(stored)
+local function terminal(state)
+  return state == 'succeeded' or state == 'failed' or state == 'skipped'
+end
+if terminal(current.state) then return {'unchanged', redis.call('HGETALL', run)} end
+for k, v in pairs(cjson.decode(ARGV[2])) do current[k] = v end
+redis.call('HSET', run, ARGV[1], cjson.encode(current))
+if not terminal(current.state) then return {'updated', redis.call('HGETALL', run)} end
+redis.call('HINCRBY', run, 'n:' .. current.state, 1)
+local open = redis.call('HINCRBY', run, 'n:open', -1)
+if open > 0 or redis.call('HGET', run, 'state') ~= 'running' then
+  return {'updated', redis.call('HGETALL', run)}
+end
+local function count(field) return tonumber(redis.call('HGET', run, field) or '0') end
+local failed = count('n:failed')
+local ok = count('n:succeeded') + count('n:skipped')
+local state = 'partial'
+if failed == 0 then state = 'succeeded' elseif ok == 0 then state = 'failed' end
+local created = tonumber(redis.call('HGET', run, 'createdAtMs') or ARGV[4])
+local duration = math.max(0, tonumber(ARGV[4]) - created)
+redis.call('HSET', run, 'state', state, 'finishedAt', ARGV[3], 'durationMs', string.format('%d', duration))
+return {'finished', redis.call('HGETALL', run)}
+`);

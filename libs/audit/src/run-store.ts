@@ -1,0 +1,216 @@
+import type { Redis } from 'ioredis';
+import { parseRunIndexMember, runIndexMember } from './cursor.js';
+import {
+  countByDay,
+  type DailyRunCounts,
+  type RunTick,
+  validateDailyRange,
+} from './daily-counts.js';
+import { RunNotFoundError, UnknownRunVolumeError } from './errors.js';
+import { auditKeys } from './keys.js';
+import type { Page } from './page.js';
+import { decodeRun, pairsToMap, startFields, volumeField } from './run-codec.js';
+import { planRunQuery, type RunFilter, timePrefix } from './run-filter.js';
+import {
+  isRunState,
+  type RunRecord,
+  type RunStartInput,
+  type VolumeRunResult,
+} from './run-record.js';
+import { DEFAULT_SCAN_BUDGET, type ScanBudget } from './paged-scan.js';
+import { scanRuns } from './run-scan.js';
+import { START_RUN, UPDATE_VOLUME } from './run-scripts.js';
+
+/** Options of {@link RunStore}. */
+export interface RunStoreOptions {
+  /** Key prefix, e.g. `snapwarden:`. */
+  prefix: string;
+  /** How many runs the history keeps (default 10 000); the oldest by `scheduledAt` go first. */
+  maxRuns?: number;
+  /** Read work per `list` call (defaults: 250 runs a batch, 20 batches). */
+  scan?: Partial<ScanBudget>;
+}
+
+/** Result of {@link RunStore.start}. */
+export interface RunStartResult {
+  record: RunRecord;
+  /** False when the run already existed (a retried tick, another replica): it was left as is. */
+  created: boolean;
+}
+
+const TRIM_BATCH = 200;
+const DAILY_BATCH = 1_000;
+
+/**
+ * The run (job) history in Redis: one hash per run with per-volume results, indexed by time,
+ * policy and volume. Starts are idempotent, volume updates atomic (a run's final state is
+ * computed exactly once, however many processes report volumes at once), and the history is
+ * bounded to `maxRuns`. The caller owns `redis`.
+ */
+export class RunStore {
+  private readonly prefix: string;
+  private readonly maxRuns: number;
+  private readonly trimSlack: number;
+  private readonly budget: ScanBudget;
+
+  constructor(
+    private readonly redis: Redis,
+    options: RunStoreOptions,
+  ) {
+    this.prefix = options.prefix;
+    this.maxRuns = options.maxRuns ?? 10_000;
+    // Trimming once per 1% overshoot amortises it over many starts.
+    this.trimSlack = Math.floor(this.maxRuns / 100);
+    this.budget = { ...DEFAULT_SCAN_BUDGET, ...options.scan };
+  }
+
+  /**
+   * Records a run, or returns the existing one with `created: false` (never resets it). A run
+   * without volumes is `succeeded` at once; one with `state` (`missed`, `skipped`) is terminal
+   * at once. Trims the history when it has grown past `maxRuns` by more than 1%.
+   */
+  async start(input: RunStartInput, now: Date = new Date()): Promise<RunStartResult> {
+    if (input.id === '') throw new TypeError('run id must not be empty');
+    const member = runIndexMember({ timeMs: input.scheduledAt.getTime(), id: input.id });
+    const keys = [auditKeys.run(this.prefix, input.id), auditKeys.runs(this.prefix)];
+    if (input.policy !== undefined) keys.push(auditKeys.policyRuns(this.prefix, input.policy));
+    for (const volume of new Set(input.volumes)) {
+      keys.push(auditKeys.volumeRuns(this.prefix, input.namespace, volume));
+    }
+    const reply = await START_RUN.run(this.redis, keys, [member, ...startFields(input, now)]);
+    const [created, size, pairs] = reply as [number, number, string[]];
+    const record = decodeRun(pairsToMap(pairs));
+    if (!record) throw new Error(`run ${input.id} is not a readable run record`);
+    if (created === 1 && size > this.maxRuns + this.trimSlack) await this.trim();
+    return { record, created: created === 1 };
+  }
+
+  /**
+   * Sets one volume's result (merged into what is stored) atomically. When it was the last
+   * open volume the run gets its final state (`succeeded`, `failed` or `partial`),
+   * `finishedAt` and `durationMs`, exactly once. A volume that is already terminal keeps its
+   * result. Returns the run after the update.
+   * @throws RunNotFoundError, UnknownRunVolumeError
+   */
+  async updateVolume(
+    runId: string,
+    result: VolumeRunResult,
+    now: Date = new Date(),
+  ): Promise<RunRecord> {
+    const args = [volumeField(result.volume), JSON.stringify(result)];
+    args.push(now.toISOString(), String(now.getTime()));
+    const key = auditKeys.run(this.prefix, runId);
+    const [status, pairs] = (await UPDATE_VOLUME.run(this.redis, [key], args)) as [
+      string,
+      string[],
+    ];
+    if (status === 'missing') throw new RunNotFoundError(runId);
+    if (status === 'unknown-volume') throw new UnknownRunVolumeError(runId, result.volume);
+    const record = decodeRun(pairsToMap(pairs));
+    if (!record) throw new RunNotFoundError(runId);
+    return record;
+  }
+
+  /** The run with this id, or `undefined` (never started, or trimmed away). */
+  async get(id: string): Promise<RunRecord | undefined> {
+    const hash = await this.redis.hgetall(auditKeys.run(this.prefix, id));
+    return decodeRun(new Map(Object.entries(hash)));
+  }
+
+  /**
+   * Lists runs newest first (by `scheduledAt`, then id). Reads at most the scan budget per
+   * call; a short page with `nextCursor` means "keep going".
+   * @throws InvalidQueryError for a malformed cursor or an invalid time.
+   */
+  async list(filter: RunFilter = {}): Promise<Page<RunRecord>> {
+    const plan = planRunQuery(this.prefix, filter);
+    if (!plan.satisfiable) return { items: [] };
+    return scanRuns(this.redis, this.prefix, plan, this.budget);
+  }
+
+  /**
+   * Drops the oldest runs beyond `maxRuns`: their hashes and their entries in every index.
+   * Safe to run concurrently (deletes are idempotent). Returns how many runs went.
+   */
+  async trim(): Promise<number> {
+    const runs = auditKeys.runs(this.prefix);
+    const excess = (await this.redis.zcard(runs)) - this.maxRuns;
+    if (excess <= 0) return 0;
+    const members = await this.redis.zrange(runs, 0, String(excess - 1));
+    for (let i = 0; i < members.length; i += TRIM_BATCH) {
+      await this.remove(members.slice(i, i + TRIM_BATCH));
+    }
+    return members.length;
+  }
+
+  /**
+   * Finished runs per calendar day in `timeZone` (by `scheduledAt`, within `[since, until)`),
+   * by result, every day of the range listed; optionally for one policy.
+   * @throws InvalidQueryError for an unknown time zone or an invalid or too long range.
+   */
+  async dailyCounts(
+    since: Date,
+    until: Date,
+    timeZone = 'UTC',
+    options: { policy?: string } = {},
+  ): Promise<DailyRunCounts[]> {
+    validateDailyRange(since, until, timeZone);
+    const index =
+      options.policy === undefined
+        ? auditKeys.runs(this.prefix)
+        : auditKeys.policyRuns(this.prefix, options.policy);
+    const ticks: RunTick[] = [];
+    let min = `[${timePrefix(since.getTime())}`;
+    const max = `(${timePrefix(until.getTime())}`;
+    for (;;) {
+      const members = await this.redis.zrange(index, min, max, 'BYLEX', 'LIMIT', 0, DAILY_BATCH);
+      ticks.push(...(await this.ticksOf(members)));
+      const last = members.at(-1);
+      if (members.length < DAILY_BATCH || last === undefined) break;
+      min = `(${last}`;
+    }
+    return countByDay(ticks, since, until, timeZone);
+  }
+
+  private async ticksOf(members: readonly string[]): Promise<RunTick[]> {
+    const positions = members.map(parseRunIndexMember);
+    const lookup = this.redis.pipeline();
+    for (const position of positions)
+      lookup.hget(auditKeys.run(this.prefix, position?.id ?? ''), 'state');
+    const replies = (await lookup.exec()) ?? [];
+    const ticks: RunTick[] = [];
+    replies.forEach(([error, state], index) => {
+      if (error) throw error;
+      const position = positions[index];
+      if (position && typeof state === 'string' && isRunState(state)) {
+        ticks.push({ timeMs: position.timeMs, state });
+      }
+    });
+    return ticks;
+  }
+
+  private async remove(members: readonly string[]): Promise<void> {
+    const ids = members.map((member) => parseRunIndexMember(member)?.id ?? '');
+    const lookup = this.redis.pipeline();
+    for (const id of ids)
+      lookup.hmget(auditKeys.run(this.prefix, id), 'policy', 'namespace', 'volumes');
+    const metas = (await lookup.exec()) ?? [];
+    const removal = this.redis.multi();
+    members.forEach((member, index) => {
+      removal.del(auditKeys.run(this.prefix, ids[index] ?? ''));
+      for (const key of this.indexesOf(metas[index]?.[1])) removal.zrem(key, member);
+    });
+    await removal.exec();
+  }
+
+  private indexesOf(meta: unknown): string[] {
+    const keys = [auditKeys.runs(this.prefix)];
+    const [policy, namespace, volumes] = (meta ?? []) as (string | null)[];
+    if (policy) keys.push(auditKeys.policyRuns(this.prefix, policy));
+    if (namespace === null || namespace === undefined) return keys;
+    for (const volume of JSON.parse(volumes ?? '[]') as string[]) {
+      keys.push(auditKeys.volumeRuns(this.prefix, namespace, volume));
+    }
+    return keys;
+  }
+}
