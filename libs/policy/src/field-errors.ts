@@ -1,0 +1,77 @@
+import type { z } from 'zod';
+
+/** One problem with one field of an input document. */
+export interface FieldError {
+  /** Dotted path, e.g. `spec.retention.keepLast`, `spec.claimNames[0]`; `(root)` for the document. */
+  field: string;
+  message: string;
+}
+
+const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+/** Renders a path the way Kubernetes names fields: `spec.claimNames[0]`, `labels[app.kubernetes.io/name]`. */
+export function formatFieldPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const segment of path) {
+    if (typeof segment === 'number') out += `[${segment}]`;
+    else if (typeof segment === 'string' && IDENTIFIER.test(segment)) {
+      out += out === '' ? segment : `.${segment}`;
+    } else out += `[${String(segment)}]`;
+  }
+  return out === '' ? '(root)' : out;
+}
+
+/** One line per error, `field: message`, in the given order. */
+export function formatFieldErrors(errors: readonly FieldError[]): string {
+  return errors.map((e) => `${e.field}: ${e.message}`).join('\n');
+}
+
+/** Field errors for zod issues; an unknown key is reported on its own path as "unknown field". */
+export function fieldErrorsFromIssues(issues: readonly z.core.$ZodIssue[]): FieldError[] {
+  return issues.flatMap((issue) =>
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => ({
+          field: formatFieldPath([...issue.path, key]),
+          message: 'unknown field',
+        }))
+      : [{ field: formatFieldPath(issue.path), message: issueMessage(issue) }],
+  );
+}
+
+type Issue = z.core.$ZodIssue;
+type MessageFor = { [Code in Issue['code']]: (issue: Extract<Issue, { code: Code }>) => string };
+
+const own = (issue: Issue) => issue.message;
+
+/** One entry per issue code: the type makes a new zod code a compile error here. */
+const MESSAGES: MessageFor = {
+  invalid_type: (i) => (i.input === undefined ? 'required' : `must be ${article(i.expected)}`),
+  too_small: (i) => tooSmall(i.origin, i.minimum),
+  too_big: (i) => (i.origin === 'number' ? `must be at most ${i.maximum}` : i.message),
+  invalid_value: (i) => `must be one of ${i.values.map((v) => JSON.stringify(v)).join(', ')}`,
+  unrecognized_keys: () => 'unknown field',
+  invalid_format: own,
+  not_multiple_of: own,
+  invalid_union: own,
+  invalid_key: own,
+  invalid_element: own,
+  custom: own,
+};
+
+function issueMessage(issue: Issue): string {
+  const format = MESSAGES[issue.code] as (issue: Issue) => string;
+  return format(issue);
+}
+
+function tooSmall(origin: string, minimum: number | bigint): string {
+  if ((origin === 'string' || origin === 'array') && Number(minimum) === 1)
+    return 'must not be empty';
+  if (origin === 'string') return `must be at least ${minimum} characters long`;
+  if (origin === 'array') return `must have at least ${minimum} items`;
+  return `must be at least ${minimum}`;
+}
+
+function article(type: string): string {
+  const name = type === 'int' ? 'integer' : type;
+  return /^[aeiou]/.test(name) ? `an ${name}` : `a ${name}`;
+}

@@ -1,0 +1,28 @@
+import { isLabelValue } from './k8s-syntax.js';
+import { formatScheduledAt, parseScheduledAt } from './labels.js';
+
+describe('scheduled-at label value', () => {
+  it.each([
+    ['2026-11-21T02:00:00.000Z', '20261121t020000z'],
+    ['2026-01-05T23:59:59.999Z', '20260105t235959z'],
+    ['1999-12-31T00:00:07.000Z', '19991231t000007z'],
+  ])('formats %s as %s, a valid label value', (iso, value) => {
+    expect(formatScheduledAt(new Date(iso))).toBe(value);
+    expect(isLabelValue(value)).toBe(true);
+  });
+
+  it('reads its own output back to the second', () => {
+    expect(parseScheduledAt('20261121t020000z')?.toISOString()).toBe('2026-11-21T02:00:00.000Z');
+  });
+
+  it.each([
+    '',
+    '20261121T020000Z',
+    '20261321t020000z',
+    '20260230t000000z',
+    '2026-11-21',
+    'x20261121t020000z',
+  ])('rejects %j', (value) => {
+    expect(parseScheduledAt(value)).toBeUndefined();
+  });
+});
