@@ -10,4 +10,9 @@ export { AUDIT_REDIS_OPTIONS } from './redis-options.js';
 export type { RunFilter } from './run-filter.js';
 export * from './run-record.js';
 export type { ScanBudget } from './paged-scan.js';
-export { RunStore, type RunStartResult, type RunStoreOptions } from './run-store.js';
+export {
+  RunStore,
+  type RunStartResult,
+  type RunStoreOptions,
+  type VolumeUpdate,
+} from './run-store.js';

@@ -38,6 +38,13 @@ export interface RunStartResult {
   created: boolean;
 }
 
+/** What {@link RunStore.applyVolumeResult} did, and the run afterwards. */
+export interface VolumeUpdate {
+  record: RunRecord;
+  /** `finished`: this call closed the run (once per run); `unchanged`: the volume was already terminal. */
+  outcome: 'updated' | 'finished' | 'unchanged';
+}
+
 const TRIM_BATCH = 200;
 const DAILY_BATCH = 1_000;
 
@@ -89,7 +96,8 @@ export class RunStore {
    * Sets one volume's result (merged into what is stored) atomically. When it was the last
    * open volume the run gets its final state (`succeeded`, `failed` or `partial`),
    * `finishedAt` and `durationMs`, exactly once. A volume that is already terminal keeps its
-   * result. Returns the run after the update.
+   * result. Returns the run after the update; {@link applyVolumeResult} also says whether
+   * this call finished the run.
    * @throws RunNotFoundError, UnknownRunVolumeError
    */
   async updateVolume(
@@ -97,18 +105,31 @@ export class RunStore {
     result: VolumeRunResult,
     now: Date = new Date(),
   ): Promise<RunRecord> {
+    return (await this.applyVolumeResult(runId, result, now)).record;
+  }
+
+  /**
+   * {@link updateVolume}, telling what the call did: `finished` for exactly one call per run
+   * (the one whose result closed it; emit `run.finished` on that), `unchanged` when the volume
+   * was already terminal (a duplicate or late report), otherwise `updated`.
+   * @throws RunNotFoundError, UnknownRunVolumeError
+   */
+  async applyVolumeResult(
+    runId: string,
+    result: VolumeRunResult,
+    now: Date = new Date(),
+  ): Promise<VolumeUpdate> {
     const args = [volumeField(result.volume), JSON.stringify(result)];
     args.push(now.toISOString(), String(now.getTime()));
     const key = auditKeys.run(this.prefix, runId);
-    const [status, pairs] = (await UPDATE_VOLUME.run(this.redis, [key], args)) as [
-      string,
-      string[],
-    ];
+    const reply = await UPDATE_VOLUME.run(this.redis, [key], args);
+    const [status, pairs] = reply as [string, string[]];
     if (status === 'missing') throw new RunNotFoundError(runId);
     if (status === 'unknown-volume') throw new UnknownRunVolumeError(runId, result.volume);
     const record = decodeRun(pairsToMap(pairs));
     if (!record) throw new RunNotFoundError(runId);
-    return record;
+    const outcome = status === 'finished' || status === 'unchanged' ? status : 'updated';
+    return { record, outcome };
   }
 
   /** The run with this id, or `undefined` (never started, or trimmed away). */
