@@ -60,3 +60,30 @@ export class InvalidRequestError extends DriverError {
     super(message, false);
   }
 }
+
+/** No snapshot of that name exists (or it was deleted while someone waited for it). */
+export class SnapshotNotFoundError extends DriverError {
+  constructor(message: string) {
+    super(message, false);
+  }
+}
+
+/**
+ * The snapshot's stored data does not match its recorded checksums: restoring it would not
+ * return the bytes that were snapshotted (invariant 7), so the driver refuses.
+ */
+export class SnapshotCorruptedError extends DriverError {
+  constructor(message: string) {
+    super(message, false);
+  }
+}
+
+/** A file the driver reads (volume labels, snapshot manifest) cannot be parsed; `file` names it. */
+export class MalformedFileError extends DriverError {
+  constructor(
+    readonly file: string,
+    detail: string,
+  ) {
+    super(`${file}: ${detail}`, false);
+  }
+}
