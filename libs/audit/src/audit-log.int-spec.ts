@@ -260,6 +260,22 @@ describe('AuditLog live tail', () => {
     expect(tail.received).toHaveLength(125);
   });
 
+  it('resumes without a gap after its connection is killed', async () => {
+    const log = newLog();
+    const tail = collect(log, 40);
+    await tail.unsubscribe.ready;
+    const before = await appendSamples(log, 20);
+    while (tail.received.length < 20) await sleep(10);
+    const clients = (await redis.client('LIST')) as string;
+    const blocked = clients.split('\n').filter((line) => line.includes('cmd=xread'));
+    expect(blocked).toHaveLength(1);
+    const id = /\bid=(\d+)/.exec(blocked[0] ?? '')?.[1] ?? '';
+    await redis.client('KILL', 'ID', id);
+    const after = await appendSamples(log, 20);
+    await tail.complete;
+    expect(ids(tail.received)).toEqual(ids([...before, ...after]));
+  });
+
   it('resumes after a given event id, as an SSE client with Last-Event-ID does', async () => {
     const log = newLog();
     const stored = await appendSamples(log, 20);

@@ -11,6 +11,7 @@ import {
   type RunStartInput,
   RunStore,
   UnknownRunVolumeError,
+  type VolumeRunResult,
   type VolumeRunState,
 } from './index.js';
 
@@ -237,6 +238,8 @@ describe('RunStore updateVolume', () => {
     await expect(store.updateVolume('r1', { volume: 'web', state: 'succeeded' })).rejects.toThrow(
       UnknownRunVolumeError,
     );
+    const bogus = { volume: 'db', state: 'done' } as unknown as VolumeRunResult;
+    await expect(store.updateVolume('r1', bogus)).rejects.toThrow(TypeError);
   });
 
   it('answers get() for an unknown run with undefined', async () => {

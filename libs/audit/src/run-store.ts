@@ -13,6 +13,7 @@ import { decodeRun, pairsToMap, startFields, volumeField } from './run-codec.js'
 import { planRunQuery, type RunFilter, timePrefix } from './run-filter.js';
 import {
   isRunState,
+  isVolumeRunState,
   type RunRecord,
   type RunStartInput,
   type VolumeRunResult,
@@ -112,13 +113,16 @@ export class RunStore {
    * {@link updateVolume}, telling what the call did: `finished` for exactly one call per run
    * (the one whose result closed it; emit `run.finished` on that), `unchanged` when the volume
    * was already terminal (a duplicate or late report), otherwise `updated`.
-   * @throws RunNotFoundError, UnknownRunVolumeError
+   * @throws RunNotFoundError, UnknownRunVolumeError, TypeError for an unknown volume state
    */
   async applyVolumeResult(
     runId: string,
     result: VolumeRunResult,
     now: Date = new Date(),
   ): Promise<VolumeUpdate> {
+    if (!isVolumeRunState(result.state)) {
+      throw new TypeError(`unknown volume state ${String(result.state)}`);
+    }
     const args = [volumeField(result.volume), JSON.stringify(result)];
     args.push(now.toISOString(), String(now.getTime()));
     const key = auditKeys.run(this.prefix, runId);
