@@ -1,11 +1,12 @@
 import { TransientDriverError } from '../errors.js';
+import { isErrorLike } from './as-error.js';
 
 type Signals = readonly (AbortSignal | undefined)[];
 
 /** The error an aborted operation rejects with: the signal's reason when it is an Error. */
 export function abortReason(signal: AbortSignal): Error {
   const reason: unknown = signal.reason;
-  if (reason instanceof Error) return reason;
+  if (isErrorLike(reason)) return reason;
   const message = typeof reason === 'string' ? reason : 'The operation was aborted';
   return new DOMException(message, 'AbortError');
 }
