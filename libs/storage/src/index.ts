@@ -1,2 +1,13 @@
 export type * from './snapshot-driver.js';
 export * from './errors.js';
+export { createDriver, type DriverConfig } from './create-driver.js';
+export { LocalDriver, type LocalDriverOptions } from './local/local.driver.js';
+export {
+  MemoryDriver,
+  type MemoryDriverOptions,
+  type MemoryDriverStats,
+  type MemoryOperation,
+  type MemorySnapshotInput,
+  type MemoryVolumeInput,
+} from './memory/memory.driver.js';
+export { RESTORED_FROM_LABEL } from './shared/restore-rules.js';
