@@ -19,7 +19,10 @@ const PERIOD_RULES: readonly { rule: KeepRule; period: RetentionPeriod }[] = [
  * `2026`. Equal strings mean the same bucket; later buckets sort after earlier ones.
  */
 export function retentionBucket(at: Date, timeZone: string, period: RetentionPeriod): string {
-  const local = DateTime.fromJSDate(at, { zone: timeZone });
+  return bucketOf(DateTime.fromJSDate(at, { zone: timeZone }), period);
+}
+
+function bucketOf(local: DateTime, period: RetentionPeriod): string {
   switch (period) {
     case 'hourly':
       return local.toFormat("yyyy-MM-dd'T'HH:00ZZ");
@@ -58,12 +61,15 @@ export function selectByRules(
     reasons.set(name, [...(reasons.get(name) ?? []), reason]);
   for (const candidate of newestFirst.slice(0, retention.keepLast ?? 0))
     add(candidate.name, 'last');
+  // Local times are computed once per candidate and only as far as some rule looks.
+  const locals: DateTime[] = [];
   for (const { rule, period } of PERIOD_RULES) {
     let remaining = retention[rule] ?? 0;
     let previous: string | undefined;
-    for (const candidate of newestFirst) {
+    for (const [i, candidate] of newestFirst.entries()) {
       if (remaining <= 0) break;
-      const bucket = retentionBucket(candidate.createdAt, timeZone, period);
+      const local = (locals[i] ??= DateTime.fromJSDate(candidate.createdAt, { zone: timeZone }));
+      const bucket = bucketOf(local, period);
       if (bucket === previous) continue;
       previous = bucket;
       remaining--;
