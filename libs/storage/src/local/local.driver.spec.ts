@@ -240,6 +240,16 @@ describe('LocalDriver', () => {
   });
 
   describe('deleteSnapshot', () => {
+    it('never lets a snapshot reference reach outside the snapshots directory', async () => {
+      await writeFile(join(dataDir, 'precious.json'), '{}');
+      await writeFile(join(dataDir, 'precious.tar.gz'), 'keep me');
+
+      await driver.deleteSnapshot({ namespace: 'default', name: '../../precious' });
+      await driver.deleteSnapshot({ namespace: '..', name: 'precious' });
+      expect(await driver.getSnapshot({ namespace: '..', name: 'precious' })).toBeUndefined();
+      expect((await readdir(dataDir)).sort()).toEqual(['precious.json', 'precious.tar.gz']);
+    });
+
     it('removes the archive and the manifest', async () => {
       const volume = await variedVolume('db');
       await snapshotOf(volume, 'db-1');

@@ -13,6 +13,7 @@ import type {
 } from '../snapshot-driver.js';
 import { closedError, sleep, throwIfAnyAborted } from '../shared/abortable.js';
 import { KeyedMutex } from '../shared/keyed-mutex.js';
+import { isSnapshotRef } from '../shared/names.js';
 import { notReadyMessage, settledSnapshot } from '../shared/readiness.js';
 import { Leftovers } from './leftovers.js';
 import { LocalLayout } from './local-layout.js';
@@ -159,6 +160,8 @@ export class LocalDriver implements SnapshotDriver {
 
   /** Marks the manifest Terminating, removes the archive, then the manifest. Missing: done. */
   async deleteSnapshot(ref: SnapshotRef): Promise<void> {
+    // Such a name can never exist, and must never reach a path.
+    if (!isSnapshotRef(ref)) return;
     await this.ready();
     const manifest = await this.manifests.read(ref.namespace, ref.name);
     const removeArchive = () =>

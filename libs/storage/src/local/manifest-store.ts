@@ -1,5 +1,6 @@
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import type { VolumeRef } from '../snapshot-driver.js';
+import { isDnsLabel, isSnapshotRef } from '../shared/names.js';
 import { createFileExclusive, parseJson, unlessMissing, writeFileAtomic } from './fs-util.js';
 import { MANIFEST_SUFFIX, type LocalLayout } from './local-layout.js';
 import { asManifest, type SnapshotManifest } from './manifest.js';
@@ -8,7 +9,9 @@ import { asManifest, type SnapshotManifest } from './manifest.js';
 export class ManifestStore {
   constructor(private readonly layout: LocalLayout) {}
 
+  /** The manifest, or undefined when there is none (or the name could never be one). */
   async read(namespace: string, name: string): Promise<SnapshotManifest | undefined> {
+    if (!isSnapshotRef({ namespace, name })) return undefined;
     const file = this.layout.manifestFile(namespace, name);
     const text = await unlessMissing(() => readFile(file, 'utf8'));
     return text === undefined ? undefined : asManifest(parseJson(text, file), file);
@@ -26,11 +29,13 @@ export class ManifestStore {
   }
 
   async remove(namespace: string, name: string): Promise<void> {
+    if (!isSnapshotRef({ namespace, name })) return;
     await rm(this.layout.manifestFile(namespace, name), { force: true });
   }
 
   /** Every manifest of one namespace, or of all namespaces. */
   async list(namespace?: string): Promise<SnapshotManifest[]> {
+    if (namespace !== undefined && !isDnsLabel(namespace)) return [];
     const namespaces = namespace === undefined ? await this.namespaces() : [namespace];
     const lists = await Promise.all(namespaces.map((ns) => this.listNamespace(ns)));
     return lists.flat();
@@ -47,7 +52,7 @@ export class ManifestStore {
       readdir(this.layout.snapshotsRoot, { withFileTypes: true }),
     );
     return (entries ?? [])
-      .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+      .filter((e) => e.isDirectory() && isDnsLabel(e.name))
       .map((e) => e.name)
       .sort();
   }

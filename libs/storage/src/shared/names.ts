@@ -13,6 +13,11 @@ export function isDnsSubdomain(value: string): boolean {
   return value.length <= 253 && DNS_SUBDOMAIN.test(value);
 }
 
+/** True when a snapshot reference could name a snapshot at all (and is safe in a path). */
+export function isSnapshotRef(ref: { namespace: string; name: string }): boolean {
+  return isDnsLabel(ref.namespace) && isDnsSubdomain(ref.name);
+}
+
 /** Throws an `InvalidRequestError` naming `field` unless `value` is a DNS-1123 label. */
 export function assertDnsLabel(value: string, field: string): void {
   if (!isDnsLabel(value)) {
