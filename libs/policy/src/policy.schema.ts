@@ -39,14 +39,15 @@ const durationString = z.string().superRefine((value, ctx) => {
   }
 });
 
-const labelMap = (what: string) =>
+const labelMap = () =>
   z.record(z.string(), z.string()).superRefine((labels, ctx) => {
     for (const [key, value] of Object.entries(labels)) {
-      if (!isLabelKey(key))
-        ctx.addIssue({ code: 'custom', path: [key], message: `invalid ${what} key` });
-      else if (!isLabelValue(value)) {
-        ctx.addIssue({ code: 'custom', path: [key], message: `invalid ${what} value "${value}"` });
-      }
+      const message = !isLabelKey(key)
+        ? 'invalid label key'
+        : !isLabelValue(value)
+          ? `invalid label value "${value}"`
+          : undefined;
+      if (message !== undefined) ctx.addIssue({ code: 'custom', path: [key], message });
     }
   });
 
@@ -101,7 +102,7 @@ export const LabelSelectorRequirementSchema = z
 /** A Kubernetes label selector; `{}` selects everything (see `matchesSelector`). */
 export const LabelSelectorSchema = z
   .strictObject({
-    matchLabels: labelMap('label').optional().describe('Labels a volume must carry, all of them.'),
+    matchLabels: labelMap().optional().describe('Labels a volume must carry, all of them.'),
     matchExpressions: z
       .array(LabelSelectorRequirementSchema)
       .optional()
@@ -177,7 +178,7 @@ export const BackupPolicySpecSchema = z
       .boolean()
       .default(false)
       .describe('Stops scheduling new runs; existing snapshots stay.'),
-    snapshotLabels: labelMap('label').optional().describe('Extra labels on every snapshot.'),
+    snapshotLabels: labelMap().optional().describe('Extra labels on every snapshot.'),
     deletionPolicy: DeletionPolicySchema.default('Retain').describe(
       "What happens to the policy's snapshots when the policy is deleted.",
     ),
