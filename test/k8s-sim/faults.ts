@@ -66,7 +66,7 @@ function matches(
 export class FaultInjector {
   private rules: (FailRule & { remaining: number })[] = [];
   private latencies: LatencyRule[] = [];
-  private readonly watches = new Set<() => void>();
+  private readonly watches = new Set<(abrupt: boolean) => void>();
   private readonly stuck = new Set<string>();
 
   constructor(private readonly objects: ObjectStore) {}
@@ -76,11 +76,16 @@ export class FaultInjector {
     this.rules.push({ ...rule, remaining: rule.times ?? 1 });
   }
 
-  /** Closes every open watch stream abruptly (socket destroyed mid-stream). Returns how many. */
-  dropWatches(): number {
+  /**
+   * Closes every open watch stream and returns how many. `abrupt` (default) destroys the socket
+   * mid-stream, as an API server restart or a network cut does (client-node reports "Premature
+   * close" as an informer `error`); `graceful` ends the response like a server-side watch timeout
+   * (informers re-watch on their own).
+   */
+  dropWatches(mode: 'abrupt' | 'graceful' = 'abrupt'): number {
     const closers = [...this.watches];
     this.watches.clear();
-    closers.forEach((close) => close());
+    closers.forEach((close) => close(mode === 'abrupt'));
     return closers.length;
   }
 
@@ -123,7 +128,7 @@ export class FaultInjector {
   }
 
   /** Registers an open watch; returns the function to call when it ends. */
-  trackWatch(close: () => void): () => void {
+  trackWatch(close: (abrupt: boolean) => void): () => void {
     this.watches.add(close);
     return () => this.watches.delete(close);
   }

@@ -129,7 +129,7 @@ export async function startKubeSim(options: KubeSimOptions = {}): Promise<KubeSi
     loadCrdsFromDir: (dir) => loadCrdsFromDir(store, dir),
     async stop() {
       controllers.forEach((c) => c.stop());
-      faults.dropWatches();
+      faults.dropWatches('graceful');
       await close(server);
     },
   };

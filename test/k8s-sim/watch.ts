@@ -125,7 +125,7 @@ class WatchStream {
       this.finish(false);
       return;
     }
-    this.cleanups.push(deps.faults.trackWatch(() => this.finish(true)));
+    this.cleanups.push(deps.faults.trackWatch((abrupt) => this.finish(abrupt)));
     if (request.allowBookmarks) this.every(deps.settings.bookmarkIntervalMs, () => this.bookmark());
     if (request.timeoutSeconds !== undefined && request.timeoutSeconds > 0) {
       const timer = setTimeout(() => this.finish(false), request.timeoutSeconds * 1000);
