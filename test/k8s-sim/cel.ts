@@ -241,9 +241,7 @@ class Evaluator {
       case 'lit':
         return node.v;
       case 'id':
-        if (!(node.name in this.scope))
-          throw new Unsupported(`undeclared reference to '${node.name}'`);
-        return this.scope[node.name];
+        return this.lookup(node.name);
       case 'sel':
         return this.select(this.eval(node.obj), node.field);
       case 'idx':
@@ -251,9 +249,7 @@ class Evaluator {
       case 'call':
         return this.call(node);
       case 'un':
-        return node.op === '!'
-          ? !this.truthy(this.eval(node.arg))
-          : -(this.eval(node.arg) as number);
+        return this.unary(node.op, this.eval(node.arg));
       case 'bin':
         return this.binary(node.op, node.left, node.right);
       case 'cond':
@@ -272,6 +268,17 @@ class Evaluator {
       case 'map':
         return Object.fromEntries(node.entries.map(([k, v]) => [text(this.eval(k)), this.eval(v)]));
     }
+  }
+
+  private lookup(name: string): unknown {
+    if (!(name in this.scope)) throw new Unsupported(`undeclared reference to '${name}'`);
+    return this.scope[name];
+  }
+
+  private unary(op: string, value: unknown): unknown {
+    if (op === '!') return !this.truthy(value);
+    if (typeof value !== 'number') throw new EvalError('no such overload: -');
+    return -value;
   }
 
   private truthy(value: unknown): boolean {
