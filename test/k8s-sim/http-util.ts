@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
-import { ApiError, badRequest } from './errors.js';
+import { ApiError, badRequest, unsupportedMediaType } from './errors.js';
 
 /** What the client asked for in `Accept`. */
 export interface Negotiated {
@@ -69,6 +69,10 @@ export async function readBody(req: IncomingMessage): Promise<string> {
 /** Decodes a JSON or YAML body (by Content-Type); 400 on syntax errors. */
 export function decodeBody(text: string, contentType: string | undefined): unknown {
   if (text.trim() === '') return undefined;
+  if (/protobuf/i.test(contentType ?? '')) {
+    // kubectl's typed generators (`kubectl create configmap …`) send protobuf; only JSON/YAML is decoded.
+    throw unsupportedMediaType(contentType ?? '', ['application/json', 'application/yaml']);
+  }
   const yaml = /yaml/i.test(contentType ?? '');
   try {
     return yaml ? (parseYaml(text) as unknown) : (JSON.parse(text) as unknown);
