@@ -30,6 +30,7 @@ export default tseslint.config(
   {
     files: [
       'libs/config/**/*.ts',
+      'apps/main/src/main.ts',
       'test/**/*.ts',
       'bench/**/*.ts',
       '**/*.spec.ts',

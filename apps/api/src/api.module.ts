@@ -1,0 +1,18 @@
+import { Module } from '@nestjs/common';
+import { EventsController } from './events.controller.js';
+import { PoliciesController } from './policies.controller.js';
+import { RunsController } from './runs.controller.js';
+import { SnapshotsController } from './snapshots.controller.js';
+import { VolumesController } from './volumes.controller.js';
+
+/** The api role: the REST API. */
+@Module({
+  controllers: [
+    RunsController,
+    EventsController,
+    VolumesController,
+    SnapshotsController,
+    PoliciesController,
+  ],
+})
+export class ApiModule {}

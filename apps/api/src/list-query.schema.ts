@@ -1,0 +1,43 @@
+import { z } from 'zod';
+import { AUDIT_EVENT_TYPES } from '#lib/audit';
+
+const isoDate = z
+  .string()
+  .refine((v) => !Number.isNaN(Date.parse(v)), 'must be an ISO 8601 date-time')
+  .transform((v) => new Date(v));
+
+const limit = z
+  .string()
+  .regex(/^\d+$/, 'must be a whole number')
+  .transform(Number)
+  .pipe(z.number().int().min(1, 'must be at least 1').max(500, 'must be at most 500'));
+
+const common = {
+  policy: z.string().min(1).optional(),
+  volume: z.string().min(1).optional(),
+  since: isoDate.optional(),
+  until: isoDate.optional(),
+  cursor: z.string().min(1).optional(),
+  limit: limit.optional(),
+};
+
+/** Query of `GET /api/v1/runs`. Unknown parameters are rejected by name. */
+export const RunsQuerySchema = z.strictObject({
+  ...common,
+  kind: z.enum(['scheduled', 'on-demand', 'restore', 'cleanup']).optional(),
+  state: z.enum(['running', 'succeeded', 'failed', 'partial', 'missed', 'skipped']).optional(),
+});
+
+/** Query of `GET /api/v1/events`. */
+export const EventsQuerySchema = z.strictObject({
+  ...common,
+  namespace: z.string().min(1).optional(),
+  runId: z.string().min(1).optional(),
+  kind: z.enum(AUDIT_EVENT_TYPES).optional(),
+  state: z.enum(['started', 'succeeded', 'failed', 'skipped', 'missed', 'info']).optional(),
+});
+
+/** Query of `GET /api/v1/volumes`. */
+export const VolumesQuerySchema = z.strictObject({
+  namespace: z.string().min(1).optional(),
+});

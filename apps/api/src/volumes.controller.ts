@@ -1,0 +1,57 @@
+import { Controller, Get, Inject, Query } from '@nestjs/common';
+import type { SnapshotDriver, Snapshot, Volume } from '#lib/storage';
+import { DRIVER } from '#lib/runtime';
+import { VolumesQuerySchema } from './list-query.schema.js';
+import { parseInput } from './query-validation.js';
+
+/** A volume as the API shows it: its snapshots against the cap and its last ready snapshot. */
+export interface VolumeView {
+  namespace: string;
+  name: string;
+  uid: string;
+  phase: string;
+  labels: Record<string, string>;
+  sizeBytes?: number;
+  snapshots: number;
+  cap: number;
+  lastReadySnapshot?: string;
+  lastReadyTime?: string;
+}
+
+@Controller('api/v1/volumes')
+export class VolumesController {
+  constructor(@Inject(DRIVER) private readonly driver: SnapshotDriver) {}
+
+  @Get()
+  async list(@Query() query: unknown): Promise<{ items: VolumeView[] }> {
+    const { namespace } = parseInput(VolumesQuerySchema, query, 'query');
+    const volumes = await this.driver.listVolumes(namespace);
+    return { items: await Promise.all(volumes.map((v) => this.view(v))) };
+  }
+
+  private async view(volume: Volume): Promise<VolumeView> {
+    const [snapshots, caps] = await Promise.all([
+      this.driver.listSnapshots(volume),
+      this.driver.capabilities(volume),
+    ]);
+    const lastReady = newestReady(snapshots);
+    return {
+      namespace: volume.namespace,
+      name: volume.name,
+      uid: volume.uid,
+      phase: volume.phase,
+      labels: volume.labels,
+      sizeBytes: volume.sizeBytes,
+      snapshots: snapshots.length,
+      cap: caps.maxSnapshotsPerVolume,
+      lastReadySnapshot: lastReady?.name,
+      lastReadyTime: lastReady?.createdAt.toISOString(),
+    };
+  }
+}
+
+function newestReady(snapshots: Snapshot[]): Snapshot | undefined {
+  return snapshots
+    .filter((s) => s.readyToUse)
+    .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())[0];
+}

@@ -1,0 +1,111 @@
+/**
+ * `npm run bench`: end-to-end volume snapshots per second through the whole pipeline
+ * (tick → per-volume jobs → plan → create → ready → prune → audit) with the memory driver at
+ * zero latency, against bare BullMQ no-op jobs per second on the same Redis with the same
+ * concurrency. Prints both and their ratio.
+ */
+import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { MemoryDriver } from '#lib/storage';
+import { createEngineHarness } from '../../test/support/engine-harness.js';
+import { startTestRedis } from '../../test/support/redis-server.js';
+
+const VOLUMES = Number(process.env.BENCH_VOLUMES ?? 1000);
+const TICKS = Number(process.env.BENCH_TICKS ?? 6);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 50);
+
+async function pipeline(redisUrl: string): Promise<number> {
+  const driver = new MemoryDriver({ maxSnapshotsPerVolume: 7 });
+  for (let i = 0; i < VOLUMES; i++)
+    driver.addVolume({ name: `vol-${i}`, labels: { bench: 'yes' } });
+  const harness = createEngineHarness({ redisUrl, driver });
+  await harness.addPolicy({
+    apiVersion: 'snapwarden.io/v1alpha1',
+    kind: 'BackupPolicy',
+    metadata: { name: 'bench', namespace: 'default' },
+    spec: {
+      schedule: '0 * * * *',
+      selector: { matchLabels: { bench: 'yes' } },
+      retention: { keepLast: 3 },
+      concurrencyPolicy: 'Allow',
+    },
+  });
+  // Warm-up tick: fills connections and scripts, then the measured ticks.
+  harness.startWorkers(1, CONCURRENCY);
+  await harness.waitForRun(
+    await harness.tick('default/bench', new Date(Date.UTC(2026, 0, 1, 0))),
+    600_000,
+  );
+  const started = performance.now();
+  const runs: string[] = [];
+  for (let t = 1; t <= TICKS; t++) {
+    runs.push(await harness.tick('default/bench', new Date(Date.UTC(2026, 0, 1, t))));
+  }
+  for (const run of runs) {
+    const record = await harness.waitForRun(run, 600_000);
+    if (record.state !== 'succeeded') throw new Error(`run ${run} ended ${record.state}`);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const stats = driver.stats();
+  await harness.close();
+  console.log(
+    `pipeline: ${VOLUMES * TICKS} volume snapshots in ${seconds.toFixed(2)} s ` +
+      `(creates ${stats.creates}, deletes ${stats.deletes}, max ops per volume ${stats.maxConcurrentOpsPerVolume})`,
+  );
+  return (VOLUMES * TICKS) / seconds;
+}
+
+async function bareBullMQ(redisUrl: string): Promise<number> {
+  const prefix = `bare${Date.now()}`;
+  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const queue = new Queue('noop', { connection, prefix });
+  const total = VOLUMES * TICKS;
+  let done = 0;
+  let resolveAll: () => void = () => undefined;
+  const finished = new Promise<void>((resolve) => (resolveAll = resolve));
+  const worker = new Worker('noop', () => Promise.resolve(undefined), {
+    connection: new Redis(redisUrl, { maxRetriesPerRequest: null }),
+    prefix,
+    concurrency: CONCURRENCY,
+  });
+  worker.on('completed', () => {
+    if (++done === total) resolveAll();
+  });
+  const started = performance.now();
+  for (let offset = 0; offset < total; offset += 1000) {
+    const size = Math.min(1000, total - offset);
+    await queue.addBulk(
+      Array.from({ length: size }, (_, i) => ({
+        name: 'noop',
+        data: { i: offset + i },
+        opts: { removeOnComplete: { age: 3600, count: 100_000 } },
+      })),
+    );
+  }
+  await finished;
+  const seconds = (performance.now() - started) / 1000;
+  await worker.close();
+  await queue.obliterate({ force: true });
+  await queue.close();
+  connection.disconnect();
+  console.log(`bare BullMQ: ${total} no-op jobs in ${seconds.toFixed(2)} s`);
+  return total / seconds;
+}
+
+async function main() {
+  const redis = await startTestRedis();
+  try {
+    console.log(
+      `volumes ${VOLUMES}, ticks ${TICKS}, concurrency ${CONCURRENCY}, memory driver at zero latency`,
+    );
+    const bare = await bareBullMQ(redis.url);
+    const snapshots = await pipeline(redis.url);
+    console.log(`bare BullMQ no-op jobs/s:          ${bare.toFixed(0)}`);
+    console.log(`end-to-end volume snapshots/s:     ${snapshots.toFixed(0)}`);
+    console.log(`ratio (snapshots/s ÷ no-op jobs/s): ${(snapshots / bare).toFixed(2)}`);
+  } finally {
+    await redis.stop();
+  }
+}
+
+await main();

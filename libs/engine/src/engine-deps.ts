@@ -1,0 +1,50 @@
+import type { AuditLog, RunStore } from '#lib/audit';
+import type { SnapshotDriver, VolumeRef } from '#lib/storage';
+import type { ActiveRuns } from './active-runs.js';
+import type { PolicyStore } from './policy-store.js';
+import type { VolumeLocks } from './volume-lock.js';
+
+/** Timing knobs of the engine; all in milliseconds. */
+export interface EngineTimings {
+  /** Lease of a volume lock; renewed while held, expires after a worker dies. */
+  lockTtlMs: number;
+  /** How long one attempt waits for readiness before handing the job back for a re-check. */
+  readyWaitMs: number;
+  /** Delay before a re-check of a snapshot that is not ready yet. */
+  readyRecheckMs: number;
+  /** A snapshot not ready this long after its creation started fails the volume's run. */
+  readyTimeoutMs: number;
+  /** Delay before a job retries a volume whose lock another operation holds. */
+  busyRetryMs: number;
+}
+
+export const DEFAULT_TIMINGS: EngineTimings = {
+  lockTtlMs: 60_000,
+  readyWaitMs: 15_000,
+  readyRecheckMs: 5_000,
+  readyTimeoutMs: 600_000,
+  busyRetryMs: 250,
+};
+
+/** Everything the engine's services talk to: ports, not implementations. */
+export interface EngineDeps {
+  driver: SnapshotDriver;
+  policies: PolicyStore;
+  audit: AuditLog;
+  runs: RunStore;
+  locks: VolumeLocks;
+  activeRuns: ActiveRuns;
+  timings: EngineTimings;
+  clock: () => Date;
+  /** Who does the work, recorded in audit events: `hostname/pid`. */
+  identity: string;
+  /** True exactly once per key across every replica (e.g. announcing a run's end). */
+  once: (key: string) => Promise<boolean>;
+  /** Snapshots that rotation must not touch beyond labels, e.g. those a restore is reading. */
+  protection?: SnapshotProtection;
+}
+
+/** Source of snapshots protected from rotation and expiry while something uses them. */
+export interface SnapshotProtection {
+  protectedSnapshots(volume: VolumeRef): Promise<ReadonlySet<string>>;
+}

@@ -1,0 +1,11 @@
+export * from './engine-deps.js';
+export * from './policy-store.js';
+export * from './volume-lock.js';
+export * from './active-runs.js';
+export * from './volume-selection.js';
+export * from './tick.service.js';
+export * from './snapshot.service.js';
+export * from './once.js';
+export * from './policy-reconciler.js';
+export { errorText } from './format.js';
+export * from './run-recorder.js';

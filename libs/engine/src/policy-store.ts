@@ -1,0 +1,97 @@
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { BackupPolicy, FieldError } from '#lib/policy';
+
+/** A valid policy as the scheduler last applied it. */
+export interface StoredPolicy {
+  /** `namespace/name`. */
+  key: string;
+  /** Stable identity: metadata.uid in Kubernetes, a hash of the key for policy files. */
+  uid: string;
+  policy: BackupPolicy;
+  /** Hash of the spec; ticks carry it so that a stale tick can be recognised. */
+  specHash: string;
+  /** Where it came from: `file:<path>` or `kubernetes`. */
+  source: string;
+  appliedAt: string;
+}
+
+/** A policy source that failed validation, with the fields at fault. */
+export interface PolicyProblem {
+  source: string;
+  key?: string;
+  errors: FieldError[];
+  seenAt: string;
+}
+
+/** Key of a policy: `namespace/name`. */
+export function policyKeyOf(policy: BackupPolicy): string {
+  return `${policy.metadata.namespace ?? 'default'}/${policy.metadata.name}`;
+}
+
+/** Hash of what changes a policy's behaviour (its spec). */
+export function specHashOf(policy: BackupPolicy): string {
+  return createHash('sha256').update(JSON.stringify(policy.spec)).digest('hex').slice(0, 16);
+}
+
+/**
+ * The policies in force, shared by every replica through Redis. The scheduler role writes it
+ * from the policy source (files or custom resources); workers and the API read it.
+ */
+export class PolicyStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  async put(policy: BackupPolicy, source: string, now: Date): Promise<StoredPolicy> {
+    const key = policyKeyOf(policy);
+    const stored: StoredPolicy = {
+      key,
+      uid: policy.metadata.uid ?? createHash('sha256').update(key).digest('hex').slice(0, 12),
+      policy,
+      specHash: specHashOf(policy),
+      source,
+      appliedAt: now.toISOString(),
+    };
+    await this.redis.hset(this.policiesKey, key, JSON.stringify(stored));
+    return stored;
+  }
+
+  async get(key: string): Promise<StoredPolicy | undefined> {
+    const raw = await this.redis.hget(this.policiesKey, key);
+    return raw ? (JSON.parse(raw) as StoredPolicy) : undefined;
+  }
+
+  async list(): Promise<StoredPolicy[]> {
+    const all = await this.redis.hvals(this.policiesKey);
+    return all
+      .map((raw) => JSON.parse(raw) as StoredPolicy)
+      .sort((a, b) => a.key.localeCompare(b.key));
+  }
+
+  async remove(key: string): Promise<boolean> {
+    return (await this.redis.hdel(this.policiesKey, key)) > 0;
+  }
+
+  async setProblem(problem: PolicyProblem): Promise<void> {
+    await this.redis.hset(this.problemsKey, problem.source, JSON.stringify(problem));
+  }
+
+  async clearProblem(source: string): Promise<void> {
+    await this.redis.hdel(this.problemsKey, source);
+  }
+
+  async problems(): Promise<PolicyProblem[]> {
+    const all = await this.redis.hvals(this.problemsKey);
+    return all.map((raw) => JSON.parse(raw) as PolicyProblem);
+  }
+
+  private get policiesKey(): string {
+    return `${this.prefix}:policies`;
+  }
+
+  private get problemsKey(): string {
+    return `${this.prefix}:policy-problems`;
+  }
+}

@@ -1,0 +1,43 @@
+import type { RunRecord, VolumeRunResult } from '#lib/audit';
+import type { EngineDeps } from './engine-deps.js';
+
+/** Which run a volume result belongs to, and who triggered it, for the closing event. */
+export interface RunRef {
+  runId: string;
+  policyKey?: string;
+  namespace: string;
+  trigger: string;
+}
+
+/**
+ * Lands one volume's result in its run and, for the one call that closes the run (exactly
+ * once across every replica, decided atomically by the run store), appends `run.finished`.
+ */
+export async function recordVolumeResult(
+  deps: Pick<EngineDeps, 'runs' | 'audit'>,
+  ref: RunRef,
+  result: VolumeRunResult,
+): Promise<RunRecord> {
+  const { record, outcome } = await deps.runs.applyVolumeResult(ref.runId, result);
+  if (outcome === 'finished') await announceRunEnd(deps, ref, record);
+  return record;
+}
+
+/** Appends `run.finished` with the run's counts. */
+export async function announceRunEnd(
+  deps: Pick<EngineDeps, 'audit'>,
+  ref: RunRef,
+  run: RunRecord,
+): Promise<void> {
+  const { succeeded, failed, skipped } = run.counts;
+  await deps.audit.append({
+    type: 'run.finished',
+    outcome: run.state === 'succeeded' ? 'succeeded' : 'failed',
+    trigger: ref.trigger,
+    policy: ref.policyKey,
+    namespace: ref.namespace,
+    runId: ref.runId,
+    durationMs: run.durationMs,
+    message: `${run.state}: ${succeeded} succeeded, ${failed} failed, ${skipped} skipped`,
+  });
+}

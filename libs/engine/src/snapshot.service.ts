@@ -1,0 +1,351 @@
+import type { AuditEventInput, VolumeRunResult } from '#lib/audit';
+import {
+  KEEP_VALUE,
+  LABEL_KEEP,
+  LABEL_MANAGED_BY,
+  LABEL_ON_DEMAND,
+  LABEL_POLICY,
+  LABEL_SCHEDULED_AT,
+  LABEL_VOLUME,
+  MANAGED_BY_VALUE,
+  PROTECTED_BY_KEEP_LABEL,
+  PROTECTED_BY_ON_DEMAND,
+  PROTECTED_BY_RESTORE,
+  formatScheduledAt,
+  planRetention,
+  type PlanSnapshot,
+} from '#lib/policy';
+import type { SnapshotJobData, SnapshotJobResult } from '#lib/queues';
+import { SnapshotTimeoutError, type Snapshot, type Volume } from '#lib/storage';
+import type { EngineDeps } from './engine-deps.js';
+import type { StoredPolicy } from './policy-store.js';
+import { errorText } from './format.js';
+import { recordVolumeResult } from './run-recorder.js';
+
+/** What the worker should do with a snapshot job after one attempt. */
+export type SnapshotStep =
+  | { kind: 'done'; result: SnapshotJobResult }
+  /** Hand the job back to the queue and run it again after `delayMs` (lock busy, not ready). */
+  | { kind: 'wait'; delayMs: number; reason: 'volume-busy' | 'not-ready'; data: SnapshotJobData };
+
+interface Attempt {
+  data: SnapshotJobData;
+  jobId: string;
+  stored: StoredPolicy;
+}
+
+/**
+ * One volume's share of a run: plan retention against the cap, free a slot only if the plan
+ * allows it, create (or adopt) the snapshot under its deterministic name, wait until it is
+ * ready, prune what the plan prunes. Runs with the volume's lock held (invariant 4) and emits
+ * an audit event for every state change (invariant 6).
+ */
+export class SnapshotService {
+  constructor(private readonly deps: EngineDeps) {}
+
+  async run(data: SnapshotJobData, jobId: string): Promise<SnapshotStep> {
+    if (await this.alreadyFinished(data)) {
+      return done({
+        outcome: 'skipped',
+        pruned: [],
+        reason: 'volume already finished in this run',
+      });
+    }
+    const stored = await this.deps.policies.get(data.policyKey);
+    if (!stored) return this.skip(data, jobId, 'policy no longer exists');
+    if (await this.isReplaced(stored, data, jobId)) {
+      return this.skip(data, jobId, 'replaced by a newer run (concurrencyPolicy Replace)');
+    }
+    const lockKey = `${data.volume.namespace}/${data.volume.name}`;
+    const { lockTtlMs, busyRetryMs } = this.deps.timings;
+    if (!(await this.deps.locks.acquire(lockKey, jobId, lockTtlMs))) {
+      const delayMs = busyRetryMs + Math.floor(Math.random() * busyRetryMs);
+      return { kind: 'wait', delayMs, reason: 'volume-busy', data };
+    }
+    const renew = setInterval(
+      () => void this.deps.locks.acquire(lockKey, jobId, lockTtlMs).catch(() => undefined),
+      Math.max(100, Math.floor(lockTtlMs / 3)),
+    );
+    let keepLock = false;
+    try {
+      const step = await this.locked({ data, jobId, stored });
+      // A job waiting for readiness keeps the volume: no other operation may start meanwhile.
+      if (step.kind === 'wait') {
+        keepLock = true;
+        await this.deps.locks.acquire(lockKey, jobId, lockTtlMs + step.delayMs);
+      }
+      return step;
+    } finally {
+      clearInterval(renew);
+      if (!keepLock) await this.deps.locks.release(lockKey, jobId);
+    }
+  }
+
+  /**
+   * Records a job that will not be retried (invalid input, or retries exhausted) as the
+   * volume's failure, and releases what the job held.
+   */
+  async fail(data: SnapshotJobData, jobId: string, error: unknown): Promise<void> {
+    const text = errorText(error);
+    await this.emit(data, { type: 'snapshot.failed', outcome: 'failed', error: text, jobId });
+    await this.finishVolume(data, jobId, { state: 'failed', error: text });
+    await this.deps.locks.release(`${data.volume.namespace}/${data.volume.name}`, jobId);
+  }
+
+  /** Notes a transient failure that the queue will retry. */
+  async retrying(data: SnapshotJobData, jobId: string, error: unknown, attempt: number) {
+    await this.emit(data, {
+      type: 'job.retrying',
+      outcome: 'info',
+      error: errorText(error),
+      jobId,
+      attributes: { attempt },
+    });
+  }
+
+  private async locked(attempt: Attempt): Promise<SnapshotStep> {
+    const { data } = attempt;
+    const volume = await this.deps.driver.getVolume(data.volume);
+    if (!volume || volume.uid !== data.volume.uid) {
+      return this.failFinal(attempt, 'volume no longer exists (or was recreated) since the tick');
+    }
+    const existing = await this.deps.driver.listSnapshots(volume);
+    const mine = existing.find((s) => s.name === data.snapshotName);
+    if (!mine) {
+      const blocked = await this.freeSlot(attempt, volume, existing);
+      if (blocked) return this.failFinal(attempt, blocked, 'snapshot.blocked');
+    }
+    const startedAt = data.startedAt ?? this.deps.clock().toISOString();
+    if (!data.startedAt) {
+      await this.emit(data, { type: 'snapshot.started', outcome: 'started', jobId: attempt.jobId });
+    }
+    const snapshot = await this.create(attempt, volume, mine);
+    return this.awaitReady({ ...attempt, data: { ...data, startedAt } }, snapshot);
+  }
+
+  /** Deletes the oldest prunable snapshots when the new one would not fit; or says why not. */
+  private async freeSlot(attempt: Attempt, volume: Volume, existing: Snapshot[]) {
+    const plan = await this.plan(attempt, volume, existing, true);
+    if (!plan.canCreate) return plan.blockedReason ?? 'limit reached';
+    for (const name of plan.pruneBeforeCreate) {
+      await this.prune(attempt, name, 'retention: free a slot under the cap before creating');
+    }
+    return undefined;
+  }
+
+  private async create(attempt: Attempt, volume: Volume, mine: Snapshot | undefined) {
+    if (mine) return mine;
+    const { data, stored } = attempt;
+    const started = Date.now();
+    const { snapshot, adopted } = await this.deps.driver.createSnapshot({
+      volume,
+      name: data.snapshotName,
+      labels: this.labels(stored, data),
+      snapshotClassName: stored.policy.spec.snapshotClassName,
+    });
+    await this.emit(data, {
+      type: adopted ? 'snapshot.adopted' : 'snapshot.created',
+      outcome: 'succeeded',
+      jobId: attempt.jobId,
+      durationMs: Date.now() - started,
+    });
+    return snapshot;
+  }
+
+  private async awaitReady(attempt: Attempt, snapshot: Snapshot): Promise<SnapshotStep> {
+    const { data } = attempt;
+    const { readyWaitMs, readyRecheckMs, readyTimeoutMs } = this.deps.timings;
+    const elapsed = this.deps.clock().getTime() - Date.parse(data.startedAt ?? '');
+    const remaining = readyTimeoutMs - elapsed;
+    let ready = snapshot;
+    if (!snapshot.readyToUse) {
+      try {
+        ready = await this.deps.driver.waitUntilReady(
+          snapshot,
+          Math.max(1, Math.min(readyWaitMs, remaining)),
+        );
+      } catch (error) {
+        if (!(error instanceof SnapshotTimeoutError)) throw error;
+        if (remaining > readyWaitMs) {
+          return { kind: 'wait', delayMs: readyRecheckMs, reason: 'not-ready', data };
+        }
+        return this.failFinal(attempt, `not ready within ${readyTimeoutMs / 1000}s`);
+      }
+    }
+    await this.emit(data, {
+      type: 'snapshot.ready',
+      outcome: 'succeeded',
+      jobId: attempt.jobId,
+      durationMs: Math.max(0, elapsed),
+      attributes: ready.restoreSizeBytes ? { restoreSizeBytes: ready.restoreSizeBytes } : {},
+    });
+    const pruned = await this.pruneAfterReady(attempt);
+    await this.finishVolume(data, attempt.jobId, {
+      state: 'succeeded',
+      snapshot: data.snapshotName,
+    });
+    return done({ outcome: 'succeeded', snapshot: data.snapshotName, pruned });
+  }
+
+  private async pruneAfterReady(attempt: Attempt): Promise<string[]> {
+    const volume = await this.deps.driver.getVolume(attempt.data.volume);
+    if (!volume) return [];
+    const existing = await this.deps.driver.listSnapshots(volume);
+    const plan = await this.plan(attempt, volume, existing, false);
+    for (const entry of plan.prune) {
+      await this.prune(attempt, entry.name, `retention: ${entry.reason}`);
+    }
+    return plan.prune.map((p) => p.name);
+  }
+
+  private async plan(attempt: Attempt, volume: Volume, existing: Snapshot[], incoming: boolean) {
+    const { stored, data } = attempt;
+    const caps = await this.deps.driver.capabilities(volume, stored.policy.spec.snapshotClassName);
+    const protectedNames = await this.deps.protection?.protectedSnapshots(volume);
+    return planRetention({
+      snapshots: existing.map((s) => toPlanSnapshot(s, stored, protectedNames)),
+      retention: stored.policy.spec.retention,
+      timeZone: stored.policy.spec.timeZone,
+      now: this.deps.clock(),
+      cap: caps.maxSnapshotsPerVolume,
+      reservedSlots: stored.policy.spec.reservedSlots,
+      budget: 'scheduled',
+      incoming: incoming
+        ? { name: data.snapshotName, createdAt: new Date(data.scheduledAt) }
+        : undefined,
+    });
+  }
+
+  private async prune(attempt: Attempt, name: string, reason: string) {
+    const started = Date.now();
+    const ref = { namespace: attempt.data.volume.namespace, name };
+    try {
+      await this.deps.driver.deleteSnapshot(ref);
+    } catch (error) {
+      await this.emit(attempt.data, {
+        type: 'snapshot.delete-failed',
+        outcome: 'failed',
+        snapshot: name,
+        reason,
+        error: errorText(error),
+        jobId: attempt.jobId,
+      });
+      throw error;
+    }
+    await this.emit(attempt.data, {
+      type: 'snapshot.deleted',
+      outcome: 'succeeded',
+      snapshot: name,
+      reason,
+      jobId: attempt.jobId,
+      durationMs: Date.now() - started,
+    });
+  }
+
+  private labels(stored: StoredPolicy, data: SnapshotJobData): Record<string, string> {
+    return {
+      ...(stored.policy.spec.snapshotLabels ?? {}),
+      [LABEL_MANAGED_BY]: MANAGED_BY_VALUE,
+      [LABEL_POLICY]: stored.policy.metadata.name,
+      [LABEL_VOLUME]: data.volume.name,
+      [LABEL_SCHEDULED_AT]: formatScheduledAt(new Date(data.scheduledAt)),
+    };
+  }
+
+  private async failFinal(
+    attempt: Attempt,
+    reason: string,
+    type: 'snapshot.failed' | 'snapshot.blocked' = 'snapshot.failed',
+  ): Promise<SnapshotStep> {
+    await this.emit(attempt.data, { type, outcome: 'failed', error: reason, jobId: attempt.jobId });
+    await this.finishVolume(attempt.data, attempt.jobId, { state: 'failed', error: reason });
+    return done({ outcome: 'failed', pruned: [], reason });
+  }
+
+  private async skip(data: SnapshotJobData, jobId: string, reason: string): Promise<SnapshotStep> {
+    await this.emit(data, { type: 'run.skipped', outcome: 'skipped', reason, jobId });
+    await this.finishVolume(data, jobId, { state: 'skipped', reason });
+    return done({ outcome: 'skipped', pruned: [], reason });
+  }
+
+  private async finishVolume(
+    data: SnapshotJobData,
+    jobId: string,
+    result: Omit<VolumeRunResult, 'volume' | 'startedAt' | 'finishedAt' | 'durationMs'>,
+  ) {
+    const now = this.deps.clock();
+    const startedAt = data.startedAt ?? now.toISOString();
+    await recordVolumeResult(
+      this.deps,
+      {
+        runId: data.runId,
+        policyKey: data.policyKey,
+        namespace: data.volume.namespace,
+        trigger: data.trigger,
+      },
+      {
+        volume: data.volume.name,
+        ...result,
+        startedAt,
+        finishedAt: now.toISOString(),
+        durationMs: Math.max(0, now.getTime() - Date.parse(startedAt)),
+      },
+    );
+    await this.deps.activeRuns.finish(data.policyKey, data.volume.uid, jobId);
+  }
+
+  private async isReplaced(stored: StoredPolicy, data: SnapshotJobData, jobId: string) {
+    if (stored.policy.spec.concurrencyPolicy !== 'Replace') return false;
+    return this.deps.activeRuns.isReplaced(data.policyKey, data.volume.uid, jobId);
+  }
+
+  private async alreadyFinished(data: SnapshotJobData): Promise<boolean> {
+    const run = await this.deps.runs.get(data.runId);
+    const mine = run?.volumes.find((v) => v.volume === data.volume.name);
+    return mine !== undefined && ['succeeded', 'failed', 'skipped'].includes(mine.state);
+  }
+
+  private async emit(
+    data: SnapshotJobData,
+    event: Omit<AuditEventInput, 'trigger'> & { trigger?: string },
+  ) {
+    await this.deps.audit.append({
+      trigger: data.trigger,
+      policy: data.policyKey,
+      namespace: data.volume.namespace,
+      volume: data.volume.name,
+      snapshot: data.snapshotName,
+      runId: data.runId,
+      ...event,
+      attributes: { ...event.attributes, worker: this.deps.identity },
+    });
+  }
+}
+
+function done(result: SnapshotJobResult): SnapshotStep {
+  return { kind: 'done', result };
+}
+
+function toPlanSnapshot(
+  s: Snapshot,
+  stored: StoredPolicy,
+  protectedNames: ReadonlySet<string> | undefined,
+): PlanSnapshot {
+  const managed =
+    s.labels[LABEL_MANAGED_BY] === MANAGED_BY_VALUE &&
+    s.labels[LABEL_POLICY] === stored.policy.metadata.name &&
+    s.labels[LABEL_ON_DEMAND] === undefined;
+  let protectedBy: string | undefined;
+  if (s.labels[LABEL_KEEP] === KEEP_VALUE) protectedBy = PROTECTED_BY_KEEP_LABEL;
+  else if (protectedNames?.has(s.name)) protectedBy = PROTECTED_BY_RESTORE;
+  // On-demand snapshots count against the reserved slots first, and rotation never takes them.
+  else if (s.labels[LABEL_ON_DEMAND] !== undefined) protectedBy = PROTECTED_BY_ON_DEMAND;
+  return {
+    name: s.name,
+    createdAt: s.createdAt,
+    state: s.state,
+    readyToUse: s.readyToUse,
+    managed,
+    protectedBy,
+  };
+}

@@ -1,0 +1,73 @@
+import type { Redis } from 'ioredis';
+
+// Take the lock when free, or renew it when the same owner holds it (a job re-entering after
+// a delayed re-check owns the lock it left behind).
+const ACQUIRE = `
+local current = redis.call('GET', KEYS[1])
+if current == false or current == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0`;
+
+const RELEASE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0`;
+
+/**
+ * One snapshot operation in flight per volume (invariant 4), across every worker process.
+ * A lease in Redis: owned by a job id, expiring after `ttlMs` unless renewed, so a killed
+ * worker's lock frees itself and its job, retried elsewhere, takes it again.
+ */
+export class VolumeLocks {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  /** True when `owner` now holds the lock of `volumeKey` for `ttlMs`. */
+  async acquire(volumeKey: string, owner: string, ttlMs: number): Promise<boolean> {
+    const result = await this.redis.eval(ACQUIRE, 1, this.key(volumeKey), owner, String(ttlMs));
+    return result === 1;
+  }
+
+  /** Releases the lock if `owner` still holds it; never releases another owner's lock. */
+  async release(volumeKey: string, owner: string): Promise<void> {
+    await this.redis.eval(RELEASE, 1, this.key(volumeKey), owner);
+  }
+
+  /** The current owner, if any. */
+  async owner(volumeKey: string): Promise<string | undefined> {
+    return (await this.redis.get(this.key(volumeKey))) ?? undefined;
+  }
+
+  /**
+   * Holds the lock for the duration of `work`, renewing it every third of `ttlMs`.
+   * Returns `undefined` without running `work` when another owner holds it.
+   */
+  async withLock<T>(
+    volumeKey: string,
+    owner: string,
+    ttlMs: number,
+    work: () => Promise<T>,
+  ): Promise<{ value: T } | undefined> {
+    if (!(await this.acquire(volumeKey, owner, ttlMs))) return undefined;
+    const renew = setInterval(
+      () => {
+        this.acquire(volumeKey, owner, ttlMs).catch(() => undefined);
+      },
+      Math.max(100, Math.floor(ttlMs / 3)),
+    );
+    try {
+      return { value: await work() };
+    } finally {
+      clearInterval(renew);
+    }
+  }
+
+  private key(volumeKey: string): string {
+    return `${this.prefix}:lock:volume:${volumeKey}`;
+  }
+}

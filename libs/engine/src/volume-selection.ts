@@ -1,0 +1,37 @@
+import { matchesSelector, type BackupPolicySpec } from '#lib/policy';
+import type { Volume } from '#lib/storage';
+
+/** A volume a policy names but cannot snapshot now, with the reason. */
+export interface SkippedVolume {
+  name: string;
+  reason: string;
+}
+
+/**
+ * The volumes of one namespace a policy selects: those matching its selector plus those it
+ * names. Named volumes that are missing or not bound are reported, never fatal to the others.
+ */
+export function selectVolumes(
+  volumes: readonly Volume[],
+  spec: Pick<BackupPolicySpec, 'selector' | 'claimNames'>,
+): { selected: Volume[]; skipped: SkippedVolume[] } {
+  const byName = new Map(volumes.map((v) => [v.name, v]));
+  const chosen = new Map<string, Volume>();
+  const skipped: SkippedVolume[] = [];
+  if (spec.selector) {
+    for (const volume of volumes) {
+      if (matchesSelector(volume.labels, spec.selector)) chosen.set(volume.name, volume);
+    }
+  }
+  for (const name of spec.claimNames ?? []) {
+    const volume = byName.get(name);
+    if (volume) chosen.set(name, volume);
+    else skipped.push({ name, reason: 'volume not found' });
+  }
+  const selected: Volume[] = [];
+  for (const volume of [...chosen.values()].sort((a, b) => a.name.localeCompare(b.name))) {
+    if (volume.phase === 'Bound') selected.push(volume);
+    else skipped.push({ name: volume.name, reason: `volume is ${volume.phase}, not Bound` });
+  }
+  return { selected, skipped };
+}

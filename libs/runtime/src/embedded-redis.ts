@@ -1,0 +1,132 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { connect, createServer } from 'node:net';
+import { join } from 'node:path';
+
+/** The redis-server child process that local mode starts when `REDIS_URL` is unset. */
+export interface EmbeddedRedis {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Raised when `redis-server` is not installed; the message says how to install it. */
+export class RedisBinaryMissingError extends Error {
+  constructor() {
+    super(
+      'redis-server was not found on PATH. Local mode starts its own Redis: install it ' +
+        '(Debian/Ubuntu: apt-get install -y redis-server; macOS: brew install redis) ' +
+        'or point REDIS_URL at a running Redis.',
+    );
+  }
+}
+
+/**
+ * Starts `redis-server` with AOF persistence and `noeviction` (BullMQ loses jobs under
+ * eviction) under `<dataDir>/redis`, on a free loopback port. A server left running by a
+ * previous process that was killed is stopped first, so its AOF is not shared by two servers.
+ */
+export async function startEmbeddedRedis(dataDir: string): Promise<EmbeddedRedis> {
+  const dir = join(dataDir, 'redis');
+  await mkdir(dir, { recursive: true });
+  const pidFile = join(dir, 'redis.pid');
+  await stopLeftover(pidFile);
+  const port = await freePort();
+  const child = spawn(
+    'redis-server',
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--pidfile',
+      pidFile,
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'everysec',
+      '--save',
+      '',
+      '--maxmemory-policy',
+      'noeviction',
+      '--logfile',
+      join(dir, 'redis.log'),
+    ],
+    { stdio: 'ignore' },
+  );
+  await waitForStart(child, port);
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    stop: () => stopChild(child),
+  };
+}
+
+async function waitForStart(child: ChildProcess, port: number): Promise<void> {
+  const failed = new Promise<never>((_, reject) => {
+    child.once('error', (error: NodeJS.ErrnoException) =>
+      reject(error.code === 'ENOENT' ? new RedisBinaryMissingError() : error),
+    );
+    child.once('exit', (code) => reject(new Error(`redis-server exited with code ${code}`)));
+  });
+  await Promise.race([failed, waitForPort(port, 15_000)]);
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+async function stopLeftover(pidFile: string): Promise<void> {
+  const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).trim());
+  if (!pid) return;
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+  if (cmdline.includes('redis-server')) {
+    process.kill(pid, 'SIGTERM');
+    for (let i = 0; i < 100 && isAlive(pid); i++) await sleep(50);
+  }
+  await rm(pidFile, { force: true });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function sleep(ms: number) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (open) return;
+    await sleep(50);
+  }
+  throw new Error(`redis-server did not accept connections on port ${port}`);
+}

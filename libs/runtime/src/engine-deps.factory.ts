@@ -1,0 +1,49 @@
+import { hostname } from 'node:os';
+import type { Redis } from 'ioredis';
+import { AuditLog, RunStore } from '#lib/audit';
+import {
+  ActiveRuns,
+  DEFAULT_TIMINGS,
+  PolicyStore,
+  VolumeLocks,
+  redisOnce,
+  type EngineDeps,
+  type EngineTimings,
+} from '#lib/engine';
+import type { SnapshotDriver } from '#lib/storage';
+
+/** What the engine's stores need besides a Redis client and a driver. */
+export interface EngineDepsOptions {
+  /** Key prefix of every snapwarden key; also the BullMQ prefix. */
+  prefix: string;
+  auditMaxEvents?: number;
+  auditMaxAgeMs?: number;
+  runsMax?: number;
+  timings?: Partial<EngineTimings>;
+}
+
+/** Builds the engine's stores over one Redis client: used by the app, tests and benchmarks. */
+export function createEngineDeps(
+  redis: Redis,
+  driver: SnapshotDriver,
+  options: EngineDepsOptions,
+): EngineDeps {
+  const { prefix } = options;
+  const timings = { ...DEFAULT_TIMINGS, ...options.timings };
+  return {
+    driver,
+    policies: new PolicyStore(redis, prefix),
+    audit: new AuditLog(redis, {
+      prefix: `${prefix}:`,
+      maxEvents: options.auditMaxEvents,
+      maxAgeMs: options.auditMaxAgeMs,
+    }),
+    runs: new RunStore(redis, { prefix: `${prefix}:`, maxRuns: options.runsMax }),
+    locks: new VolumeLocks(redis, prefix),
+    activeRuns: new ActiveRuns(redis, prefix, timings.readyTimeoutMs + 3_600_000),
+    timings,
+    clock: () => new Date(),
+    identity: `${hostname()}/${process.pid}`,
+    once: redisOnce(redis, prefix),
+  };
+}

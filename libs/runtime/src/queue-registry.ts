@@ -1,0 +1,73 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import {
+  JOB,
+  QUEUE,
+  SNAPSHOT_JOB_OPTIONS,
+  type QueueName,
+  type SnapshotJobData,
+  type TickJobData,
+} from '#lib/queues';
+import type { SnapshotJobRequest } from '#lib/engine';
+import { createRedis } from './redis-connection.js';
+
+/** The producer side of every queue, one `Queue` each, sharing one connection. */
+export class QueueRegistry {
+  private readonly connection: Redis;
+  readonly ticks: Queue<TickJobData>;
+  readonly snapshots: Queue<SnapshotJobData>;
+
+  constructor(
+    readonly redisUrl: string,
+    readonly prefix: string,
+    private readonly logger: Logger,
+  ) {
+    this.connection = createRedis(redisUrl, logger, { forBullMQ: true, name: 'queues' });
+    this.ticks = new Queue<TickJobData>(QUEUE.ticks, { connection: this.connection, prefix });
+    this.snapshots = new Queue<SnapshotJobData>(QUEUE.snapshots, {
+      connection: this.connection,
+      prefix,
+    });
+    for (const queue of this.all()) {
+      queue.on('error', (error) =>
+        logger.warn({ queue: queue.name, err: error.message }, 'queue error'),
+      );
+    }
+  }
+
+  all(): Queue[] {
+    return [this.ticks, this.snapshots] as Queue[];
+  }
+
+  byName(name: QueueName): Queue {
+    switch (name) {
+      case QUEUE.ticks:
+        return this.ticks as Queue;
+      case QUEUE.snapshots:
+        return this.snapshots as Queue;
+    }
+  }
+
+  /** Adds snapshot jobs under their deterministic ids; an id already present is left alone. */
+  async addSnapshotJobs(jobs: SnapshotJobRequest[]): Promise<void> {
+    if (jobs.length === 0) return;
+    await this.snapshots.addBulk(
+      jobs.map((job) => ({
+        name: JOB.snapshot,
+        data: job.data,
+        opts: { ...SNAPSHOT_JOB_OPTIONS, jobId: job.id, delay: job.delayMs || undefined },
+      })),
+    );
+  }
+
+  /** A new connection for a worker (BullMQ workers block on their own connection). */
+  workerConnection(name: string): Redis {
+    return createRedis(this.redisUrl, this.logger, { forBullMQ: true, name });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.all().map((q) => q.close()));
+    this.connection.disconnect();
+  }
+}

@@ -1,0 +1,9 @@
+/** Injection tokens of the shared runtime providers. */
+export const CONFIG = Symbol('CONFIG');
+export const REDIS = Symbol('REDIS');
+export const DRIVER = Symbol('DRIVER');
+export const POLICY_STORE = Symbol('POLICY_STORE');
+export const AUDIT_LOG = Symbol('AUDIT_LOG');
+export const RUN_STORE = Symbol('RUN_STORE');
+export const ENGINE_DEPS = Symbol('ENGINE_DEPS');
+export const LOGGER = Symbol('LOGGER');

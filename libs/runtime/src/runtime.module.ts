@@ -1,0 +1,94 @@
+import {
+  Global,
+  Inject,
+  Module,
+  type DynamicModule,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Config } from '#lib/config';
+import { createDriver, type SnapshotDriver } from '#lib/storage';
+import { createEngineDeps } from './engine-deps.factory.js';
+import { QueueRegistry } from './queue-registry.js';
+import { Readiness } from './readiness.js';
+import { createRedis } from './redis-connection.js';
+import {
+  AUDIT_LOG,
+  CONFIG,
+  DRIVER,
+  ENGINE_DEPS,
+  LOGGER,
+  POLICY_STORE,
+  REDIS,
+  RUN_STORE,
+} from './runtime.constants.js';
+
+/** Closes the shared connections after every role has stopped. */
+class RuntimeShutdown implements OnApplicationShutdown {
+  constructor(
+    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(DRIVER) private readonly driver: SnapshotDriver,
+    @Inject(QueueRegistry) private readonly queues: QueueRegistry,
+  ) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.queues.close();
+    await this.driver.close();
+    this.redis.disconnect();
+  }
+}
+
+/**
+ * Shared providers of every role: configuration, logger, the Redis connection, the storage
+ * driver, the engine's stores and the queue producers. Global so role modules only import it
+ * once, through the app module.
+ */
+@Global()
+@Module({})
+export class RuntimeModule {
+  static forRoot(config: Config, redisUrl: string, logger: Logger): DynamicModule {
+    const redis = createRedis(redisUrl, logger, { name: 'store' });
+    const driver = createDriver(
+      config.driver === 'memory'
+        ? { kind: 'memory', options: { maxSnapshotsPerVolume: config.maxSnapshotsPerVolume } }
+        : {
+            kind: 'local',
+            dataDir: config.dataDir,
+            maxSnapshotsPerVolume: config.maxSnapshotsPerVolume,
+          },
+    );
+    const deps = createEngineDeps(redis, driver, {
+      prefix: config.queuePrefix,
+      auditMaxEvents: config.auditMaxEvents,
+      auditMaxAgeMs: config.auditMaxAgeMs,
+      runsMax: config.runsMax,
+      timings: {
+        lockTtlMs: Math.max(config.jobLockMs, 2_000),
+        readyTimeoutMs: config.readyTimeoutMs,
+      },
+    });
+    const queues = new QueueRegistry(redisUrl, config.queuePrefix, logger);
+    const readiness = new Readiness();
+    readiness.register('redis', async () =>
+      (await redis.ping()) === 'PONG' ? undefined : 'redis did not answer PING',
+    );
+    const values = [
+      { provide: CONFIG, useValue: config },
+      { provide: LOGGER, useValue: logger },
+      { provide: REDIS, useValue: redis },
+      { provide: DRIVER, useValue: driver },
+      { provide: POLICY_STORE, useValue: deps.policies },
+      { provide: AUDIT_LOG, useValue: deps.audit },
+      { provide: RUN_STORE, useValue: deps.runs },
+      { provide: ENGINE_DEPS, useValue: deps },
+      { provide: QueueRegistry, useValue: queues },
+      { provide: Readiness, useValue: readiness },
+    ];
+    return {
+      module: RuntimeModule,
+      providers: [...values, RuntimeShutdown],
+      exports: values.map((v) => v.provide),
+    };
+  }
+}
