@@ -68,6 +68,7 @@ export class FaultInjector {
   private latencies: LatencyRule[] = [];
   private readonly watches = new Set<(abrupt: boolean) => void>();
   private readonly stuck = new Set<string>();
+  private readonly listeners = new Set<() => void>();
 
   constructor(private readonly objects: ObjectStore) {}
 
@@ -113,6 +114,7 @@ export class FaultInjector {
   /** Lets a stuck object finish deleting (controllers pick it up on their next pass). */
   unstick(name: string, namespace?: string): void {
     this.stuck.delete(`${namespace ?? ''}/${name}`);
+    this.listeners.forEach((fn) => fn());
   }
 
   /** True when controllers must leave this object's finalizers alone. */
@@ -125,6 +127,12 @@ export class FaultInjector {
     this.rules = [];
     this.latencies = [];
     this.stuck.clear();
+    this.listeners.forEach((fn) => fn());
+  }
+
+  /** Called when stuck objects are released, so controllers can finish them. */
+  onRelease(fn: () => void): void {
+    this.listeners.add(fn);
   }
 
   /** Registers an open watch; returns the function to call when it ends. */

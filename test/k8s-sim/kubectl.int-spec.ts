@@ -119,7 +119,7 @@ describeWithKubectl('k8s-sim with kubectl', () => {
       'CREATIONTIME',
       'AGE',
     ]);
-    expect(row).toMatch(/^shop\s+before-upgrade\s+data\s+csi-snap\s+\d+s$/);
+    expect(row).toMatch(/^shop\s+before-upgrade\s+false\s+data\s+csi-snap\s+\d+s$/);
     expect(await kubectl('get', 'vs', '-n', 'shop', '-o', 'name')).toBe(
       'volumesnapshot.snapshot.storage.k8s.io/before-upgrade\n',
     );

@@ -5,6 +5,11 @@ import { builtinResources } from './builtins.js';
 import { crdResourceType, loadCrdsFromDir } from './crd.js';
 import { CrdController } from './crd-controller.js';
 import { FaultInjector } from './faults.js';
+import { LifecycleController } from './lifecycle-controller.js';
+import { type DriverRules, FakeStorageProvider } from './provider.js';
+import { Provisioner } from './provisioner.js';
+import { RestoreController } from './restore-controller.js';
+import { SnapshotController } from './snapshot-controller.js';
 import { ApiHandler } from './handlers.js';
 import { type KubeconfigOptions, renderKubeconfig, writeKubeconfigFile } from './kubeconfig.js';
 import { RequestLog } from './request-log.js';
@@ -30,6 +35,8 @@ export interface KubeSimOptions {
   bookmarkIntervalMs?: number;
   /** Directories of CRD manifests to register at start. */
   crdDirs?: string[];
+  /** Per-driver provider rules, merged over the defaults (`disk.csi.everest.io`: cap 7, equal-capacity restores). */
+  drivers?: Record<string, DriverRules>;
 }
 
 /** A running simulator. */
@@ -46,6 +53,8 @@ export interface KubeSim {
   registry: ResourceRegistry;
   faults: FaultInjector;
   requestLog: RequestLog;
+  /** The fake storage backend (disks and snapshots) behind the CSI drivers. */
+  provider: FakeStorageProvider;
   /** Registers the CRDs of a directory (create or update). */
   loadCrdsFromDir(dir: string): Promise<string[]>;
   /** Stops controllers, ends watches and closes the server. */
@@ -56,6 +65,15 @@ export interface KubeSim {
 export interface Controller {
   start(): void;
   stop(): void;
+}
+
+/** The in-process cluster behind the HTTP server. */
+export interface Cluster {
+  store: SimStore;
+  registry: ResourceRegistry;
+  faults: FaultInjector;
+  provider: FakeStorageProvider;
+  controllers: Controller[];
 }
 
 function listen(server: Server, port: number, host: string): Promise<number> {
@@ -76,26 +94,32 @@ function close(server: Server): Promise<void> {
 }
 
 /** Builds the store, registry and controllers without any HTTP (used by {@link startKubeSim}). */
-export function createCluster(options: KubeSimOptions = {}): {
-  store: SimStore;
-  registry: ResourceRegistry;
-  faults: FaultInjector;
-  controllers: Controller[];
-} {
+export function createCluster(options: KubeSimOptions = {}): Cluster {
   const objects = new ObjectStore(options.watchHistoryLimit ?? 1000);
   const registry = new ResourceRegistry();
   for (const rt of builtinResources(objects)) registry.register(rt);
   registry.register(crdResourceType());
   const store = new SimStore(registry, objects);
   const faults = new FaultInjector(objects);
-  const controllers: Controller[] = [new CrdController(store)];
+  const provider = new FakeStorageProvider(options.drivers);
+  const snapshots = new SnapshotController(store, provider, faults, {
+    readyDelayMs: options.snapshotReadyDelayMs ?? 200,
+  });
+  const controllers: Controller[] = [
+    new CrdController(store),
+    new LifecycleController(store),
+    snapshots,
+    new Provisioner(store, provider, { provisionDelayMs: options.provisionDelayMs ?? 50 }),
+    new RestoreController(store, provider, { restoreDelayMs: options.restoreDelayMs ?? 100 }),
+  ];
   controllers.forEach((c) => c.start());
+  faults.onRelease(() => snapshots.resync());
   const nsType = registry.get('', 'namespaces');
   for (const name of SYSTEM_NAMESPACES)
     if (nsType) store.create(nsType, undefined, { metadata: { name } });
   const crdType = crdResourceType();
   for (const crd of preinstalledCrds()) store.create(crdType, undefined, crd);
-  return { store, registry, faults, controllers };
+  return { store, registry, faults, provider, controllers };
 }
 
 /**
@@ -103,7 +127,7 @@ export function createCluster(options: KubeSimOptions = {}): {
  * snapshot controller and provisioner, fault injection and a request log.
  */
 export async function startKubeSim(options: KubeSimOptions = {}): Promise<KubeSim> {
-  const { store, registry, faults, controllers } = createCluster(options);
+  const { store, registry, faults, provider, controllers } = createCluster(options);
   const requestLog = new RequestLog();
   const handler = new ApiHandler({
     store,
@@ -124,6 +148,7 @@ export async function startKubeSim(options: KubeSimOptions = {}): Promise<KubeSi
     registry,
     faults,
     requestLog,
+    provider,
     kubeconfig: (kc) => renderKubeconfig(url, kc),
     writeKubeconfig: (path, kc) => writeKubeconfigFile(path, url, kc),
     loadCrdsFromDir: (dir) => loadCrdsFromDir(store, dir),
