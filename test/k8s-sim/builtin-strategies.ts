@@ -179,8 +179,8 @@ const storageClassStrategy: Strategy = {
 };
 
 const secretStrategy: Strategy = {
-  prepare(obj, _old, ctx) {
-    if (ctx.operation === 'create') setDefault(obj, 'type', 'Opaque');
+  prepare(obj) {
+    if (!obj.type) obj.type = 'Opaque';
     // stringData is write-only: merged into data (base64) and never stored.
     if (isRecord(obj.stringData)) {
       const data: JsonObject = isRecord(obj.data) ? obj.data : {};

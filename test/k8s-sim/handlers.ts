@@ -50,7 +50,7 @@ interface Call {
   req: IncomingMessage;
   res: ServerResponse;
   url: URL;
-  body: string;
+  body: Buffer;
   info: ResourceRequest;
   render: RenderOptions;
   warnings: string[];

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
-import { ApiError, badRequest, unsupportedMediaType } from './errors.js';
+import { ApiError, badRequest } from './errors.js';
+import { decodeProtobuf } from './protobuf.js';
 
 /** What the client asked for in `Accept`. */
 export interface Negotiated {
@@ -60,19 +61,17 @@ function acceptable(range: MediaRange): Negotiated | undefined {
 }
 
 /** Reads the whole request body. */
-export async function readBody(req: IncomingMessage): Promise<string> {
+export async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
 /** Decodes a JSON or YAML body (by Content-Type); 400 on syntax errors. */
-export function decodeBody(text: string, contentType: string | undefined): unknown {
+export function decodeBody(body: Buffer, contentType: string | undefined): unknown {
+  if (/protobuf/i.test(contentType ?? '')) return decodeProtobuf(body, contentType ?? '');
+  const text = body.toString('utf8');
   if (text.trim() === '') return undefined;
-  if (/protobuf/i.test(contentType ?? '')) {
-    // kubectl's typed generators (`kubectl create configmap …`) send protobuf; only JSON/YAML is decoded.
-    throw unsupportedMediaType(contentType ?? '', ['application/json', 'application/yaml']);
-  }
   const yaml = /yaml/i.test(contentType ?? '');
   try {
     return yaml ? (parseYaml(text) as unknown) : (JSON.parse(text) as unknown);

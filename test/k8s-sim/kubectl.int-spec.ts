@@ -153,6 +153,35 @@ describeWithKubectl('k8s-sim with kubectl', () => {
     );
   });
 
+  it('runs the generators that send protobuf: create namespace, configmap, secret, serviceaccount', async () => {
+    await kubectl('create', 'namespace', 'gen');
+    await kubectl('create', 'configmap', 'cfg', '-n', 'gen', '--from-literal=a=1');
+    await kubectl(
+      'create',
+      'secret',
+      'generic',
+      'pw',
+      '-n',
+      'gen',
+      '--from-literal=password=hunter2',
+    );
+    await kubectl('create', 'serviceaccount', 'robot', '-n', 'gen');
+    expect(await kubectl('get', 'cm,secret,sa', '-n', 'gen', '-o', 'name')).toBe(
+      'configmap/cfg\nsecret/pw\nserviceaccount/robot\n',
+    );
+    const secret = await kubectl(
+      'get',
+      'secret',
+      'pw',
+      '-n',
+      'gen',
+      '-o',
+      'jsonpath={.type} {.data.password}',
+    );
+    expect(secret).toBe(`Opaque ${Buffer.from('hunter2').toString('base64')}`);
+    expect(await kubectl('delete', 'namespace', 'gen')).toContain('namespace "gen" deleted');
+  });
+
   it('server-side applies', async () => {
     const file = join(dir, 'ssa.yaml');
     await writeFile(

@@ -415,21 +415,30 @@ export class SnapshotController implements Controller {
       this.finalizeContent(content);
       return;
     }
-    if (
-      getString(content, ['spec', 'volumeSnapshotRef', 'uid']) &&
-      !(content.metadata.finalizers ?? []).includes(SNAPSHOT_FINALIZERS.content)
-    ) {
-      this.store.mergeInto(content, {
-        metadata: {
-          finalizers: [...(content.metadata.finalizers ?? []), SNAPSHOT_FINALIZERS.content],
-        },
-      });
+    if (this.needsBoundFinalizer(content)) {
+      const finalizers = [...(content.metadata.finalizers ?? []), SNAPSHOT_FINALIZERS.content];
+      this.store.mergeInto(content, { metadata: { finalizers } });
       return;
     }
     if (getString(content, ['status', 'snapshotHandle'])) return;
     const imported = getString(content, ['spec', 'source', 'snapshotHandle']);
     if (imported) this.importSnapshot(content, imported);
     else this.takeSnapshot(content);
+  }
+
+  /** A content bound to a live snapshot carries the bound-protection finalizer. */
+  private needsBoundFinalizer(content: KubeObject): boolean {
+    if ((content.metadata.finalizers ?? []).includes(SNAPSHOT_FINALIZERS.content)) return false;
+    const uid = getString(content, ['spec', 'volumeSnapshotRef', 'uid']);
+    const ns = getString(content, ['spec', 'volumeSnapshotRef', 'namespace']);
+    const snapshot = this.get(
+      VS_KEY,
+      ns,
+      getString(content, ['spec', 'volumeSnapshotRef', 'name']),
+    );
+    return (
+      uid !== undefined && snapshot?.metadata.uid === uid && !snapshot.metadata.deletionTimestamp
+    );
   }
 
   private takeSnapshot(content: KubeObject): void {
