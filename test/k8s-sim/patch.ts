@@ -1,3 +1,4 @@
+import { ApiError, badRequest } from './errors.js';
 import { clone, isRecord, jsonEqual, type JsonObject } from './types.js';
 
 /** The patch flavours the API server accepts, by Content-Type. */
@@ -287,4 +288,34 @@ function stripDirectives(value: JsonObject): JsonObject {
  */
 export function applyConfiguration(target: unknown, applied: unknown): unknown {
   return mergePatch(target, applied);
+}
+
+function patchOfType(type: PatchType, current: unknown, patch: unknown): unknown {
+  switch (type) {
+    case 'json':
+      return jsonPatch(current, patch);
+    case 'merge':
+      return mergePatch(current, patch);
+    case 'strategic':
+      return strategicMerge(current, patch);
+    case 'apply':
+      return applyConfiguration(current, patch);
+  }
+}
+
+/**
+ * Applies a patch of the given type and returns the patched object; a malformed patch is a 400, a
+ * patch that does not apply (a failed `test`, a missing path) a 422, as with the real server.
+ */
+export function applyPatchOfType(type: PatchType, current: unknown, patch: unknown): JsonObject {
+  let patched: unknown;
+  try {
+    patched = patchOfType(type, current, patch);
+  } catch (error) {
+    if (!(error instanceof PatchError)) throw error;
+    if (error.badRequest) throw badRequest(error.message);
+    throw new ApiError(422, 'Invalid', error.message);
+  }
+  if (!isRecord(patched)) throw badRequest('the patched object is not a JSON object');
+  return patched;
 }

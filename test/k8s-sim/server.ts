@@ -4,6 +4,7 @@ import { preinstalledCrds } from './builtin-crds.js';
 import { builtinResources } from './builtins.js';
 import { crdResourceType, loadCrdsFromDir } from './crd.js';
 import { CrdController } from './crd-controller.js';
+import { CsiSnapshotter } from './csi-snapshotter.js';
 import { FaultInjector } from './faults.js';
 import { LifecycleController } from './lifecycle-controller.js';
 import { type DriverRules, FakeStorageProvider } from './provider.js';
@@ -102,18 +103,23 @@ export function createCluster(options: KubeSimOptions = {}): Cluster {
   const store = new SimStore(registry, objects);
   const faults = new FaultInjector(objects);
   const provider = new FakeStorageProvider(options.drivers);
-  const snapshots = new SnapshotController(store, provider, faults, {
+  const snapshots = new SnapshotController(store, faults);
+  const sidecar = new CsiSnapshotter(store, provider, faults, {
     readyDelayMs: options.snapshotReadyDelayMs ?? 200,
   });
   const controllers: Controller[] = [
     new CrdController(store),
     new LifecycleController(store),
     snapshots,
+    sidecar,
     new Provisioner(store, provider, { provisionDelayMs: options.provisionDelayMs ?? 50 }),
     new RestoreController(store, provider, { restoreDelayMs: options.restoreDelayMs ?? 100 }),
   ];
   controllers.forEach((c) => c.start());
-  faults.onRelease(() => snapshots.resync());
+  faults.onRelease(() => {
+    snapshots.resync();
+    sidecar.resync();
+  });
   const nsType = registry.get('', 'namespaces');
   for (const name of SYSTEM_NAMESPACES)
     if (nsType) store.create(nsType, undefined, { metadata: { name } });

@@ -14,14 +14,8 @@ import {
   notFound,
 } from './errors.js';
 import { addedFinalizers, generateName, normalizeMeta, validateMeta } from './object-meta.js';
-import {
-  applyConfiguration,
-  jsonPatch,
-  mergePatch,
-  PatchError,
-  type PatchType,
-  strategicMerge,
-} from './patch.js';
+import { decodeContinue, objectKey, paginate } from './pagination.js';
+import { applyPatchOfType, type PatchType } from './patch.js';
 import {
   apiVersionOf,
   qualifiedResource,
@@ -89,33 +83,6 @@ function withPolicyFinalizer(finalizers: string[], policy: string | undefined): 
   const extra =
     policy === 'Foreground' ? 'foregroundDeletion' : policy === 'Orphan' ? 'orphan' : undefined;
   return extra && !finalizers.includes(extra) ? [...finalizers, extra] : [...finalizers];
-}
-
-interface ContinueToken {
-  rv: number;
-  start: string;
-}
-
-function encodeContinue(token: ContinueToken): string {
-  return Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', ...token })).toString('base64url');
-}
-
-function decodeContinue(raw: string): ContinueToken {
-  try {
-    const parsed: unknown = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
-    if (isRecord(parsed) && typeof parsed.rv === 'number' && typeof parsed.start === 'string') {
-      return { rv: parsed.rv, start: parsed.start };
-    }
-  } catch {
-    // fall through to the error below
-  }
-  throw badRequest(
-    'continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)',
-  );
-}
-
-function keyOf(obj: KubeObject): string {
-  return `${obj.metadata.namespace ?? ''}/${obj.metadata.name ?? ''}`;
 }
 
 function specChanged(rt: ResourceType, a: KubeObject, b: KubeObject): boolean {
@@ -193,23 +160,9 @@ export class SimStore {
         );
       }
       rv = token.rv;
-      items = items.filter((o) => keyOf(o) > token.start);
+      items = items.filter((o) => objectKey(o) > token.start);
     }
-    return this.paginate(items, rv, options);
-  }
-
-  private paginate(items: KubeObject[], rv: number, options: ListOptions): ListResult {
-    const limit = options.limit && options.limit > 0 ? options.limit : undefined;
-    if (!limit || items.length <= limit) return { items, resourceVersion: String(rv) };
-    const page = items.slice(0, limit);
-    const last = page[page.length - 1];
-    const unfiltered = !options.labelSelector && !options.fieldSelector;
-    return {
-      items: page,
-      resourceVersion: String(rv),
-      continue: encodeContinue({ rv, start: last ? keyOf(last) : '' }),
-      ...(unfiltered ? { remainingItemCount: items.length - limit } : {}),
-    };
+    return paginate(items, rv, options);
   }
 
   /** POST: server-set metadata, defaults, validation, then storage (201 in HTTP terms). */
@@ -273,7 +226,7 @@ export class SimStore {
     const old = this.tryGet(rt, namespace, name);
     if (!old)
       return { object: this.createByApply(rt, namespace, name, patch, options), created: true };
-    const patched = this.applyPatch(patch.type, old, patch.body);
+    const patched = applyPatchOfType(patch.type, old, patch.body);
     const next = this.decode(rt, patched, options);
     this.checkIdentity(rt, next, namespace, name);
     const rv = next.metadata.resourceVersion;
@@ -304,31 +257,6 @@ export class SimStore {
       );
     }
     this.bindNamespace(rt, obj, namespace);
-  }
-
-  private applyPatch(type: PatchType, current: KubeObject, patch: unknown): unknown {
-    const patched = this.patched(type, current, patch);
-    if (!isRecord(patched)) throw badRequest('the patched object is not a JSON object');
-    return patched;
-  }
-
-  private patched(type: PatchType, current: KubeObject, patch: unknown): unknown {
-    try {
-      switch (type) {
-        case 'json':
-          return jsonPatch(current, patch);
-        case 'merge':
-          return mergePatch(current, patch);
-        case 'strategic':
-          return strategicMerge(current, patch);
-        case 'apply':
-          return applyConfiguration(current, patch);
-      }
-    } catch (error) {
-      if (!(error instanceof PatchError)) throw error;
-      if (error.badRequest) throw badRequest(error.message);
-      throw new ApiError(422, 'Invalid', error.message);
-    }
   }
 
   /**
