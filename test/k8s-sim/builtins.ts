@@ -16,6 +16,7 @@ interface BuiltinSpec {
   generation?: boolean;
   returnDeleted?: boolean;
   fields?: Record<string, (obj: KubeObject) => string | undefined>;
+  namePriority?: number;
 }
 
 const str =
@@ -66,6 +67,7 @@ const BUILTINS: BuiltinSpec[] = [
     plural: 'events',
     namespaced: true,
     shortNames: ['ev'],
+    namePriority: 1,
     fields: {
       'involvedObject.kind': str('involvedObject', 'kind'),
       'involvedObject.namespace': str('involvedObject', 'namespace'),
@@ -214,6 +216,7 @@ export function builtinResources(objects: ObjectStore): ResourceType[] {
     returnDeletedObject: spec.returnDeleted ?? false,
     custom: false,
     fieldLabels: spec.fields ?? {},
+    ...(spec.namePriority !== undefined ? { namePriority: spec.namePriority } : {}),
     columns: () => BUILTIN_COLUMNS[spec.plural] ?? DEFAULT_COLUMNS,
     strategy: strategies[spec.plural] ?? {},
   }));

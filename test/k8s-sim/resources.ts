@@ -57,6 +57,8 @@ export interface ResourceType {
   custom: boolean;
   /** Extra field selectors beyond `metadata.name`/`metadata.namespace`. */
   fieldLabels: Record<string, (obj: KubeObject) => string | undefined>;
+  /** When set, the table's Name column goes last with this priority (events hide it at 1). */
+  namePriority?: number;
   /** Printer columns per version (Name is added by the table converter). */
   columns(version: string): PrinterColumn[];
   /** Structural schema per version, for custom resources. */

@@ -1,4 +1,4 @@
-import type { ResourceType } from './resources.js';
+import type { PrinterColumn, ResourceType } from './resources.js';
 import type { KubeObject } from './types.js';
 
 /** How much of each object a Table row carries (`includeObject`). */
@@ -28,17 +28,25 @@ export function toTable(
   listMeta: Record<string, unknown>,
   options: { include: IncludeObject; noHeaders?: boolean },
 ): Record<string, unknown> {
-  const columns = rt.columns(version);
-  const definitions = [
-    { name: 'Name', type: 'string', format: 'name', description: NAME_DESCRIPTION, priority: 0 },
-    ...columns.map((c) => ({
-      name: c.name,
-      type: c.type,
-      format: c.format ?? '',
-      description: c.description ?? c.name,
-      priority: c.priority ?? 0,
-    })),
-  ];
+  const nameLast = rt.namePriority !== undefined;
+  const nameColumn: PrinterColumn = {
+    name: 'Name',
+    type: 'string',
+    format: 'name',
+    description: NAME_DESCRIPTION,
+    priority: rt.namePriority ?? 0,
+    cell: (obj) => obj.metadata.name ?? '',
+  };
+  const columns = nameLast
+    ? [...rt.columns(version), nameColumn]
+    : [nameColumn, ...rt.columns(version)];
+  const definitions = columns.map((c) => ({
+    name: c.name,
+    type: c.type,
+    format: c.format ?? '',
+    description: c.description ?? c.name,
+    priority: c.priority ?? 0,
+  }));
   return {
     kind: 'Table',
     apiVersion: 'meta.k8s.io/v1',
@@ -47,7 +55,7 @@ export function toTable(
     rows: objects.map((obj) => {
       const object = rowObject(obj, options.include);
       return {
-        cells: [obj.metadata.name ?? '', ...columns.map((c) => c.cell(obj) ?? null)],
+        cells: columns.map((c) => c.cell(obj) ?? null),
         ...(object ? { object } : {}),
       };
     }),
