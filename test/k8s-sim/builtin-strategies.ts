@@ -12,6 +12,9 @@ import {
   type KubeObject,
 } from './types.js';
 
+/** Finalizer that keeps a claim while a pod uses it. */
+export const PVC_PROTECTION = 'kubernetes.io/pvc-protection';
+
 const ACCESS_MODES = ['ReadWriteOnce', 'ReadOnlyMany', 'ReadWriteMany', 'ReadWriteOncePod'];
 const DEFAULT_SC_ANNOTATION = 'storageclass.kubernetes.io/is-default-class';
 
@@ -105,7 +108,7 @@ function claimUpdateErrors(obj: KubeObject, old: KubeObject): FieldError[] {
 
 function claimStrategy(objects: ObjectStore): Strategy {
   return {
-    prepare(obj, old, ctx) {
+    prepare(obj, _old, ctx) {
       const spec = specOf(obj);
       if (ctx.operation !== 'create') return;
       obj.status = { phase: 'Pending' };
@@ -115,7 +118,10 @@ function claimStrategy(objects: ObjectStore): Strategy {
         if (fallback) spec.storageClassName = fallback;
       }
       syncDataSource(spec);
-      void old;
+      // The StorageObjectInUseProtection admission plugin.
+      const finalizers = obj.metadata.finalizers ?? [];
+      if (!finalizers.includes(PVC_PROTECTION))
+        obj.metadata.finalizers = [...finalizers, PVC_PROTECTION];
     },
     validate(obj, old, ctx) {
       if (ctx.operation === 'status') return [];
@@ -285,6 +291,19 @@ const eventStrategy: Strategy = {
   },
 };
 
+/** ConfigMaps and Secrets marked `immutable: true` reject changes to their data. */
+const immutableData: Strategy = {
+  validate(obj, old) {
+    if (old?.immutable !== true) return [];
+    const errors: FieldError[] = [];
+    for (const field of ['data', 'binaryData', 'immutable']) {
+      if (!jsonEqual(obj[field], old[field]))
+        errors.push(forbiddenField(field, 'field is immutable when `immutable` is set'));
+    }
+    return errors;
+  },
+};
+
 /** Built-in strategies by plural; resources not listed only get generic metadata handling. */
 export function builtinStrategies(objects: ObjectStore): Record<string, Strategy> {
   return {
@@ -292,7 +311,14 @@ export function builtinStrategies(objects: ObjectStore): Record<string, Strategy
     persistentvolumeclaims: claimStrategy(objects),
     persistentvolumes: volumeStrategy,
     storageclasses: storageClassStrategy,
-    secrets: secretStrategy,
+    secrets: {
+      prepare: secretStrategy.prepare,
+      validate: (obj, old, ctx) => [
+        ...(secretStrategy.validate?.(obj, old, ctx) ?? []),
+        ...(immutableData.validate?.(obj, old, ctx) ?? []),
+      ],
+    },
+    configmaps: immutableData,
     services: serviceStrategy,
     deployments: deploymentStrategy,
     jobs: jobStrategy,

@@ -222,6 +222,23 @@ describe('k8s-sim CRUD through @kubernetes/client-node', () => {
     expect(failed.status.message).toContain('test failed');
   });
 
+  it('refuses data changes to an immutable ConfigMap', async () => {
+    await c.core.createNamespacedConfigMap({
+      namespace: 'default',
+      body: { metadata: { name: 'frozen' }, data: { a: '1' }, immutable: true },
+    });
+    const caught = await statusOf(
+      c.core.patchNamespacedConfigMap(
+        { name: 'frozen', namespace: 'default', body: { data: { a: '2' } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      ),
+    );
+    expect(caught.code).toBe(422);
+    expect((caught.status.details as { causes: { field: string }[] }).causes[0]?.field).toBe(
+      'data',
+    );
+  });
+
   it('skips no-op updates: same resourceVersion, no new revision', async () => {
     const created = await c.core.createNamespacedConfigMap({
       namespace: 'default',

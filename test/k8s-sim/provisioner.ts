@@ -1,3 +1,4 @@
+import { PVC_PROTECTION } from './builtin-strategies.js';
 import { EventRecorder } from './events.js';
 import type { FakeStorageProvider } from './provider.js';
 import { formatBinaryQuantity, parseQuantity } from './quantity.js';
@@ -26,6 +27,14 @@ function keyOf(obj: KubeObject): string {
   return `${obj.metadata.namespace ?? ''}/${obj.metadata.name ?? ''}`;
 }
 
+function claimsOf(pod: KubeObject): string[] {
+  const volumes = getPath(pod, ['spec', 'volumes']);
+  if (!Array.isArray(volumes)) return [];
+  return volumes
+    .map((v) => getString(v, ['persistentVolumeClaim', 'claimName']))
+    .filter((n): n is string => n !== undefined);
+}
+
 function isPending(claim: KubeObject): boolean {
   return (
     !claim.metadata.deletionTimestamp &&
@@ -38,12 +47,14 @@ function isPending(claim: KubeObject): boolean {
  * The PV controller plus an external CSI provisioner: a pending claim whose StorageClass exists
  * gets a disk at the provider and a bound PersistentVolume after a delay; a claim with a
  * VolumeSnapshot data source is provisioned only when the restore rules hold, otherwise it stays
- * Pending with a `ProvisioningFailed` event naming the rule. Deleting a bound claim releases its
- * volume per the reclaim policy.
+ * Pending with a `ProvisioningFailed` event naming the rule. A deleted claim stays Terminating
+ * while a (non-finished) pod mounts it (pvc-protection); once gone it releases its volume per the
+ * reclaim policy.
  */
 export class Provisioner implements Controller {
   private readonly queue = new WorkQueue((key) => this.sync(key));
   private readonly binder = new WorkQueue((key) => this.bind(key));
+  private readonly protection = new WorkQueue((namespace) => this.unprotect(namespace));
   private readonly events: EventRecorder;
   private unsubscribe: (() => void) | undefined;
 
@@ -65,16 +76,47 @@ export class Provisioner implements Controller {
     this.unsubscribe?.();
     this.queue.stop();
     this.binder.stop();
+    this.protection.stop();
   }
 
   private onEvent(event: StoreEvent): void {
     if (event.resource === 'persistentvolumeclaims') {
-      if (event.type === 'DELETED') this.release(event.object);
-      else if (isPending(event.object)) this.queue.add(keyOf(event.object));
+      this.onClaim(event);
+      return;
+    }
+    if (event.resource === 'pods') {
+      this.protection.add(event.object.metadata.namespace ?? '');
       return;
     }
     if (event.resource === SC_KEY || event.resource === VS_KEY || event.resource === VSC_KEY)
       this.retryPending();
+  }
+
+  private onClaim(event: StoreEvent): void {
+    const claim = event.object;
+    if (event.type === 'DELETED') this.release(claim);
+    else if (claim.metadata.deletionTimestamp) this.protection.add(claim.metadata.namespace ?? '');
+    else if (isPending(claim)) this.queue.add(keyOf(claim));
+  }
+
+  /** The pvc-protection controller: a terminating claim goes once no pod uses it. */
+  private unprotect(namespace: string): void {
+    const pods = this.store.objects
+      .list('pods', namespace)
+      .filter((p) => !['Succeeded', 'Failed'].includes(getString(p, ['status', 'phase']) ?? ''));
+    const used = new Set(pods.flatMap((p) => claimsOf(p)));
+    for (const claim of this.store.objects.list('persistentvolumeclaims', namespace)) {
+      const finalizers = claim.metadata.finalizers ?? [];
+      if (
+        !claim.metadata.deletionTimestamp ||
+        used.has(claim.metadata.name ?? '') ||
+        !finalizers.includes(PVC_PROTECTION)
+      )
+        continue;
+      this.store.mergeInto(claim, {
+        metadata: { finalizers: finalizers.filter((f) => f !== PVC_PROTECTION) },
+      });
+    }
   }
 
   private retryPending(): void {

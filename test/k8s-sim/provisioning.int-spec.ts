@@ -197,6 +197,45 @@ describe('k8s-sim provisioner, restores and events', () => {
     );
   });
 
+  it('keeps a deleted claim Terminating while a pod mounts it (pvc-protection)', async () => {
+    await boundClaim(c, ns, claim('mounted', 'hostpath', '1Gi'));
+    await c.core.createNamespacedPod({
+      namespace: ns,
+      body: {
+        metadata: { name: 'user' },
+        spec: {
+          containers: [{ name: 'app', image: 'busybox' }],
+          volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'mounted' } }],
+        },
+      },
+    });
+    await c.core.deleteNamespacedPersistentVolumeClaim({ name: 'mounted', namespace: ns });
+    await new Promise((r) => setTimeout(r, 50));
+    const terminating = await c.core.readNamespacedPersistentVolumeClaim({
+      name: 'mounted',
+      namespace: ns,
+    });
+    expect(terminating.metadata?.deletionTimestamp).toBeDefined();
+    expect(terminating.metadata?.finalizers).toEqual(['kubernetes.io/pvc-protection']);
+    const pvName = terminating.spec?.volumeName ?? '';
+    await c.core.deleteNamespacedPod({ name: 'user', namespace: ns });
+    await eventually(
+      async () =>
+        (
+          await statusOf(
+            c.core.readNamespacedPersistentVolumeClaim({ name: 'mounted', namespace: ns }),
+          )
+        ).code === 404,
+      2000,
+      'claim gone',
+    );
+    await eventually(
+      async () => (await statusOf(c.core.readPersistentVolume({ name: pvName }))).code === 404,
+      2000,
+      'volume reclaimed',
+    );
+  });
+
   it('lists events created by clients, by field selector', async () => {
     await c.core.createNamespacedEvent({
       namespace: ns,

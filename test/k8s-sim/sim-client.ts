@@ -66,17 +66,28 @@ export async function statusOf(call: Promise<unknown>): Promise<CaughtStatus> {
   throw new Error('expected the call to fail');
 }
 
-/** Polls until the probe returns a value other than undefined/false, or fails after the timeout. */
+/**
+ * Polls until the probe returns a value other than undefined/false, or fails after the timeout.
+ * A probe that throws counts as "not yet"; the last error is reported on timeout.
+ */
 export async function eventually<T>(
   probe: () => T | undefined | false | Promise<T | undefined | false>,
   timeoutMs = 3000,
   what = 'condition',
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
   for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    try {
+      const value = await probe();
+      if (value !== undefined && value !== false) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) {
+      const why = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
+      throw new Error(`timed out waiting for ${what}${why}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
