@@ -1,4 +1,6 @@
 import {
+  CoreV1Api,
+  KubeConfig,
   PatchStrategy,
   setHeaderOptions,
   type V1PersistentVolumeClaim,
@@ -337,6 +339,16 @@ describe('k8s-sim CRUD through @kubernetes/client-node', () => {
     expect(patched.spec?.template.spec?.containers[0]?.image).toBe('x');
     expect(patched.spec?.template.spec?.containers[0]?.env?.map((e) => e.name)).toEqual(['A', 'B']);
     expect(patched.metadata?.generation).toBe(2);
+  });
+
+  it('writes a kubeconfig that client-node loads as is', async () => {
+    const kc = new KubeConfig();
+    kc.loadFromString(sim.kubeconfig({ namespace: 'sel' }));
+    expect(kc.getContextObject(kc.getCurrentContext())?.namespace).toBe('sel');
+    const namespaces = await kc.makeApiClient(CoreV1Api).listNamespace();
+    expect(namespaces.items.map((n) => n.metadata?.name)).toEqual(
+      expect.arrayContaining(['default', 'kube-system', 'sel']),
+    );
   });
 
   it('serves discovery for built-ins and preinstalled snapshot CRDs', async () => {

@@ -87,23 +87,15 @@ export function splitApiVersion(apiVersion: string): { group: string; version: s
 /** The set of resources currently served, keyed by group and plural. */
 export class ResourceRegistry {
   private readonly byKey = new Map<string, ResourceType>();
-  private readonly changeListeners = new Set<() => void>();
 
   /** Adds or replaces a resource; discovery reflects it immediately. */
   register(rt: ResourceType): void {
     this.byKey.set(qualifiedResource(rt), rt);
-    this.changeListeners.forEach((fn) => fn());
   }
 
   /** Stops serving a resource. */
   unregister(group: string, plural: string): void {
     this.byKey.delete(qualifiedResource({ group, plural }));
-    this.changeListeners.forEach((fn) => fn());
-  }
-
-  /** Called after every register/unregister (discovery caches, OpenAPI). */
-  onChange(fn: () => void): void {
-    this.changeListeners.add(fn);
   }
 
   /** The resource for group + plural, whatever the version. */
