@@ -147,10 +147,9 @@ export class SimStore {
 
   /** A filtered, optionally paginated list (`namespace` undefined = all namespaces). */
   list(rt: ResourceType, namespace: string | undefined, options: ListOptions = {}): ListResult {
-    const filter = compileFilter(rt, namespace, options.labelSelector, options.fieldSelector);
-    let items = this.objects
-      .list(this.key(rt), namespace)
-      .filter((o) => matchesFilter(rt, o, filter));
+    const ns = rt.namespaced ? namespace : undefined;
+    const filter = compileFilter(rt, ns, options.labelSelector, options.fieldSelector);
+    let items = this.objects.list(this.key(rt), ns).filter((o) => matchesFilter(rt, o, filter));
     let rv = this.objects.currentRevision();
     if (options.continue) {
       const token = decodeContinue(options.continue);
@@ -242,7 +241,14 @@ export class SimStore {
     options: PatchOptions,
   ): KubeObject {
     if (patch.type !== 'apply' || options.subresource) throw notFound(rt, name);
-    return this.create(rt, namespace, patch.body, options);
+    const body = isRecord(patch.body) ? patch.body : {};
+    const meta = isRecord(body.metadata) ? body.metadata : {};
+    if (meta.name !== undefined && meta.name !== name) {
+      throw badRequest(
+        `the name of the object (${text(meta.name)}) does not match the name on the URL (${name})`,
+      );
+    }
+    return this.create(rt, namespace, { ...body, metadata: { ...meta, name } }, options);
   }
 
   private checkIdentity(
