@@ -58,6 +58,51 @@ describe('k8s-sim snapshot controller', () => {
     });
   });
 
+  it('enforces the real CRD rules: one source, immutable source, no empty class name', async () => {
+    const base = {
+      group: 'snapshot.storage.k8s.io',
+      version: 'v1',
+      namespace: ns,
+      plural: 'volumesnapshots',
+    };
+    const both = await statusOf(
+      c.custom.createNamespacedCustomObject({
+        ...base,
+        body: {
+          apiVersion: 'snapshot.storage.k8s.io/v1',
+          kind: 'VolumeSnapshot',
+          metadata: { name: 'both' },
+          spec: { source: { persistentVolumeClaimName: 'a', volumeSnapshotContentName: 'b' } },
+        },
+      }),
+    );
+    expect(both.code).toBe(422);
+    expect(both.status.message).toContain('spec.source');
+    const empty = await statusOf(
+      c.custom.createNamespacedCustomObject({
+        ...base,
+        body: {
+          apiVersion: 'snapshot.storage.k8s.io/v1',
+          kind: 'VolumeSnapshot',
+          metadata: { name: 'empty' },
+          spec: { source: { persistentVolumeClaimName: 'a' }, volumeSnapshotClassName: '' },
+        },
+      }),
+    );
+    expect(empty.status.message).toContain(
+      'volumeSnapshotClassName must not be the empty string when set',
+    );
+    const changed = await statusOf(
+      c.custom.patchNamespacedCustomObject({
+        ...base,
+        name: 'first',
+        body: [{ op: 'replace', path: '/spec/source/persistentVolumeClaimName', value: 'other' }],
+      }),
+    );
+    expect(changed.code).toBe(422);
+    expect(changed.status.message).toContain('persistentVolumeClaimName is immutable');
+  });
+
   it('reports a missing claim and an unbound claim in status.error', async () => {
     await vs.create('orphan', 'nope');
     const missing = await vs.until('orphan', (s) => s.status?.error !== undefined, 'error');
