@@ -48,6 +48,7 @@ async function pipeline(redisUrl: string): Promise<number> {
   const seconds = (performance.now() - started) / 1000;
   const stats = driver.stats();
   await harness.close();
+  await driver.close();
   console.log(
     `pipeline: ${VOLUMES * TICKS} volume snapshots in ${seconds.toFixed(2)} s ` +
       `(creates ${stats.creates}, deletes ${stats.deletes}, max ops per volume ${stats.maxConcurrentOpsPerVolume})`,
@@ -63,8 +64,9 @@ async function bareBullMQ(redisUrl: string): Promise<number> {
   let done = 0;
   let resolveAll: () => void = () => undefined;
   const finished = new Promise<void>((resolve) => (resolveAll = resolve));
+  const workerConnection = new Redis(redisUrl, { maxRetriesPerRequest: null });
   const worker = new Worker('noop', () => Promise.resolve(undefined), {
-    connection: new Redis(redisUrl, { maxRetriesPerRequest: null }),
+    connection: workerConnection,
     prefix,
     concurrency: CONCURRENCY,
   });
@@ -85,6 +87,7 @@ async function bareBullMQ(redisUrl: string): Promise<number> {
   await finished;
   const seconds = (performance.now() - started) / 1000;
   await worker.close();
+  workerConnection.disconnect();
   await queue.obliterate({ force: true });
   await queue.close();
   connection.disconnect();
@@ -93,7 +96,11 @@ async function bareBullMQ(redisUrl: string): Promise<number> {
 }
 
 async function main() {
-  const redis = await startTestRedis();
+  // BENCH_REDIS_URL measures against a Redis of your own (e.g. to read INFO commandstats).
+  const external = process.env.BENCH_REDIS_URL;
+  const redis = external
+    ? { url: external, stop: () => Promise.resolve() }
+    : await startTestRedis();
   try {
     console.log(
       `volumes ${VOLUMES}, ticks ${TICKS}, concurrency ${CONCURRENCY}, memory driver at zero latency`,

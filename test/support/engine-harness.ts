@@ -79,12 +79,13 @@ export function createEngineHarness(options: {
     async waitForRun(runId, timeoutMs = 20_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        const run = await deps.runs.get(runId);
-        if (run && run.state !== 'running') return run;
+        const state = await deps.runs.state(runId);
+        const run = state && state !== 'running' ? await deps.runs.get(runId) : undefined;
+        if (run) return run;
         if (Date.now() > deadline) {
           throw new Error(`run ${runId} not finished: ${JSON.stringify(run)}`);
         }
-        await new Promise((r) => setTimeout(r, 20));
+        await new Promise((r) => setTimeout(r, 50));
       }
     },
     async close() {

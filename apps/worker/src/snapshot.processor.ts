@@ -12,7 +12,7 @@ export function snapshotProcessor(service: SnapshotService) {
   return async (job: Job<SnapshotJobData>, token?: string): Promise<SnapshotJobResult> => {
     const jobId = job.id ?? job.name;
     try {
-      const step = await service.run(job.data, jobId);
+      const step = await service.run(job.data, jobId, { redelivered: job.attemptsStarted > 1 });
       if (step.kind === 'done') return step.result;
       await job.updateData(step.data);
       await job.moveToDelayed(Date.now() + step.delayMs, token);

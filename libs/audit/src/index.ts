@@ -16,3 +16,4 @@ export {
   type RunStoreOptions,
   type VolumeUpdate,
 } from './run-store.js';
+export { LuaScript } from './lua-script.js';

@@ -26,7 +26,8 @@ return {1, redis.call('ZCARD', KEYS[2]), redis.call('HGETALL', run)}
  * exactly one of them finishes the run. A terminal volume result is final (a duplicate or
  * late update, as at-least-once delivery produces, changes nothing).
  * KEYS: run hash. ARGV: volume field, result JSON (merged into the stored result),
- * now ISO, now ms. Returns `{status, ...HGETALL of the run}`; status is one of
+ * now ISO, now ms. Returns `{status, HGETALL of the run}` where the run is returned only with
+ * `finished` (reading every volume of a large run on each update would make a run O(n²)); status is one of
  * `missing`, `unknown-volume`, `unchanged`, `updated`, `finished`.
  */
 export const UPDATE_VOLUME = new LuaScript(`
@@ -38,14 +39,14 @@ local current = cjson.decode(stored)
 local function terminal(state)
   return state == 'succeeded' or state == 'failed' or state == 'skipped'
 end
-if terminal(current.state) then return {'unchanged', redis.call('HGETALL', run)} end
+if terminal(current.state) then return {'unchanged', {}} end
 for k, v in pairs(cjson.decode(ARGV[2])) do current[k] = v end
 redis.call('HSET', run, ARGV[1], cjson.encode(current))
-if not terminal(current.state) then return {'updated', redis.call('HGETALL', run)} end
+if not terminal(current.state) then return {'updated', {}} end
 redis.call('HINCRBY', run, 'n:' .. current.state, 1)
 local open = redis.call('HINCRBY', run, 'n:open', -1)
 if open > 0 or redis.call('HGET', run, 'state') ~= 'running' then
-  return {'updated', redis.call('HGETALL', run)}
+  return {'updated', {}}
 end
 local function count(field) return tonumber(redis.call('HGET', run, field) or '0') end
 local failed = count('n:failed')

@@ -217,7 +217,7 @@ describe('RunStore updateVolume', () => {
     const outcomes = updates.map((u) => u.outcome);
     expect(outcomes.filter((o) => o === 'finished')).toHaveLength(1);
     expect(outcomes.filter((o) => o === 'unchanged')).toHaveLength(volumes.length);
-    const finishedAt = new Set(updates.map((u) => u.record.finishedAt).filter(Boolean));
+    const finishedAt = new Set(updates.map((u) => u.record?.finishedAt).filter(Boolean));
     expect(finishedAt.size).toBe(1);
     const final = await stores[1]!.get('big');
     const failed = volumes.filter((_, i) => state(i) === 'failed').length;

@@ -14,6 +14,7 @@ import { planRunQuery, type RunFilter, timePrefix } from './run-filter.js';
 import {
   isRunState,
   isVolumeRunState,
+  type RunState,
   type RunRecord,
   type RunStartInput,
   type VolumeRunResult,
@@ -41,7 +42,8 @@ export interface RunStartResult {
 
 /** What {@link RunStore.applyVolumeResult} did, and the run afterwards. */
 export interface VolumeUpdate {
-  record: RunRecord;
+  /** The run as this call closed it; only with `finished` (the cheap path skips reading it). */
+  record?: RunRecord;
   /** `finished`: this call closed the run (once per run); `unchanged`: the volume was already terminal. */
   outcome: 'updated' | 'finished' | 'unchanged';
 }
@@ -106,7 +108,22 @@ export class RunStore {
     result: VolumeRunResult,
     now: Date = new Date(),
   ): Promise<RunRecord> {
-    return (await this.applyVolumeResult(runId, result, now)).record;
+    const { record } = await this.applyVolumeResult(runId, result, now);
+    const current = record ?? (await this.get(runId));
+    if (!current) throw new RunNotFoundError(runId);
+    return current;
+  }
+
+  /** The run's state alone (cheap for large runs), or `undefined` when there is no such run. */
+  async state(runId: string): Promise<RunState | undefined> {
+    const raw = await this.redis.hget(auditKeys.run(this.prefix, runId), 'state');
+    return raw !== null && isRunState(raw) ? raw : undefined;
+  }
+
+  /** One volume's result in a run, without reading the others. */
+  async volumeResult(runId: string, volume: string): Promise<VolumeRunResult | undefined> {
+    const raw = await this.redis.hget(auditKeys.run(this.prefix, runId), volumeField(volume));
+    return raw ? (JSON.parse(raw) as VolumeRunResult) : undefined;
   }
 
   /**
@@ -130,10 +147,12 @@ export class RunStore {
     const [status, pairs] = reply as [string, string[]];
     if (status === 'missing') throw new RunNotFoundError(runId);
     if (status === 'unknown-volume') throw new UnknownRunVolumeError(runId, result.volume);
+    if (status !== 'finished') {
+      return { outcome: status === 'unchanged' ? 'unchanged' : 'updated' };
+    }
     const record = decodeRun(pairsToMap(pairs));
     if (!record) throw new RunNotFoundError(runId);
-    const outcome = status === 'finished' || status === 'unchanged' ? status : 'updated';
-    return { record, outcome };
+    return { record, outcome: 'finished' };
   }
 
   /** The run with this id, or `undefined` (never started, or trimmed away). */

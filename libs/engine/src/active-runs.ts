@@ -1,11 +1,12 @@
 import type { Redis } from 'ioredis';
+import { LuaScript } from '#lib/audit';
 import type { ConcurrencyPolicy } from '#lib/policy';
 
-const CLEAR = `
+const CLEAR = new LuaScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
 end
-return 0`;
+return 0`);
 
 /** What the concurrency policy decided for one volume of a new run. */
 export type AdmitDecision =
@@ -57,8 +58,15 @@ export class ActiveRuns {
     return current !== null && current !== jobId;
   }
 
-  async finish(policyKey: string, volumeUid: string, jobId: string): Promise<void> {
-    await this.redis.eval(CLEAR, 1, this.key(policyKey, volumeUid), jobId);
+  /** Releases the pair if `jobId` still holds it. `Allow` never took it, so there is nothing to do. */
+  async finish(
+    policyKey: string,
+    volumeUid: string,
+    jobId: string,
+    policy: ConcurrencyPolicy,
+  ): Promise<void> {
+    if (policy === 'Allow') return;
+    await CLEAR.run(this.redis, [this.key(policyKey, volumeUid)], [jobId]);
   }
 
   private key(policyKey: string, volumeUid: string): string {

@@ -39,9 +39,16 @@ export function specHashOf(policy: BackupPolicy): string {
  * from the policy source (files or custom resources); workers and the API read it.
  */
 export class PolicyStore {
+  private readonly cache = new Map<string, { at: number; value: StoredPolicy | undefined }>();
+
+  /**
+   * @param cacheMs how long `get` may answer from this process's memory. Every snapshot job
+   * reads its policy; a second of staleness after an edit is harmless, the round trip is not.
+   */
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
+    private readonly cacheMs = 0,
   ) {}
 
   async put(policy: BackupPolicy, source: string, now: Date): Promise<StoredPolicy> {
@@ -55,12 +62,18 @@ export class PolicyStore {
       appliedAt: now.toISOString(),
     };
     await this.redis.hset(this.policiesKey, key, JSON.stringify(stored));
+    this.cache.delete(key);
     return stored;
   }
 
   async get(key: string): Promise<StoredPolicy | undefined> {
+    const now = Date.now();
+    const cached = this.cache.get(key);
+    if (cached && now - cached.at < this.cacheMs) return cached.value;
     const raw = await this.redis.hget(this.policiesKey, key);
-    return raw ? (JSON.parse(raw) as StoredPolicy) : undefined;
+    const value = raw ? (JSON.parse(raw) as StoredPolicy) : undefined;
+    if (this.cacheMs > 0) this.cache.set(key, { at: now, value });
+    return value;
   }
 
   async list(): Promise<StoredPolicy[]> {
@@ -71,6 +84,7 @@ export class PolicyStore {
   }
 
   async remove(key: string): Promise<boolean> {
+    this.cache.delete(key);
     return (await this.redis.hdel(this.policiesKey, key)) > 0;
   }
 

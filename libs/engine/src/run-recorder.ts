@@ -17,10 +17,9 @@ export async function recordVolumeResult(
   deps: Pick<EngineDeps, 'runs' | 'audit'>,
   ref: RunRef,
   result: VolumeRunResult,
-): Promise<RunRecord> {
+): Promise<void> {
   const { record, outcome } = await deps.runs.applyVolumeResult(ref.runId, result);
-  if (outcome === 'finished') await announceRunEnd(deps, ref, record);
-  return record;
+  if (outcome === 'finished' && record) await announceRunEnd(deps, ref, record);
 }
 
 /** Appends `run.finished` with the run's counts. */

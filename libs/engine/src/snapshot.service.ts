@@ -43,8 +43,16 @@ interface Attempt {
 export class SnapshotService {
   constructor(private readonly deps: EngineDeps) {}
 
-  async run(data: SnapshotJobData, jobId: string): Promise<SnapshotStep> {
-    if (await this.alreadyFinished(data)) {
+  /**
+   * One attempt of a volume's job. `redelivered` says the queue has handed this job out before
+   * (a retry, a re-check, a dead worker's job): only then can its result already be recorded.
+   */
+  async run(
+    data: SnapshotJobData,
+    jobId: string,
+    options: { redelivered: boolean } = { redelivered: true },
+  ): Promise<SnapshotStep> {
+    if (options.redelivered && (await this.alreadyFinished(data))) {
       return done({
         outcome: 'skipped',
         pruned: [],
@@ -119,8 +127,8 @@ export class SnapshotService {
     if (!data.startedAt) {
       await this.emit(data, { type: 'snapshot.started', outcome: 'started', jobId: attempt.jobId });
     }
-    const snapshot = await this.create(attempt, volume, mine);
-    return this.awaitReady({ ...attempt, data: { ...data, startedAt } }, snapshot);
+    const { snapshot, pending } = await this.create(attempt, volume, mine);
+    return this.awaitReady({ ...attempt, data: { ...data, startedAt } }, snapshot, pending);
   }
 
   /** Deletes the oldest prunable snapshots when the new one would not fit; or says why not. */
@@ -133,8 +141,16 @@ export class SnapshotService {
     return undefined;
   }
 
-  private async create(attempt: Attempt, volume: Volume, mine: Snapshot | undefined) {
-    if (mine) return mine;
+  /**
+   * Creates (or adopts) the snapshot. The creation event is returned, not yet written, when
+   * the snapshot is ready at once: it is then written together with the ready event.
+   */
+  private async create(
+    attempt: Attempt,
+    volume: Volume,
+    mine: Snapshot | undefined,
+  ): Promise<{ snapshot: Snapshot; pending: AuditEventInput[] }> {
+    if (mine) return { snapshot: mine, pending: [] };
     const { data, stored } = attempt;
     const started = Date.now();
     const { snapshot, adopted } = await this.deps.driver.createSnapshot({
@@ -143,16 +159,22 @@ export class SnapshotService {
       labels: this.labels(stored, data),
       snapshotClassName: stored.policy.spec.snapshotClassName,
     });
-    await this.emit(data, {
+    const event = this.event(data, {
       type: adopted ? 'snapshot.adopted' : 'snapshot.created',
       outcome: 'succeeded',
       jobId: attempt.jobId,
       durationMs: Date.now() - started,
     });
-    return snapshot;
+    if (snapshot.readyToUse) return { snapshot, pending: [event] };
+    await this.deps.audit.append(event);
+    return { snapshot, pending: [] };
   }
 
-  private async awaitReady(attempt: Attempt, snapshot: Snapshot): Promise<SnapshotStep> {
+  private async awaitReady(
+    attempt: Attempt,
+    snapshot: Snapshot,
+    pending: AuditEventInput[],
+  ): Promise<SnapshotStep> {
     const { data } = attempt;
     const { readyWaitMs, readyRecheckMs, readyTimeoutMs } = this.deps.timings;
     const elapsed = this.deps.clock().getTime() - Date.parse(data.startedAt ?? '');
@@ -172,13 +194,14 @@ export class SnapshotService {
         return this.failFinal(attempt, `not ready within ${readyTimeoutMs / 1000}s`);
       }
     }
-    await this.emit(data, {
+    const readyEvent = this.event(data, {
       type: 'snapshot.ready',
       outcome: 'succeeded',
       jobId: attempt.jobId,
       durationMs: Math.max(0, elapsed),
       attributes: ready.restoreSizeBytes ? { restoreSizeBytes: ready.restoreSizeBytes } : {},
     });
+    await this.deps.audit.appendMany([...pending, readyEvent]);
     const pruned = await this.pruneAfterReady(attempt);
     await this.finishVolume(data, attempt.jobId, {
       state: 'succeeded',
@@ -291,7 +314,12 @@ export class SnapshotService {
         durationMs: Math.max(0, now.getTime() - Date.parse(startedAt)),
       },
     );
-    await this.deps.activeRuns.finish(data.policyKey, data.volume.uid, jobId);
+    await this.deps.activeRuns.finish(
+      data.policyKey,
+      data.volume.uid,
+      jobId,
+      data.concurrencyPolicy,
+    );
   }
 
   private async isReplaced(stored: StoredPolicy, data: SnapshotJobData, jobId: string) {
@@ -300,8 +328,7 @@ export class SnapshotService {
   }
 
   private async alreadyFinished(data: SnapshotJobData): Promise<boolean> {
-    const run = await this.deps.runs.get(data.runId);
-    const mine = run?.volumes.find((v) => v.volume === data.volume.name);
+    const mine = await this.deps.runs.volumeResult(data.runId, data.volume.name);
     return mine !== undefined && ['succeeded', 'failed', 'skipped'].includes(mine.state);
   }
 
@@ -309,7 +336,15 @@ export class SnapshotService {
     data: SnapshotJobData,
     event: Omit<AuditEventInput, 'trigger'> & { trigger?: string },
   ) {
-    await this.deps.audit.append({
+    await this.deps.audit.append(this.event(data, event));
+  }
+
+  /** An audit event about this job's volume and snapshot, with who did the work. */
+  private event(
+    data: SnapshotJobData,
+    event: Omit<AuditEventInput, 'trigger'> & { trigger?: string },
+  ): AuditEventInput {
+    return {
       trigger: data.trigger,
       policy: data.policyKey,
       namespace: data.volume.namespace,
@@ -318,7 +353,7 @@ export class SnapshotService {
       runId: data.runId,
       ...event,
       attributes: { ...event.attributes, worker: this.deps.identity },
-    });
+    };
   }
 }
 

@@ -170,6 +170,7 @@ export class TickService {
       snapshotName: scheduledSnapshotName(stored.policy.metadata.name, volume.name, scheduledAt),
       scheduledAt: scheduledAt.toISOString(),
       trigger: 'schedule',
+      concurrencyPolicy: stored.policy.spec.concurrencyPolicy,
     };
   }
 }

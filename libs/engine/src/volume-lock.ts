@@ -1,20 +1,21 @@
 import type { Redis } from 'ioredis';
+import { LuaScript } from '#lib/audit';
 
 // Take the lock when free, or renew it when the same owner holds it (a job re-entering after
 // a delayed re-check owns the lock it left behind).
-const ACQUIRE = `
+const ACQUIRE = new LuaScript(`
 local current = redis.call('GET', KEYS[1])
 if current == false or current == ARGV[1] then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
   return 1
 end
-return 0`;
+return 0`);
 
-const RELEASE = `
+const RELEASE = new LuaScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
 end
-return 0`;
+return 0`);
 
 /**
  * One snapshot operation in flight per volume (invariant 4), across every worker process.
@@ -29,13 +30,13 @@ export class VolumeLocks {
 
   /** True when `owner` now holds the lock of `volumeKey` for `ttlMs`. */
   async acquire(volumeKey: string, owner: string, ttlMs: number): Promise<boolean> {
-    const result = await this.redis.eval(ACQUIRE, 1, this.key(volumeKey), owner, String(ttlMs));
+    const result = await ACQUIRE.run(this.redis, [this.key(volumeKey)], [owner, String(ttlMs)]);
     return result === 1;
   }
 
   /** Releases the lock if `owner` still holds it; never releases another owner's lock. */
   async release(volumeKey: string, owner: string): Promise<void> {
-    await this.redis.eval(RELEASE, 1, this.key(volumeKey), owner);
+    await RELEASE.run(this.redis, [this.key(volumeKey)], [owner]);
   }
 
   /** The current owner, if any. */

@@ -23,6 +23,8 @@ export interface SnapshotJobData {
   /** Nominal tick time, ISO 8601. */
   scheduledAt: string;
   trigger: string;
+  /** The policy's concurrencyPolicy when the volume was admitted: how to release it. */
+  concurrencyPolicy: 'Forbid' | 'Replace' | 'Allow';
   /** When the operation first started, set by the first attempt, for the ready timeout. */
   startedAt?: string;
 }

@@ -19,6 +19,8 @@ export interface EngineDepsOptions {
   auditMaxEvents?: number;
   auditMaxAgeMs?: number;
   runsMax?: number;
+  /** How long workers may reuse a policy read from Redis (default 1 s). */
+  policyCacheMs?: number;
   timings?: Partial<EngineTimings>;
 }
 
@@ -32,7 +34,7 @@ export function createEngineDeps(
   const timings = { ...DEFAULT_TIMINGS, ...options.timings };
   return {
     driver,
-    policies: new PolicyStore(redis, prefix),
+    policies: new PolicyStore(redis, prefix, options.policyCacheMs ?? 1000),
     audit: new AuditLog(redis, {
       prefix: `${prefix}:`,
       maxEvents: options.auditMaxEvents,

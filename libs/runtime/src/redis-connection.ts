@@ -18,6 +18,8 @@ export function createRedis(
     enableReadyCheck: true,
     connectionName: `snapwarden-${options.name}`,
     retryStrategy: (times) => Math.min(times * 200, 5000),
+    // Commands issued in the same tick by concurrent jobs travel in one write.
+    enableAutoPipelining: !options.forBullMQ,
   };
   const redis = new Redis(url, redisOptions);
   redis.on('error', (error: Error) =>

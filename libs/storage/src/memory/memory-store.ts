@@ -31,6 +31,8 @@ export class MemoryStore {
   readonly changes = new EventEmitter();
   private readonly volumes = new Map<string, Volume>();
   private readonly snapshots = new Map<string, SnapshotRecord>();
+  /** Snapshot keys per source volume, so per-volume reads do not scan every snapshot. */
+  private readonly byVolume = new Map<string, Set<string>>();
 
   constructor() {
     // One listener per waiter; thousands may wait at once in a benchmark.
@@ -73,15 +75,40 @@ export class MemoryStore {
   }
 
   put(record: SnapshotRecord): void {
-    this.snapshots.set(keyOf(record.snapshot), record);
+    const key = keyOf(record.snapshot);
+    const previous = this.snapshots.get(key);
+    if (previous) this.unindex(key, previous.snapshot);
+    this.snapshots.set(key, record);
+    const volumeKey = sourceKeyOf(record.snapshot);
+    const keys = this.byVolume.get(volumeKey) ?? new Set<string>();
+    this.byVolume.set(volumeKey, keys.add(key));
     this.changed(record.snapshot);
   }
 
   delete(ref: SnapshotRef): void {
-    const record = this.snapshots.get(keyOf(ref));
+    const key = keyOf(ref);
+    const record = this.snapshots.get(key);
     if (record?.timer) clearTimeout(record.timer);
-    this.snapshots.delete(keyOf(ref));
+    if (record) this.unindex(key, record.snapshot);
+    this.snapshots.delete(key);
     this.changed(ref);
+  }
+
+  /** Every snapshot whose source is `volume`. */
+  snapshotsOf(volume: VolumeRef): Snapshot[] {
+    const keys = this.byVolume.get(keyOf(volume)) ?? [];
+    const result: Snapshot[] = [];
+    for (const key of keys) {
+      const record = this.snapshots.get(key);
+      if (record) result.push(copySnapshot(record.snapshot));
+    }
+    return result;
+  }
+
+  private unindex(key: string, snapshot: Snapshot): void {
+    const keys = this.byVolume.get(sourceKeyOf(snapshot));
+    keys?.delete(key);
+    if (keys?.size === 0) this.byVolume.delete(sourceKeyOf(snapshot));
   }
 
   /** Tells waiters that the snapshot changed (state, or gone). */
@@ -97,11 +124,7 @@ export class MemoryStore {
   }
 
   countForVolume(volume: VolumeRef): number {
-    let count = 0;
-    for (const { snapshot } of this.snapshots.values()) {
-      if (snapshot.namespace === volume.namespace && snapshot.volumeName === volume.name) count++;
-    }
-    return count;
+    return this.byVolume.get(keyOf(volume))?.size ?? 0;
   }
 
   clearTimers(): void {
@@ -110,6 +133,10 @@ export class MemoryStore {
       delete record.timer;
     }
   }
+}
+
+function sourceKeyOf(snapshot: Snapshot): string {
+  return `${snapshot.namespace}/${snapshot.volumeName}`;
 }
 
 /** The event name and map key of a namespaced object. */

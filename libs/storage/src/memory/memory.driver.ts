@@ -109,11 +109,7 @@ export class MemoryDriver implements SnapshotDriver {
   }
 
   listSnapshots(volume: VolumeRef): Promise<Snapshot[]> {
-    return this.listing(() =>
-      this.store.listSnapshots(
-        (s) => s.namespace === volume.namespace && s.volumeName === volume.name,
-      ),
-    );
+    return this.listing(() => this.store.snapshotsOf(volume));
   }
 
   listAllSnapshots(namespace?: string): Promise<Snapshot[]> {
