@@ -86,6 +86,17 @@ export const EnvSchema = z.object({
   SNAPWARDEN_AUDIT_MAX_EVENTS: int(100, 100_000_000, 100_000),
   SNAPWARDEN_AUDIT_MAX_AGE: duration('30d'),
   SNAPWARDEN_RUNS_MAX: int(100, 10_000_000, 10_000),
+  KUBECONFIG: z.string().trim().min(1, 'must not be empty').optional(),
+  SNAPWARDEN_NAMESPACE: z
+    .string()
+    .trim()
+    .regex(
+      /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/,
+      'must be a namespace name (DNS-1123 label: lowercase letters, digits and -)',
+    )
+    .optional(),
+  SNAPWARDEN_KUBE_QPS: int(1, 10_000, 20),
+  SNAPWARDEN_KUBE_BURST: int(1, 10_000, 40),
 });
 
 export type Env = z.input<typeof EnvSchema>;

@@ -30,6 +30,10 @@ describe('loadConfig', () => {
     [{ SNAPWARDEN_API_TOKEN: 'short' }, 'SNAPWARDEN_API_TOKEN'],
     [{ SNAPWARDEN_RESYNC_INTERVAL: 'soon' }, 'SNAPWARDEN_RESYNC_INTERVAL'],
     [{ SNAPWARDEN_MODE: 'kubernetes' }, 'REDIS_URL'],
+    [{ SNAPWARDEN_KUBE_QPS: '0' }, 'SNAPWARDEN_KUBE_QPS'],
+    [{ SNAPWARDEN_KUBE_BURST: 'many' }, 'SNAPWARDEN_KUBE_BURST'],
+    [{ SNAPWARDEN_KUBE_QPS: '50', SNAPWARDEN_KUBE_BURST: '10' }, 'SNAPWARDEN_KUBE_BURST'],
+    [{ SNAPWARDEN_NAMESPACE: 'Shop_Prod' }, 'SNAPWARDEN_NAMESPACE'],
   ])('rejects %p naming %s', (env, variable) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     try {
@@ -51,5 +55,36 @@ describe('loadConfig', () => {
     });
     expect(config.roles).toEqual(['worker', 'api']);
     expect(config.readyTimeoutMs).toBe(5_400_000);
+  });
+
+  it('defaults kubernetes mode to in-cluster configuration, every namespace, 20 QPS and burst 40', () => {
+    const config = loadConfig({ SNAPWARDEN_MODE: 'kubernetes', REDIS_URL: 'redis://r:6379' });
+    expect(config.driver).toBe('csi');
+    expect(config.kube).toEqual({
+      kubeconfig: undefined,
+      namespace: undefined,
+      qps: 20,
+      burst: 40,
+    });
+  });
+
+  it('resolves the kubeconfig path and keeps the watched namespace and rate limit', () => {
+    const config = loadConfig(
+      {
+        SNAPWARDEN_MODE: 'kubernetes',
+        REDIS_URL: 'redis://r:6379',
+        KUBECONFIG: 'sim.kubeconfig',
+        SNAPWARDEN_NAMESPACE: 'shop',
+        SNAPWARDEN_KUBE_QPS: '5',
+        SNAPWARDEN_KUBE_BURST: '10',
+      },
+      '/srv',
+    );
+    expect(config.kube).toEqual({
+      kubeconfig: '/srv/sim.kubeconfig',
+      namespace: 'shop',
+      qps: 5,
+      burst: 10,
+    });
   });
 });

@@ -23,6 +23,20 @@ export interface Config {
   auditMaxEvents: number;
   auditMaxAgeMs: number;
   runsMax: number;
+  /** How kubernetes mode reaches the API server. */
+  kube: KubeSettings;
+}
+
+/** Kubernetes-mode settings (ignored in local mode). */
+export interface KubeSettings {
+  /** Absolute kubeconfig path; `undefined` means in-cluster configuration. */
+  kubeconfig?: string;
+  /** The one namespace to watch; `undefined` watches every namespace. */
+  namespace?: string;
+  /** Client-side rate limit: sustained requests per second. */
+  qps: number;
+  /** Client-side rate limit: requests allowed in a burst above `qps`. */
+  burst: number;
 }
 
 /** Raised when the environment is invalid; the message names every offending variable. */
@@ -51,6 +65,11 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     );
   }
   const e = parsed.data;
+  if (e.SNAPWARDEN_KUBE_BURST < e.SNAPWARDEN_KUBE_QPS) {
+    throw new ConfigError([
+      { variable: 'SNAPWARDEN_KUBE_BURST', message: 'must be at least SNAPWARDEN_KUBE_QPS' },
+    ]);
+  }
   if (e.SNAPWARDEN_MODE === 'kubernetes' && e.REDIS_URL === undefined) {
     throw new ConfigError([
       { variable: 'REDIS_URL', message: 'is required in kubernetes mode (no embedded Redis)' },
@@ -76,5 +95,11 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     auditMaxEvents: e.SNAPWARDEN_AUDIT_MAX_EVENTS,
     auditMaxAgeMs: e.SNAPWARDEN_AUDIT_MAX_AGE,
     runsMax: e.SNAPWARDEN_RUNS_MAX,
+    kube: {
+      kubeconfig: e.KUBECONFIG === undefined ? undefined : resolve(cwd, e.KUBECONFIG),
+      namespace: e.SNAPWARDEN_NAMESPACE,
+      qps: e.SNAPWARDEN_KUBE_QPS,
+      burst: e.SNAPWARDEN_KUBE_BURST,
+    },
   };
 }

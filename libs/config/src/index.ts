@@ -1,2 +1,2 @@
-export { loadConfig, ConfigError, type Config } from './config.js';
+export { loadConfig, ConfigError, type Config, type KubeSettings } from './config.js';
 export { EnvSchema, type Env, type Role } from './config.schema.js';
