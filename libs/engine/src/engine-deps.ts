@@ -2,6 +2,7 @@ import type { AuditLog, RunStore } from '#lib/audit';
 import type { SnapshotDriver, VolumeRef } from '#lib/storage';
 import type { ActiveRuns } from './active-runs.js';
 import type { PolicyStore } from './policy-store.js';
+import type { RunObserver } from './run-observer.js';
 import type { VolumeLocks } from './volume-lock.js';
 
 /** Timing knobs of the engine; all in milliseconds. */
@@ -42,6 +43,8 @@ export interface EngineDeps {
   once: (key: string) => Promise<boolean>;
   /** Snapshots that rotation must not touch beyond labels, e.g. those a restore is reading. */
   protection?: SnapshotProtection;
+  /** Told about every run's end (finished or missed); absent in local mode. */
+  runObserver?: RunObserver;
 }
 
 /** Source of snapshots protected from rotation and expiry while something uses them. */

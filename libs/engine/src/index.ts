@@ -9,3 +9,7 @@ export * from './once.js';
 export * from './policy-reconciler.js';
 export { errorText } from './format.js';
 export * from './run-recorder.js';
+export * from './run-observer.js';
+export * from './policy-source.js';
+export * from './policy-status.js';
+export * from './policy-status.observer.js';

@@ -1,5 +1,6 @@
 import type { RunRecord, VolumeRunResult } from '#lib/audit';
 import type { EngineDeps } from './engine-deps.js';
+import { notifyRunEnd } from './run-observer.js';
 
 /** Which run a volume result belongs to, and who triggered it, for the closing event. */
 export interface RunRef {
@@ -14,7 +15,7 @@ export interface RunRef {
  * once across every replica, decided atomically by the run store), appends `run.finished`.
  */
 export async function recordVolumeResult(
-  deps: Pick<EngineDeps, 'runs' | 'audit'>,
+  deps: Pick<EngineDeps, 'runs' | 'audit' | 'runObserver'>,
   ref: RunRef,
   result: VolumeRunResult,
 ): Promise<void> {
@@ -22,9 +23,9 @@ export async function recordVolumeResult(
   if (outcome === 'finished' && record) await announceRunEnd(deps, ref, record);
 }
 
-/** Appends `run.finished` with the run's counts. */
+/** Appends `run.finished` with the run's counts, then tells the run observer, if any. */
 export async function announceRunEnd(
-  deps: Pick<EngineDeps, 'audit'>,
+  deps: Pick<EngineDeps, 'audit' | 'runObserver'>,
   ref: RunRef,
   run: RunRecord,
 ): Promise<void> {
@@ -39,4 +40,5 @@ export async function announceRunEnd(
     durationMs: run.durationMs,
     message: `${run.state}: ${succeeded} succeeded, ${failed} failed, ${skipped} skipped`,
   });
+  await notifyRunEnd(deps.runObserver, run, ref.policyKey);
 }

@@ -5,6 +5,7 @@ import type { Volume } from '#lib/storage';
 import type { EngineDeps } from './engine-deps.js';
 import type { StoredPolicy } from './policy-store.js';
 import { announceRunEnd, recordVolumeResult } from './run-recorder.js';
+import { notifyRunEnd } from './run-observer.js';
 import { selectVolumes, type SkippedVolume } from './volume-selection.js';
 
 /** A snapshot job the tick asks the queue to add. */
@@ -77,7 +78,7 @@ export class TickService {
     const lateBy = Math.round((now.getTime() - at.getTime()) / 1000);
     const message = `tick of ${at.toISOString()} started ${lateBy}s late, past startingDeadlineSeconds ${stored.policy.spec.startingDeadlineSeconds}`;
     const namespace = stored.policy.metadata.namespace ?? 'default';
-    const { created } = await this.deps.runs.start({
+    const { created, record } = await this.deps.runs.start({
       id: runId,
       kind: 'scheduled',
       policy: stored.key,
@@ -98,6 +99,7 @@ export class TickService {
         runId,
         message,
       });
+      await notifyRunEnd(this.deps.runObserver, record, stored.key);
     }
   }
 

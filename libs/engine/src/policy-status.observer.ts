@@ -1,0 +1,101 @@
+import type { RunRecord } from '#lib/audit';
+import type { PolicyStore } from './policy-store.js';
+import { nextRunTime, runEndStatus, type PolicyStatus } from './policy-status.js';
+import type { RunObserver } from './run-observer.js';
+
+/** The policy object a status or an event is about. */
+export interface PolicyObjectRef {
+  namespace: string;
+  name: string;
+  uid: string;
+}
+
+/** A Kubernetes Event on a policy. */
+export interface PolicyEvent {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+}
+
+/** Where policy status and events go: the BackupPolicy status subresource and core Events. */
+export interface PolicyStatusPort {
+  /** Merges `status` into the object's status (retried on conflict by the implementation). */
+  patchStatus(ref: PolicyObjectRef, status: PolicyStatus): Promise<void>;
+  recordEvent(ref: PolicyObjectRef, event: PolicyEvent): Promise<void>;
+}
+
+/** What the observer needs besides the port. */
+export interface PolicyStatusObserverDeps {
+  policies: Pick<PolicyStore, 'get'>;
+  port: PolicyStatusPort;
+  /** Adds one to the policy's missed-run counter shared by every replica; returns the total. */
+  countMissed: (policyKey: string) => Promise<number>;
+  clock: () => Date;
+  onError: (error: unknown, context: { policy: string; action: string }) => void;
+}
+
+/**
+ * Kubernetes mode's {@link RunObserver}: after each run of a policy, its status gets
+ * `lastRunTime`, `lastSuccessTime`, `lastRun` (id, result, volume counts), `nextRunTime` and
+ * `missedRuns`, and the policy gets an Event (`Normal RunSucceeded`, `Warning RunFailed` with
+ * the counts and the first error, `Warning RunMissed`). A failed write is reported through
+ * `onError`, never thrown: the run's own result stands.
+ */
+export class PolicyStatusObserver implements RunObserver {
+  constructor(private readonly deps: PolicyStatusObserverDeps) {}
+
+  async runFinished(run: RunRecord, policyKey: string): Promise<void> {
+    const stored = await this.deps.policies.get(policyKey).catch(() => undefined);
+    if (!stored) return;
+    const ref: PolicyObjectRef = {
+      namespace: stored.policy.metadata.namespace ?? 'default',
+      name: stored.policy.metadata.name,
+      uid: stored.uid,
+    };
+    const status = runEndStatus(run, nextRunTime(stored.policy, policyKey, this.deps.clock()));
+    if (run.state === 'missed') {
+      status.missedRuns = await this.deps.countMissed(policyKey).catch(() => undefined);
+    }
+    await this.attempt(policyKey, 'patch status', () => this.deps.port.patchStatus(ref, status));
+    await this.attempt(policyKey, 'create event', () =>
+      this.deps.port.recordEvent(ref, runEvent(run)),
+    );
+  }
+
+  private async attempt(policy: string, action: string, work: () => Promise<void>) {
+    try {
+      await work();
+    } catch (error) {
+      this.deps.onError(error, { policy, action });
+    }
+  }
+}
+
+/** The Event that tells a run's result on its policy. */
+export function runEvent(run: RunRecord): PolicyEvent {
+  const { total, succeeded, failed, skipped } = run.counts;
+  const counts = `${succeeded} of ${total} volume(s) succeeded, ${failed} failed, ${skipped} skipped`;
+  switch (run.state) {
+    case 'succeeded':
+      return { type: 'Normal', reason: 'RunSucceeded', message: `run ${run.id}: ${counts}` };
+    case 'missed':
+      return {
+        type: 'Warning',
+        reason: 'RunMissed',
+        message: run.message ?? `run ${run.id} missed`,
+      };
+    case 'skipped':
+      return { type: 'Normal', reason: 'RunSkipped', message: `run ${run.id}: ${counts}` };
+    case 'failed':
+    case 'partial':
+    case 'running': {
+      const first = run.volumes.find((v) => v.state === 'failed');
+      const why = first ? `; ${first.volume}: ${first.error ?? first.reason ?? 'failed'}` : '';
+      return {
+        type: 'Warning',
+        reason: 'RunFailed',
+        message: `run ${run.id} ${run.state}: ${counts}${why}`,
+      };
+    }
+  }
+}
