@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ConfigError, loadConfig, type Config } from '#lib/config';
 import { createLogger, NestPinoLogger, startEmbeddedRedis, type EmbeddedRedis } from '#lib/runtime';
@@ -26,10 +27,17 @@ async function main(): Promise<void> {
     logger.info({ url: embedded.url, dir: `${config.dataDir}/redis` }, 'embedded redis started');
   }
   const redisUrl = config.redisUrl ?? embedded?.url ?? '';
-  const app = await NestFactory.create(AppModule.forRoles(config, redisUrl, logger), {
-    logger: new NestPinoLogger(logger),
-  });
-  await app.listen(config.port, config.host);
+  let app: INestApplication;
+  try {
+    app = await NestFactory.create(AppModule.forRoles(config, redisUrl, logger), {
+      logger: new NestPinoLogger(logger),
+    });
+    await app.listen(config.port, config.host);
+  } catch (error) {
+    // Don't leave an embedded redis-server behind when start-up fails (e.g. port in use).
+    await embedded?.stop();
+    throw error;
+  }
   logger.info(
     { port: config.port, roles: config.roles, mode: config.mode, dataDir: config.dataDir },
     'snapwarden started',
