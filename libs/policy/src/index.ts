@@ -19,3 +19,5 @@ export { retentionBucket, type RetentionPeriod } from './retention-rules.js';
 export * from './schedule.js';
 export * from './snapshot-name.js';
 export * from './time-zone.js';
+export * from './requests.schema.js';
+export * from './crd.js';

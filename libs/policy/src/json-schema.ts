@@ -20,16 +20,26 @@ export type OpenApiSchema = { [key: string]: JsonValue };
  * `required`, which structural schemas allow.
  */
 export function backupPolicySpecOpenApiSchema(): OpenApiSchema {
-  const generated = z.toJSONSchema(BackupPolicySpecSchema, {
+  const spec = structuralOpenApiSchema(BackupPolicySpecSchema);
+  spec.anyOf = [{ required: ['selector'] }, { required: ['claimNames'] }];
+  const retention = schemaObject(schemaObject(spec.properties).retention);
+  retention.anyOf = KEEP_RULES.map((rule) => ({ required: [rule] }));
+  return spec;
+}
+
+/**
+ * A zod schema as an OpenAPI v3 structural schema (the input side: defaults included, so the
+ * API server applies them). Invariants: no `$ref` (throws instead), no `additionalProperties:
+ * false`, no `maximum` of `MAX_SAFE_INTEGER`; a fresh object on every call. Refinements are not
+ * carried over; add `anyOf` / CEL rules for the ones a CRD should enforce.
+ */
+export function structuralOpenApiSchema(schema: z.ZodType): OpenApiSchema {
+  const generated = z.toJSONSchema(schema, {
     target: 'openapi-3.0',
     io: 'input',
     unrepresentable: 'throw',
   });
-  const spec = asObject(toStructural(generated));
-  spec.anyOf = [{ required: ['selector'] }, { required: ['claimNames'] }];
-  const retention = asObject(asObject(spec.properties).retention);
-  retention.anyOf = KEEP_RULES.map((rule) => ({ required: [rule] }));
-  return spec;
+  return schemaObject(toStructural(generated));
 }
 
 function toStructural(value: unknown): JsonValue {
@@ -46,7 +56,8 @@ function toStructural(value: unknown): JsonValue {
   return out;
 }
 
-function asObject(value: JsonValue | undefined): OpenApiSchema {
+/** `value` as a schema object; throws when it is missing, a primitive or an array. */
+export function schemaObject(value: JsonValue | undefined): OpenApiSchema {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new Error('expected a schema object');
   }
