@@ -69,30 +69,32 @@ describe('policy files', () => {
     return reconciler.reconcile(await source.load(), new Date());
   }
 
-  it.each([
+  it.each(
     [
-      'bad-cron.yaml',
-      `schedule: 'every night'\nclaimNames: [db]\nretention: {keepLast: 2}`,
-      'spec.schedule',
-    ],
-    [
-      'bad-zone.yaml',
-      `schedule: '@daily'\ntimeZone: Mars/Olympus_Mons\nclaimNames: [db]\nretention: {keepLast: 2}`,
-      'spec.timeZone',
-    ],
-    [
-      'over-cap.yaml',
-      `schedule: '@daily'\nclaimNames: [db]\nretention: {keepLast: 4, keepDaily: 3}`,
-      'spec.retention',
-    ],
-    [
-      'unknown.yaml',
-      `schedule: '@daily'\nclaimNames: [db]\nretention: {keepLast: 2}\nretension: {keepLast: 9}`,
-      'spec.retension',
-    ],
-  ])(
-    'rejects %s naming the file and %s, and keeps the valid policy running',
-    async (file, spec, field) => {
+      [
+        'bad-cron.yaml',
+        `schedule: 'every night'\nclaimNames: [db]\nretention: {keepLast: 2}`,
+        'spec.schedule',
+      ],
+      [
+        'bad-zone.yaml',
+        `schedule: '@daily'\ntimeZone: Mars/Olympus_Mons\nclaimNames: [db]\nretention: {keepLast: 2}`,
+        'spec.timeZone',
+      ],
+      [
+        'over-cap.yaml',
+        `schedule: '@daily'\nclaimNames: [db]\nretention: {keepLast: 4, keepDaily: 3}`,
+        'spec.retention',
+      ],
+      [
+        'unknown.yaml',
+        `schedule: '@daily'\nclaimNames: [db]\nretention: {keepLast: 2}\nretension: {keepLast: 9}`,
+        'spec.retension',
+      ],
+    ].map(([file, spec, field]) => ({ file: file!, spec: spec!, field: field! })),
+  )(
+    'rejects $file naming the file and $field, and keeps the valid policy running',
+    async ({ file, spec, field }) => {
       await writeFile(join(dir, 'good.yaml'), policy('good', VALID));
       await writeFile(join(dir, file), policy('broken', spec));
       const result = await sync();
