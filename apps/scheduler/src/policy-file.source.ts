@@ -3,7 +3,7 @@ import { join, relative } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { parseAllDocuments } from 'yaml';
 import { parseBackupPolicy, type PolicyContext } from '#lib/policy';
-import { policyKeyOf, type DesiredPolicies } from '#lib/engine';
+import { policyKeyOf, type DesiredPolicies, type PolicySource } from '#lib/engine';
 
 const POLICY_FILE = /\.ya?ml$/;
 
@@ -12,7 +12,7 @@ const POLICY_FILE = /\.ya?ml$/;
  * allowed), in the same apiVersion/kind/metadata/spec shape as the custom resource. A file that
  * fails to parse or validate becomes a problem naming the file and the field; the others load.
  */
-export class PolicyFileSource {
+export class PolicyFileSource implements PolicySource {
   private watcher?: FSWatcher;
 
   constructor(

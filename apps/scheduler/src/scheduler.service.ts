@@ -6,38 +6,39 @@ import {
 } from '@nestjs/common';
 import type { Logger } from 'pino';
 import type { Config } from '#lib/config';
-import { PolicyReconciler, type EngineDeps } from '#lib/engine';
+import { PolicyReconciler, type EngineDeps, type PolicySource } from '#lib/engine';
 import { CONFIG, ENGINE_DEPS, LOGGER, QueueRegistry, Readiness } from '#lib/runtime';
 import { BullMQJobSchedulers } from './bullmq-job-scheduler.adapter.js';
-import { PolicyFileSource } from './policy-file.source.js';
+import { POLICY_SOURCE } from './scheduler.constants.js';
 
 /**
- * The scheduler role in local mode: loads the policy folder, reconciles it into job
- * schedulers on every change and on a periodic resync (the files are the truth; BullMQ's
- * schedulers a cache). Passes are serialised: one reconcile at a time in this process.
+ * The scheduler role: loads the policy source (the policy folder in local mode, BackupPolicy
+ * custom resources in kubernetes mode), reconciles it into job schedulers on every change and
+ * on a periodic resync (the source is the truth; BullMQ's schedulers a cache). Passes are
+ * serialised: one reconcile at a time in this process.
  */
 @Injectable()
 export class SchedulerService implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  private readonly source: PolicyFileSource;
   private readonly reconciler: PolicyReconciler;
   private timer?: NodeJS.Timeout;
   private chain: Promise<void> = Promise.resolve();
   private lastSync?: Date;
 
+  // eslint-disable-next-line max-params -- Nest constructor injection, one parameter per provider
   constructor(
     @Inject(CONFIG) private readonly config: Config,
     @Inject(ENGINE_DEPS) private readonly deps: EngineDeps,
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(QueueRegistry) queues: QueueRegistry,
     @Inject(Readiness) readiness: Readiness,
+    @Inject(POLICY_SOURCE) private readonly source: PolicySource,
   ) {
     readiness.register('scheduler', () =>
       this.lastSync ? undefined : 'policies have not been synchronised yet',
     );
-    this.source = new PolicyFileSource(config.policyDir, {
-      defaultDriver: config.driver,
-      maxSnapshotsPerVolume: () => config.maxSnapshotsPerVolume,
-    });
+    if (source.notReadyReason) {
+      readiness.register('policy-source', () => source.notReadyReason?.());
+    }
     this.reconciler = new PolicyReconciler(
       deps.policies,
       new BullMQJobSchedulers(queues),
@@ -48,7 +49,7 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
 
   async onApplicationBootstrap(): Promise<void> {
     await this.resync('start');
-    this.source.watch(() => void this.resync('file change'));
+    await this.source.watch(() => void this.resync('policy change'));
     this.timer = setInterval(() => void this.resync('periodic'), this.config.resyncIntervalMs);
   }
 
@@ -81,6 +82,7 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
       }
       const result = await this.reconciler.reconcile(desired, this.deps.clock());
       this.lastSync = this.deps.clock();
+      await this.source.reconciled?.(desired, result, this.lastSync);
       this.logger.info(
         { reason, policies: desired.policies.length, ...result },
         'policies reconciled',
