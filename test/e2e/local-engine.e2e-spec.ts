@@ -2,7 +2,8 @@ import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalDriver } from '#lib/storage';
-import { eventually, getJson, startApp, type AppProcess } from '../support/app-process.js';
+import { spawn } from 'node:child_process';
+import { eventually, getJson, MAIN, startApp, type AppProcess } from '../support/app-process.js';
 import { startTestRedis, type TestRedis } from '../support/redis-server.js';
 import { makeVolume, readTree } from '../support/volumes.js';
 
@@ -26,6 +27,17 @@ interface Event {
   reason?: string;
   durationMs?: number;
   attributes?: Record<string, string | number | boolean>;
+}
+
+/** Runs the built app until it exits, for start-up failures. */
+function runToExit(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    child.once('exit', (code) => resolve({ code, output }));
+  });
 }
 
 function policyYaml(name: string, schedule: string, keepLast: number): string {
@@ -128,6 +140,26 @@ describe('local mode, end to end', () => {
     expect(events.some((e) => e.type === 'run.started')).toBe(true);
     expect(events.some((e) => e.type === 'run.finished')).toBe(true);
 
+    const volumes = await getJson<{ items: { name: string; snapshots: number; cap: number }[] }>(
+      again,
+      '/api/v1/volumes',
+    );
+    expect(volumes.items.find((v) => v.name === 'alpha')).toMatchObject({ snapshots: 3, cap: 7 });
+    // Bad parameters are refused with the parameter named.
+    for (const [query, field] of [
+      ['/api/v1/runs?limit=9999', 'limit'],
+      ['/api/v1/runs?state=exploded', 'state'],
+      ['/api/v1/runs?bogus=1', 'bogus'],
+      ['/api/v1/runs?cursor=not-a-cursor', 'cursor'],
+      ['/api/v1/events?kind=snapshot.exploded', 'kind'],
+      ['/api/v1/events?since=yesterday', 'since'],
+    ] as const) {
+      const response = await fetch(`${again.url}${query}`);
+      expect(response.status).toBe(400);
+      expect(((await response.json()) as { field: string }).field).toBe(field);
+    }
+    expect((await fetch(`${again.url}/api/v1/runs/no-such-run`)).status).toBe(404);
+
     // Invariant 7: a restore returns exactly the bytes that were snapshotted.
     const [newest] = (await driver.listSnapshots({ namespace: 'default', name: 'alpha' })).sort(
       (a, b) => b.createdAt.getTime() - a.createdAt.getTime(),
@@ -141,6 +173,27 @@ describe('local mode, end to end', () => {
     expect([...restored.keys()].sort()).toEqual([...original.keys()].sort());
     for (const [path, bytes] of original) expect(restored.get(path)?.equals(bytes)).toBe(true);
   }, 90_000);
+
+  it('refuses to start on a bad environment, naming the variable (exit code 2)', async () => {
+    const result = await runToExit({
+      PATH: process.env.PATH ?? '',
+      PORT: 'eighty',
+      SNAPWARDEN_ROLES: 'api,janitor',
+    });
+    expect(result.code).toBe(2);
+    expect(result.output).toMatch(/PORT: must be a whole number/);
+    expect(result.output).toMatch(/SNAPWARDEN_ROLES: /);
+  });
+
+  it('says how to install redis-server when local mode cannot find it', async () => {
+    const result = await runToExit({
+      PATH: '/nonexistent',
+      SNAPWARDEN_DATA_DIR: join(dir, 'data'),
+      SNAPWARDEN_POLICY_DIR: join(dir, 'policies'),
+    });
+    expect(result.code).toBe(1);
+    expect(result.output).toMatch(/redis-server was not found.*apt-get install -y redis-server/s);
+  });
 
   it('finishes a killed worker’s jobs on another worker with no duplicate snapshot', async () => {
     const redis: TestRedis = await startTestRedis();
