@@ -111,16 +111,20 @@ describe('buildCrds', () => {
     expect(crd.spec.versions[0]!.additionalPrinterColumns.map((c) => c.name)).toEqual(columns);
   });
 
-  it('shows the Ready condition of a policy and dates as ages', () => {
+  it('shows the Ready condition of a policy, past times as ages and the next run as a time', () => {
     const columns = byKind('BackupPolicy').spec.versions[0]!.additionalPrinterColumns;
     expect(columns.find((c) => c.name === 'Ready')?.jsonPath).toBe(
       '.status.conditions[?(@.type=="Ready")].status',
     );
+    // Next is in the future, which a date column would print as "<invalid>".
     expect(columns.filter((c) => c.type === 'date').map((c) => c.name)).toEqual([
       'LastSuccess',
-      'Next',
       'Age',
     ]);
+    expect(columns.find((c) => c.name === 'Next')).toMatchObject({
+      type: 'string',
+      jsonPath: '.status.nextRunTime',
+    });
   });
 
   it.each<[string, z.ZodType]>([

@@ -236,7 +236,8 @@ export function buildCrds(): object[] {
         { name: 'TimeZone', type: 'string', jsonPath: '.spec.timeZone' },
         { name: 'Suspend', type: 'boolean', jsonPath: '.spec.suspend' },
         { name: 'LastSuccess', type: 'date', jsonPath: '.status.lastSuccessTime' },
-        { name: 'Next', type: 'date', jsonPath: '.status.nextRunTime' },
+        // A string, not a date: the API server renders a future date column as "<invalid>".
+        { name: 'Next', type: 'string', jsonPath: '.status.nextRunTime' },
         {
           name: 'Ready',
           type: 'string',

@@ -1,0 +1,174 @@
+import { parseAllDocuments } from 'yaml';
+import { parseBackupPolicy } from '#lib/policy';
+import { describeWithKubectl, kubectl } from './kubectl-runner.js';
+
+interface Manifest {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; annotations?: Record<string, string> };
+  [key: string]: unknown;
+}
+interface Container {
+  image: string;
+  env: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string } } }[];
+  envFrom: { configMapRef: { name: string } }[];
+  livenessProbe: { httpGet: { path: string } };
+  readinessProbe: { httpGet: { path: string } };
+  resources: { requests: object; limits: object };
+  securityContext: { readOnlyRootFilesystem: boolean; allowPrivilegeEscalation: boolean };
+}
+interface PodSpec {
+  serviceAccountName: string;
+  securityContext: { runAsNonRoot: boolean };
+  containers: Container[];
+}
+interface Rule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+}
+
+async function render(dir: string): Promise<Manifest[]> {
+  const result = await kubectl(['kustomize', `deploy/kustomize/${dir}`]);
+  if (!result.ok) throw new Error(`kubectl kustomize ${dir} failed: ${result.stderr}`);
+  return parseAllDocuments(result.stdout).map((doc) => {
+    if (doc.errors.length > 0) throw new Error(doc.errors.map((e) => e.message).join('\n'));
+    return doc.toJS() as Manifest;
+  });
+}
+
+const kinds = (manifests: Manifest[]) =>
+  manifests.map((m) => `${m.kind}/${m.metadata.name}`).sort();
+const find = (manifests: Manifest[], kind: string, name: string): Manifest => {
+  const found = manifests.find((m) => m.kind === kind && m.metadata.name === name);
+  if (found === undefined) throw new Error(`no ${kind}/${name}`);
+  return found;
+};
+const podSpec = (deployment: Manifest) =>
+  (deployment as unknown as { spec: { template: { spec: PodSpec } } }).spec.template.spec;
+
+const BASE_KINDS = [
+  'ClusterRole/snapwarden',
+  'ClusterRoleBinding/snapwarden',
+  'ConfigMap/snapwarden-config',
+  'CustomResourceDefinition/backuppolicies.snapwarden.io',
+  'CustomResourceDefinition/restorerequests.snapwarden.io',
+  'CustomResourceDefinition/snapshotrequests.snapwarden.io',
+  'Deployment/snapwarden-api',
+  'Deployment/snapwarden-scheduler',
+  'Deployment/snapwarden-worker',
+  'Namespace/snapwarden-system',
+  'Service/snapwarden-api',
+  'ServiceAccount/snapwarden',
+];
+
+describeWithKubectl('kustomize manifests')('kustomize manifests in deploy/kustomize', () => {
+  it('base renders the CRDs, RBAC, config, the three roles and the API service', async () => {
+    const base = await render('base');
+    expect(kinds(base)).toEqual(BASE_KINDS);
+    for (const m of base.filter((m) => !m.kind.startsWith('Cluster') && m.kind !== 'Namespace'))
+      if (m.kind !== 'CustomResourceDefinition')
+        expect([m.kind, m.metadata.namespace]).toEqual([m.kind, 'snapwarden-system']);
+  });
+
+  it('grants exactly the verbs and resources snapwarden uses', async () => {
+    const role = find(await render('base'), 'ClusterRole', 'snapwarden');
+    const granted = ((role as unknown as { rules: Rule[] }).rules ?? []).flatMap((rule) =>
+      rule.resources.map(
+        (r) => `${rule.apiGroups.join(',') || 'core'}/${r}: ${rule.verbs.join(',')}`,
+      ),
+    );
+    expect(granted.sort()).toEqual(
+      [
+        'snapwarden.io/backuppolicies: get,list,watch',
+        'snapwarden.io/snapshotrequests: get,list,watch',
+        'snapwarden.io/restorerequests: get,list,watch',
+        'snapwarden.io/backuppolicies/status: update,patch',
+        'snapwarden.io/snapshotrequests/status: update,patch',
+        'snapwarden.io/restorerequests/status: update,patch',
+        'core/persistentvolumeclaims: get,list,watch,create',
+        'snapshot.storage.k8s.io/volumesnapshots: get,list,watch,create,delete',
+        'snapshot.storage.k8s.io/volumesnapshotcontents: get,list,watch,create',
+        'snapshot.storage.k8s.io/volumesnapshotclasses: get,list,watch',
+        'storage.k8s.io/storageclasses: get,list,watch',
+        'core/events: create,patch',
+        'hwameistor.io/localvolumesnapshotrestores: get,create,watch',
+      ].sort(),
+    );
+    const binding = find(await render('base'), 'ClusterRoleBinding', 'snapwarden');
+    expect(binding).toMatchObject({
+      subjects: [{ kind: 'ServiceAccount', name: 'snapwarden', namespace: 'snapwarden-system' }],
+    });
+  });
+
+  it.each(['scheduler', 'worker', 'api'])(
+    'runs the %s role from the one image, non-root, read-only, probed',
+    async (role) => {
+      const spec = podSpec(find(await render('base'), 'Deployment', `snapwarden-${role}`));
+      expect(spec.serviceAccountName).toBe('snapwarden');
+      expect(spec.securityContext.runAsNonRoot).toBe(true);
+      const [container] = spec.containers;
+      expect(container?.image).toBe('ghcr.io/snapwarden/snapwarden:0.1.0');
+      expect(container?.env).toContainEqual({ name: 'SNAPWARDEN_ROLES', value: role });
+      const token = container?.env.find((e) => e.name === 'SNAPWARDEN_API_TOKEN');
+      expect(token?.valueFrom?.secretKeyRef?.name).toBe('snapwarden-api-token');
+      expect(container?.envFrom).toEqual([{ configMapRef: { name: 'snapwarden-config' } }]);
+      expect(container?.livenessProbe.httpGet.path).toBe('/healthz');
+      expect(container?.readinessProbe.httpGet.path).toBe('/readyz');
+      expect(container?.resources.requests).toBeDefined();
+      expect(container?.securityContext).toMatchObject({
+        readOnlyRootFilesystem: true,
+        allowPrivilegeEscalation: false,
+      });
+    },
+  );
+
+  it('configures kubernetes mode and Redis through the ConfigMap', async () => {
+    expect(find(await render('base'), 'ConfigMap', 'snapwarden-config')).toMatchObject({
+      data: { SNAPWARDEN_MODE: 'kubernetes', REDIS_URL: 'redis://snapwarden-redis:6379' },
+    });
+  });
+
+  it('with-redis adds a Redis with AOF and noeviction behind the service REDIS_URL names', async () => {
+    const manifests = await render('overlays/with-redis');
+    expect(kinds(manifests)).toEqual(
+      [...BASE_KINDS, 'Service/snapwarden-redis', 'StatefulSet/snapwarden-redis'].sort(),
+    );
+    const redis = find(manifests, 'StatefulSet', 'snapwarden-redis') as unknown as {
+      metadata: { namespace: string };
+      spec: { template: { spec: { containers: { args: string[] }[] } } };
+    };
+    expect(redis.metadata.namespace).toBe('snapwarden-system');
+    const args = redis.spec.template.spec.containers[0]?.args.join(' ');
+    expect(args).toContain('--appendonly yes');
+    expect(args).toContain('--maxmemory-policy noeviction');
+  });
+
+  it('examples hold snapshot classes with their cap and policies that validate under it', async () => {
+    const manifests = await render('overlays/examples');
+    const classes = manifests.filter((m) => m.kind === 'VolumeSnapshotClass');
+    const everest = classes.find((m) => m.driver === 'disk.csi.everest.io');
+    expect(everest?.metadata.annotations?.['snapwarden.io/max-snapshots-per-volume']).toBe('7');
+    expect(classes.some((m) => String(m.driver).endsWith('hwameistor.io'))).toBe(true);
+    const capOf = new Map(
+      classes.map((m) => [
+        m.metadata.name,
+        Number(m.metadata.annotations?.['snapwarden.io/max-snapshots-per-volume']),
+      ]),
+    );
+    const policies = manifests.filter((m) => m.kind === 'BackupPolicy');
+    expect(policies.length).toBeGreaterThan(0);
+    for (const policy of policies) {
+      const className = (policy as unknown as { spec: { snapshotClassName: string } }).spec
+        .snapshotClassName;
+      const result = parseBackupPolicy(policy, {
+        defaultDriver: 'csi',
+        maxSnapshotsPerVolume: () => capOf.get(className),
+      });
+      expect([policy.metadata.name, result]).toEqual([
+        policy.metadata.name,
+        expect.objectContaining({ ok: true }),
+      ]);
+    }
+  });
+});
