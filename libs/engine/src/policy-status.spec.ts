@@ -98,11 +98,11 @@ describe('policy status', () => {
 
   it('records the last success only for a succeeded run', () => {
     expect(runEndStatus(run('succeeded'), undefined)).toMatchObject({
-      lastRunTime: '2026-03-01T02:00:05.000Z',
-      lastSuccessTime: '2026-03-01T02:00:05.000Z',
+      lastRunTime: '2026-03-01T02:00:00.000Z',
+      lastSuccessTime: '2026-03-01T02:00:00.000Z',
       lastRun: {
         id: 'sched_shop/nightly_1',
-        result: 'succeeded',
+        result: 'Succeeded',
         volumes: { total: 1, succeeded: 1 },
       },
     });
@@ -140,7 +140,7 @@ describe('PolicyStatusObserver', () => {
     await observer(port).runFinished(run('partial', 'limit reached: 7 of 7'), 'shop/nightly');
     expect(calls[0]).toMatchObject({
       ref: { namespace: 'shop', name: 'nightly', uid: 'u-1' },
-      status: { lastRun: { result: 'partial', volumes: { failed: 1 } } },
+      status: { lastRun: { result: 'PartiallyFailed', volumes: { failed: 1 } } },
     });
     expect(calls[1]).toMatchObject({
       event: {

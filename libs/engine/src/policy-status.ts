@@ -94,20 +94,34 @@ export function invalidSpecMessage(errors: readonly FieldError[]): string {
 }
 
 /**
- * What a finished (or missed) run adds to the status: `lastRunTime`, `lastSuccessTime` when it
- * succeeded, `lastRun` with the volume counts, and the next run.
+ * What a finished (or missed) run adds to the status: `lastRunTime` (the run's nominal time),
+ * `lastSuccessTime` when every volume succeeded, `lastRun` with the volume counts, and the
+ * next run.
  */
 export function runEndStatus(run: RunRecord, next: Date | undefined): PolicyStatus {
   const { total, succeeded, failed, skipped } = run.counts;
-  const at = run.finishedAt ?? run.createdAt;
   const status: PolicyStatus = {
-    lastRunTime: at,
-    lastRun: { id: run.id, result: run.state, volumes: { total, succeeded, failed, skipped } },
+    lastRunTime: run.scheduledAt,
+    lastRun: {
+      id: run.id,
+      result: RESULTS[run.state],
+      volumes: { total, succeeded, failed, skipped },
+    },
     nextRunTime: next?.toISOString() ?? null,
   };
-  if (run.state === 'succeeded') status.lastSuccessTime = at;
+  if (run.state === 'succeeded') status.lastSuccessTime = run.scheduledAt;
   return status;
 }
+
+/** `status.lastRun.result` as the CRD documents it. */
+const RESULTS: Record<RunRecord['state'], string> = {
+  running: 'Running',
+  succeeded: 'Succeeded',
+  partial: 'PartiallyFailed',
+  failed: 'Failed',
+  missed: 'Missed',
+  skipped: 'Skipped',
+};
 
 /** True when writing `wanted` would change what `current` says (transition times aside). */
 export function statusDiffers(current: PolicyStatus | undefined, wanted: PolicyStatus): boolean {
