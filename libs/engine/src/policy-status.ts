@@ -133,7 +133,7 @@ function comparable(status: PolicyStatus, shape: PolicyStatus = status): unknown
   return keys.map((key) => {
     const value = status[key];
     if (key !== 'conditions' || !Array.isArray(value)) return [key, value ?? null];
-    const conditions = (value).map(({ lastTransitionTime: _t, ...c }) => c);
+    const conditions = value.map(({ lastTransitionTime: _t, ...c }) => c);
     return [key, conditions.sort((a, b) => a.type.localeCompare(b.type))];
   });
 }
