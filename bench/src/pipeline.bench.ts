@@ -13,6 +13,12 @@ import { startTestRedis } from '../../test/support/redis-server.js';
 const VOLUMES = Number(process.env.BENCH_VOLUMES ?? 1000);
 const TICKS = Number(process.env.BENCH_TICKS ?? 6);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 50);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? 0;
+}
 
 async function pipeline(redisUrl: string): Promise<number> {
   const driver = new MemoryDriver({ maxSnapshotsPerVolume: 7 });
@@ -27,7 +33,6 @@ async function pipeline(redisUrl: string): Promise<number> {
       schedule: '0 * * * *',
       selector: { matchLabels: { bench: 'yes' } },
       retention: { keepLast: 3 },
-      concurrencyPolicy: 'Allow',
     },
   });
   // Warm-up tick: fills connections and scripts, then the measured ticks.

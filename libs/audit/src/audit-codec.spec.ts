@@ -1,10 +1,18 @@
 import type { AuditEventInput } from './audit-event.js';
-import { fromStreamEntry, prepareEvent, toStreamFields } from './audit-codec.js';
+import {
+  fromStreamEntry,
+  prepareEvent,
+  toFlatStreamFields,
+  toStreamFields,
+} from './audit-codec.js';
 
 const NOW = new Date('2025-03-30T01:30:00.000Z');
 
 describe('audit event codec', () => {
-  it('round-trips every field through flat stream fields', () => {
+  it.each([
+    ['the JSON field', toStreamFields],
+    ['flat stream fields (the former layout)', toFlatStreamFields],
+  ])('round-trips every field through %s', (_layout, encode) => {
     const input: AuditEventInput = {
       type: 'snapshot.failed',
       outcome: 'failed',
@@ -22,7 +30,7 @@ describe('audit event codec', () => {
       attributes: { attempt: 2, final: false, driver: 'csi' },
     };
     const event = prepareEvent(input, NOW);
-    expect(fromStreamEntry('1-0', toStreamFields(event))).toEqual({
+    expect(fromStreamEntry('1-0', encode(event))).toEqual({
       ...input,
       id: '1-0',
       time: NOW.toISOString(),
@@ -41,13 +49,19 @@ describe('audit event codec', () => {
       trigger: 'schedule',
       time: time.toISOString(),
     });
-    expect(toStreamFields(event)).toHaveLength(8);
+    expect(toStreamFields(event)).toEqual(['e', JSON.stringify(event)]);
+    expect(toFlatStreamFields(event)).toHaveLength(8);
   });
 
   it('skips entries that are not events of a known type', () => {
     const fields = ['type', 'snapshot.exploded', 'outcome', 'failed', 'trigger', 'x', 'time', 't'];
     expect(fromStreamEntry('1-0', fields)).toBeUndefined();
     expect(fromStreamEntry('1-0', ['type', 'run.started'])).toBeUndefined();
+  });
+
+  it('skips an entry whose JSON is corrupt', () => {
+    expect(fromStreamEntry('1-0', ['e', '{nope'])).toBeUndefined();
+    expect(fromStreamEntry('1-0', ['e', '[]'])).toBeUndefined();
   });
 
   it('ignores corrupt attributes rather than the whole event', () => {

@@ -42,8 +42,17 @@ export function prepareEvent(input: AuditEventInput, now: Date): UnsavedAuditEve
   return event;
 }
 
-/** Flat field/value list for XADD: one stream field per event field, attributes as JSON. */
+/**
+ * Field/value list for XADD: the whole event as one JSON field `e`. One field rather than one
+ * per event field: the audit log is written several times per snapshot, and each extra
+ * argument costs encoding time on the writer (measured in `npm run bench`).
+ */
 export function toStreamFields(event: UnsavedAuditEvent): string[] {
+  return ['e', JSON.stringify(event)];
+}
+
+/** The former layout, one stream field per event field; still read by `fromStreamEntry`. */
+export function toFlatStreamFields(event: UnsavedAuditEvent): string[] {
   const fields = ['type', event.type, 'outcome', event.outcome, 'trigger', event.trigger];
   fields.push('time', event.time);
   for (const field of TEXT_FIELDS) {
@@ -83,7 +92,8 @@ function toMap(fields: readonly string[]): Map<string, string> {
  * event (unknown type or outcome, e.g. written by a newer version), so readers skip it.
  */
 export function fromStreamEntry(id: string, fields: readonly string[]): AuditEvent | undefined {
-  const map = toMap(fields);
+  const map = fields[0] === 'e' ? fromJsonField(fields[1]) : toMap(fields);
+  if (!map) return undefined;
   const type = map.get('type') ?? '';
   const outcome = map.get('outcome') ?? '';
   const trigger = map.get('trigger');
@@ -97,6 +107,22 @@ export function fromStreamEntry(id: string, fields: readonly string[]): AuditEve
   const attributes = parseAttributes(map.get('attributes'));
   if (attributes) event.attributes = attributes;
   return event;
+}
+
+/** The JSON layout as the same map the flat layout gives, so one validation path reads both. */
+function fromJsonField(json: string | undefined): Map<string, string> | undefined {
+  try {
+    const value: unknown = JSON.parse(json ?? '');
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+    const map = new Map<string, string>();
+    for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
+      if (key === 'attributes') map.set(key, JSON.stringify(item));
+      else if (typeof item === 'string' || typeof item === 'number') map.set(key, String(item));
+    }
+    return map;
+  } catch {
+    return undefined;
+  }
 }
 
 function copyText(map: Map<string, string>, event: AuditEvent, field: TextField): void {
