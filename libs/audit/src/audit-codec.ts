@@ -92,7 +92,7 @@ function toMap(fields: readonly string[]): Map<string, string> {
  * event (unknown type or outcome, e.g. written by a newer version), so readers skip it.
  */
 export function fromStreamEntry(id: string, fields: readonly string[]): AuditEvent | undefined {
-  const map = fields[0] === 'e' ? fromJsonField(fields[1]) : toMap(fields);
+  const map = entryMap(fields);
   if (!map) return undefined;
   const type = map.get('type') ?? '';
   const outcome = map.get('outcome') ?? '';
@@ -107,6 +107,10 @@ export function fromStreamEntry(id: string, fields: readonly string[]): AuditEve
   const attributes = parseAttributes(map.get('attributes'));
   if (attributes) event.attributes = attributes;
   return event;
+}
+
+function entryMap(fields: readonly string[]): Map<string, string> | undefined {
+  return fields[0] === 'e' ? fromJsonField(fields[1]) : toMap(fields);
 }
 
 /** The JSON layout as the same map the flat layout gives, so one validation path reads both. */
