@@ -83,7 +83,7 @@ function backupPolicyStatus(): OpenApiSchema {
     lastSuccessTime: time('Nominal time of the last run in which every volume succeeded.'),
     lastRun: obj('Result of the last run.', {
       id: str('Run id, as in GET /api/v1/runs/{id}.'),
-      result: str('Outcome of the run, e.g. Succeeded, PartiallyFailed, Failed.'),
+      result: str('Outcome: Running, Succeeded, PartiallyFailed, Failed, Missed or Skipped.'),
       volumes: obj('Volume counts of the run.', {
         total: count('the run selected'),
         succeeded: count('got a ready snapshot'),
