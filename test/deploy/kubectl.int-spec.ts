@@ -237,5 +237,35 @@ describeWithKubectl('kubectl with the CRDs from deploy/, against the simulator')
       ]);
       expect(row).toMatch(/^ok\s+s1\s+NewVolume\s+\d+s$/);
     });
+
+    it('installs the kustomize base and the examples with apply -k', async () => {
+      // --validate=false: the simulator publishes no OpenAPI for built-in kinds, which kubectl's
+      // client-side validation would download (a real server has it). The base, not with-redis:
+      // the simulator serves no StatefulSets.
+      const base = await kubectlOk('apply', '--validate=false', '-k', 'deploy/kustomize/base');
+      for (const line of [
+        'namespace/snapwarden-system created',
+        'serviceaccount/snapwarden created',
+        'clusterrole.rbac.authorization.k8s.io/snapwarden created',
+        'configmap/snapwarden-config created',
+        'deployment.apps/snapwarden-scheduler created',
+        'deployment.apps/snapwarden-worker created',
+        'deployment.apps/snapwarden-api created',
+        'service/snapwarden-api created',
+      ])
+        expect(base).toContain(line);
+      const examples = await kubectlOk('apply', '-k', 'deploy/kustomize/overlays/examples');
+      expect(examples).toContain(
+        'volumesnapshotclass.snapshot.storage.k8s.io/csi-disk-snapclass created',
+      );
+      const cap = await kubectlOk(
+        'get',
+        'volumesnapshotclass',
+        'csi-disk-snapclass',
+        '-o',
+        'jsonpath={.metadata.annotations.snapwarden\\.io/max-snapshots-per-volume}',
+      );
+      expect(cap).toBe('7');
+    });
   },
 );
