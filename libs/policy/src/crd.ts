@@ -132,20 +132,6 @@ function restoreRequestStatus(): OpenApiSchema {
   });
 }
 
-/** The spec of a request cannot change once written: a new intent is a new object. */
-function immutable(spec: OpenApiSchema): OpenApiSchema {
-  const rules = Array.isArray(spec['x-kubernetes-validations'])
-    ? spec['x-kubernetes-validations']
-    : [];
-  return {
-    ...spec,
-    'x-kubernetes-validations': [
-      ...rules,
-      { rule: 'self == oldSelf', message: 'spec is immutable' },
-    ],
-  };
-}
-
 interface Column {
   name: string;
   type: 'string' | 'integer' | 'boolean' | 'date';
@@ -220,7 +206,9 @@ const phaseColumn: Column = { name: 'Phase', type: 'string', jsonPath: '.status.
  *
  * Invariants: every `spec` schema is generated from its zod schema, so a field added there
  * reaches the CRD; the schemas are structural (typed nodes, no `$ref`, no
- * `additionalProperties` beside `properties`); request specs are immutable after creation.
+ * `additionalProperties` beside `properties`). CEL rules stay cheap: no whole-object
+ * `self == oldSelf` (the API server's cost estimate for equality over unbounded lists, such as a
+ * selector's, would reject the CRD), so request specs are not immutable at the schema level.
  * Returns fresh objects on every call.
  */
 export function buildCrds(): object[] {
@@ -250,7 +238,7 @@ export function buildCrds(): object[] {
       kind: SNAPSHOT_REQUEST_KIND,
       plural: 'snapshotrequests',
       shortNames: ['snapreq'],
-      spec: immutable(snapshotRequestSpecOpenApiSchema()),
+      spec: snapshotRequestSpecOpenApiSchema(),
       status: snapshotRequestStatus(),
       columns: [phaseColumn, { name: 'Reason', type: 'string', jsonPath: '.spec.reason' }, AGE],
     }),
@@ -258,7 +246,7 @@ export function buildCrds(): object[] {
       kind: RESTORE_REQUEST_KIND,
       plural: 'restorerequests',
       shortNames: ['restorereq'],
-      spec: immutable(restoreRequestSpecOpenApiSchema()),
+      spec: restoreRequestSpecOpenApiSchema(),
       status: restoreRequestStatus(),
       columns: [
         { name: 'Snapshot', type: 'string', jsonPath: '.spec.snapshotName' },
