@@ -1,12 +1,14 @@
 import { Module } from '@nestjs/common';
 import { EventsController } from './events.controller.js';
 import { PoliciesController } from './policies.controller.js';
+import { RequestsModule } from './requests.module.js';
 import { RunsController } from './runs.controller.js';
 import { SnapshotsController } from './snapshots.controller.js';
 import { VolumesController } from './volumes.controller.js';
 
 /** The api role: the REST API. */
 @Module({
+  imports: [RequestsModule],
   controllers: [
     RunsController,
     EventsController,

@@ -1,10 +1,11 @@
 import { Worker, type Processor } from 'bullmq';
 import type { Logger } from 'pino';
 import { SnapshotService, TickService, type EngineDeps } from '#lib/engine';
-import { QUEUE, type QueueName } from '#lib/queues';
+import { QUEUE, type QueueName, type RequestQueueName } from '#lib/queues';
 import type { QueueRegistry } from '#lib/runtime';
 import { snapshotProcessor } from './snapshot.processor.js';
 import { tickProcessor } from './tick.processor.js';
+import { createRequestProcessors } from './request-processors.js';
 
 /** Settings of the BullMQ workers of one process. */
 export interface WorkerOptions {
@@ -12,6 +13,8 @@ export interface WorkerOptions {
   concurrency: number;
   /** BullMQ job lock; a dead worker's job is retried elsewhere after it expires. */
   lockDurationMs: number;
+  /** Upsert the repeating cleanup pass at this interval (the worker role does; tests need not). */
+  cleanupEveryMs?: number;
 }
 
 /**
@@ -24,11 +27,19 @@ export function createWorkers(
   options: WorkerOptions,
   logger: Logger,
 ): Worker[] {
-  const processors: Record<QueueName, Processor> = {
+  const requests = createRequestProcessors(deps, queues, options.prefix);
+  const processors: Record<QueueName | RequestQueueName, Processor> = {
     [QUEUE.ticks]: tickProcessor(new TickService(deps), queues) as Processor,
     [QUEUE.snapshots]: snapshotProcessor(new SnapshotService(deps)) as Processor,
+    ...requests.processors,
   };
-  return Object.entries(processors).map(([name, processor]) => {
+  if (options.cleanupEveryMs) {
+    requests.producer
+      .scheduleCleanup(options.cleanupEveryMs)
+      .catch((error: Error) => logger.warn({ err: error.message }, 'cannot schedule cleanup'));
+  }
+  let open = Object.keys(processors).length;
+  const workers = Object.entries(processors).map(([name, processor]) => {
     const connection = queues.workerConnection(`worker-${name}`);
     const worker = new Worker(name, processor, {
       connection,
@@ -39,11 +50,15 @@ export function createWorkers(
       maxStalledCount: 3,
     });
     // BullMQ leaves a connection it was given open; this one is the worker's alone.
-    worker.on('closed', () => connection.disconnect());
+    worker.on('closed', () => {
+      connection.disconnect();
+      if (--open === 0) void requests.close().catch(() => undefined);
+    });
     worker.on('error', (error) => logger.warn({ queue: name, err: error.message }, 'worker error'));
     worker.on('failed', (job, error) =>
       logger.warn({ queue: name, jobId: job?.id, err: error.message }, 'job failed'),
     );
     return worker;
   });
+  return workers;
 }

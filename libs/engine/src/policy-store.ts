@@ -62,6 +62,7 @@ export class PolicyStore {
       appliedAt: now.toISOString(),
     };
     await this.redis.hset(this.policiesKey, key, JSON.stringify(stored));
+    await this.redis.hdel(this.removedKey, key);
     this.cache.delete(key);
     return stored;
   }
@@ -83,9 +84,23 @@ export class PolicyStore {
       .sort((a, b) => a.key.localeCompare(b.key));
   }
 
+  /** Removes a policy, remembering it until cleanup has applied its `deletionPolicy`. */
   async remove(key: string): Promise<boolean> {
     this.cache.delete(key);
+    const raw = await this.redis.hget(this.policiesKey, key);
+    if (raw) await this.redis.hset(this.removedKey, key, raw);
     return (await this.redis.hdel(this.policiesKey, key)) > 0;
+  }
+
+  /** Removed policies whose snapshots cleanup has not dealt with yet. */
+  async removed(): Promise<StoredPolicy[]> {
+    const all = await this.redis.hvals(this.removedKey);
+    return all.map((raw) => JSON.parse(raw) as StoredPolicy);
+  }
+
+  /** Cleanup has applied a removed policy's `deletionPolicy`. */
+  async forgetRemoved(key: string): Promise<void> {
+    await this.redis.hdel(this.removedKey, key);
   }
 
   async setProblem(problem: PolicyProblem): Promise<void> {
@@ -103,6 +118,10 @@ export class PolicyStore {
 
   private get policiesKey(): string {
     return `${this.prefix}:policies`;
+  }
+
+  private get removedKey(): string {
+    return `${this.prefix}:policies-removed`;
   }
 
   private get problemsKey(): string {

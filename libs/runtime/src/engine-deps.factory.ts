@@ -5,6 +5,7 @@ import {
   ActiveRuns,
   DEFAULT_TIMINGS,
   PolicyStore,
+  SnapshotsInUse,
   VolumeLocks,
   redisOnce,
   type EngineDeps,
@@ -47,5 +48,6 @@ export function createEngineDeps(
     clock: () => new Date(),
     identity: `${hostname()}/${process.pid}`,
     once: redisOnce(redis, prefix),
+    protection: new SnapshotsInUse(redis, prefix),
   };
 }

@@ -1,0 +1,39 @@
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import type { Config } from '#lib/config';
+import {
+  RequestStore,
+  RestoreService,
+  SnapshotRequestService,
+  SnapshotsInUse,
+  type EngineDeps,
+} from '#lib/engine';
+import { RequestQueues } from '#lib/queues';
+import { CONFIG, ENGINE_DEPS, QueueRegistry, REDIS } from '#lib/runtime';
+
+/** The API's side of requests and restores: their services, store and queue producer. */
+@Injectable()
+export class RequestsGateway implements OnApplicationShutdown {
+  readonly producer: RequestQueues;
+  readonly snapshots: SnapshotRequestService;
+  readonly restores: RestoreService;
+  private readonly connection: Redis;
+
+  constructor(
+    @Inject(CONFIG) config: Config,
+    @Inject(ENGINE_DEPS) deps: EngineDeps,
+    @Inject(REDIS) redis: Redis,
+    @Inject(QueueRegistry) queues: QueueRegistry,
+  ) {
+    this.connection = queues.workerConnection('api-requests');
+    this.producer = new RequestQueues(this.connection, config.queuePrefix);
+    const store = new RequestStore(redis, config.queuePrefix);
+    this.snapshots = new SnapshotRequestService(deps, store);
+    this.restores = new RestoreService(deps, store, new SnapshotsInUse(redis, config.queuePrefix));
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.producer.close();
+    this.connection.disconnect();
+  }
+}

@@ -1,0 +1,61 @@
+import {
+  Body,
+  ConflictException,
+  Controller,
+  Get,
+  HttpCode,
+  Inject,
+  NotFoundException,
+  Param,
+  Post,
+  UseGuards,
+} from '@nestjs/common';
+import { parseSnapshotRequestSpec } from '#lib/policy';
+import { parseRequestBody } from './request-body.js';
+import { RequestsGateway } from './request-providers.js';
+import { WriteAuthGuard } from './write-auth.guard.js';
+
+/** On-demand snapshots: `POST` starts a SnapshotRequest, `GET` shows its phase and claims. */
+@Controller('api/v1/snapshot-requests')
+export class SnapshotRequestsController {
+  constructor(@Inject(RequestsGateway) private readonly gateway: RequestsGateway) {}
+
+  @Post()
+  @HttpCode(201)
+  @UseGuards(WriteAuthGuard)
+  async create(@Body() body: unknown) {
+    const input = parseRequestBody(body, 'snapreq', parseSnapshotRequestSpec);
+    const created = await this.gateway.snapshots.create({ ...input, trigger: 'api' });
+    const key = `${input.namespace}/${input.name}`;
+    if (!created) throw conflict('snapshot request', key);
+    await this.gateway.producer.submitRequest(key, input.spec.timeoutSeconds * 1000);
+    return this.gateway.snapshots.status(key);
+  }
+
+  @Get(':namespace/:name')
+  async get(@Param('namespace') namespace: string, @Param('name') name: string) {
+    const status = await this.gateway.snapshots.status(`${namespace}/${name}`);
+    if (!status) throw notFound('snapshot request', `${namespace}/${name}`);
+    return status;
+  }
+}
+
+/** 409 for a name that is taken. */
+export function conflict(what: string, key: string): ConflictException {
+  return new ConflictException({
+    statusCode: 409,
+    error: 'Conflict',
+    field: 'metadata.name',
+    message: `${what} ${key} already exists`,
+  });
+}
+
+/** 404 naming the request. */
+export function notFound(what: string, key: string): NotFoundException {
+  return new NotFoundException({
+    statusCode: 404,
+    error: 'Not Found',
+    field: 'name',
+    message: `${what} ${key} not found`,
+  });
+}

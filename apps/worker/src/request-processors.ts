@@ -1,0 +1,47 @@
+import type { Processor } from 'bullmq';
+import {
+  CleanupService,
+  OnDemandSnapshotService,
+  RequestStore,
+  RestoreService,
+  SnapshotRequestService,
+  SnapshotsInUse,
+  type EngineDeps,
+} from '#lib/engine';
+import { REQUEST_QUEUE, RequestQueues, type RequestQueueName } from '#lib/queues';
+import type { QueueRegistry } from '#lib/runtime';
+import { cleanupProcessor } from './cleanup.processor.js';
+import { requestProcessor } from './request.processor.js';
+import { restoreProcessor } from './restore.processor.js';
+
+/** How often the worker role runs a cleanup pass (a BullMQ job scheduler, one across replicas). */
+export const CLEANUP_EVERY_MS = 60_000;
+
+/**
+ * Processors of the request, restore and cleanup queues, over one connection of their own
+ * (request store and producer); `close` releases it once the workers have stopped.
+ */
+export function createRequestProcessors(deps: EngineDeps, queues: QueueRegistry, prefix: string) {
+  const connection = queues.workerConnection('requests');
+  const producer = new RequestQueues(connection, prefix);
+  const store = new RequestStore(connection, prefix);
+  const requests = new SnapshotRequestService(deps, store);
+  const inUse = new SnapshotsInUse(connection, prefix);
+  const processors: Record<RequestQueueName, Processor> = {
+    [REQUEST_QUEUE.requests]: requestProcessor(
+      requests,
+      new OnDemandSnapshotService(deps, requests),
+      producer,
+    ) as Processor,
+    [REQUEST_QUEUE.restores]: restoreProcessor(new RestoreService(deps, store, inUse)) as Processor,
+    [REQUEST_QUEUE.cleanup]: cleanupProcessor(new CleanupService(deps)) as Processor,
+  };
+  return {
+    processors,
+    producer,
+    async close() {
+      await producer.close();
+      connection.disconnect();
+    },
+  };
+}

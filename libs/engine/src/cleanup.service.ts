@@ -1,0 +1,120 @@
+import {
+  KEEP_VALUE,
+  LABEL_KEEP,
+  LABEL_MANAGED_BY,
+  LABEL_ON_DEMAND,
+  LABEL_POLICY,
+  MANAGED_BY_VALUE,
+  parseScheduledAt,
+} from '#lib/policy';
+import type { Snapshot } from '#lib/storage';
+import type { EngineDeps } from './engine-deps.js';
+import { errorText } from './format.js';
+import { LABEL_EXPIRES_AT } from './snapshot-request.service.js';
+import type { StoredPolicy } from './policy-store.js';
+
+/** How long a snapshot whose creation failed stays for inspection before cleanup deletes it. */
+export const FAILED_SNAPSHOT_GRACE_MS = 3_600_000;
+
+/** What one cleanup pass deleted, and what it could not. */
+export interface CleanupResult {
+  deleted: { namespace: string; name: string; reason: string }[];
+  failed: { namespace: string; name: string; error: string }[];
+}
+
+/**
+ * One cleanup pass over every snapshot snapwarden manages: expired on-demand snapshots (their
+ * `ttl`), snapshots whose creation failed (after {@link FAILED_SNAPSHOT_GRACE_MS}), and the
+ * snapshots of removed policies whose `deletionPolicy` is `Delete`. Never deletes a snapshot
+ * labelled `snapwarden.io/keep: "true"`, one a restore is reading, or one it does not manage.
+ * Snapshots of volumes that no longer exist are kept: on the local driver they are the only
+ * copy of the data; on clouds that delete a disk's snapshots with it they are already gone.
+ * Every deletion is a `snapshot.deleted` event with its reason (`cleanup: ttl expired`, …).
+ */
+export class CleanupService {
+  constructor(
+    private readonly deps: EngineDeps,
+    private readonly failedGraceMs = FAILED_SNAPSHOT_GRACE_MS,
+  ) {}
+
+  async sweep(trigger: string): Promise<CleanupResult> {
+    const result: CleanupResult = { deleted: [], failed: [] };
+    const now = this.deps.clock();
+    const removed = await this.deps.policies.removed();
+    const all = (await this.deps.driver.listAllSnapshots()).filter(isManaged);
+    const inUse = new Map<string, ReadonlySet<string>>();
+    for (const snapshot of all) {
+      const reason = this.reasonToDelete(snapshot, now, removed);
+      if (!reason || snapshot.labels[LABEL_KEEP] === KEEP_VALUE) continue;
+      if (await this.isInUse(snapshot, inUse)) continue;
+      await this.delete(snapshot, reason, trigger, result);
+    }
+    for (const policy of removed) await this.deps.policies.forgetRemoved(policy.key);
+    return result;
+  }
+
+  private reasonToDelete(s: Snapshot, now: Date, removed: StoredPolicy[]): string | undefined {
+    const expires = s.labels[LABEL_EXPIRES_AT];
+    const expiresAt = expires ? parseScheduledAt(expires) : undefined;
+    if (s.labels[LABEL_ON_DEMAND] !== undefined && expiresAt && expiresAt <= now) {
+      return 'cleanup: ttl expired';
+    }
+    if (s.state === 'Failed' && now.getTime() - s.createdAt.getTime() >= this.failedGraceMs) {
+      return 'cleanup: creation failed';
+    }
+    const policy = s.labels[LABEL_POLICY];
+    const gone = removed.find(
+      (p) =>
+        p.policy.metadata.name === policy &&
+        (p.policy.metadata.namespace ?? 'default') === s.namespace,
+    );
+    if (gone?.policy.spec.deletionPolicy === 'Delete' && s.labels[LABEL_ON_DEMAND] === undefined) {
+      return `cleanup: policy ${gone.key} deleted with deletionPolicy Delete`;
+    }
+    return undefined;
+  }
+
+  private async isInUse(s: Snapshot, cache: Map<string, ReadonlySet<string>>): Promise<boolean> {
+    if (!this.deps.protection) return false;
+    let names = cache.get(s.namespace);
+    if (!names) {
+      names = await this.deps.protection.protectedSnapshots({
+        namespace: s.namespace,
+        name: s.volumeName,
+      });
+      cache.set(s.namespace, names);
+    }
+    return names.has(s.name);
+  }
+
+  private async delete(s: Snapshot, reason: string, trigger: string, result: CleanupResult) {
+    const base = {
+      trigger: `cleanup:${trigger}`,
+      namespace: s.namespace,
+      volume: s.volumeName,
+      snapshot: s.name,
+      policy: s.labels[LABEL_POLICY] ? `${s.namespace}/${s.labels[LABEL_POLICY]}` : undefined,
+      reason,
+      attributes: { worker: this.deps.identity },
+    };
+    try {
+      await this.deps.driver.deleteSnapshot(s);
+    } catch (error) {
+      const text = errorText(error);
+      await this.deps.audit.append({
+        ...base,
+        type: 'snapshot.delete-failed',
+        outcome: 'failed',
+        error: text,
+      });
+      result.failed.push({ namespace: s.namespace, name: s.name, error: text });
+      return;
+    }
+    await this.deps.audit.append({ ...base, type: 'snapshot.deleted', outcome: 'succeeded' });
+    result.deleted.push({ namespace: s.namespace, name: s.name, reason });
+  }
+}
+
+function isManaged(s: Snapshot): boolean {
+  return s.labels[LABEL_MANAGED_BY] === MANAGED_BY_VALUE;
+}

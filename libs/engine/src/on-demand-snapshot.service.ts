@@ -1,0 +1,193 @@
+import type { AuditEventInput } from '#lib/audit';
+import { planRetention, type PlanSnapshot } from '#lib/policy';
+import type { RequestVolumeJobData } from '#lib/queues';
+import { SnapshotTimeoutError, type Snapshot, type Volume } from '#lib/storage';
+import type { EngineDeps } from './engine-deps.js';
+import { errorText } from './format.js';
+import type { SnapshotRequestService } from './snapshot-request.service.js';
+
+/** What the worker does with a request's volume job after one attempt. */
+export type OnDemandStep =
+  | { kind: 'done'; outcome: 'succeeded' | 'failed'; reason?: string }
+  | {
+      kind: 'wait';
+      delayMs: number;
+      reason: 'volume-busy' | 'not-ready';
+      data: RequestVolumeJobData;
+    };
+
+/**
+ * One volume of a SnapshotRequest: with the volume's lock held (the same lease scheduled runs
+ * take, invariant 4), check the cap with the on-demand budget (the reserved slots are usable;
+ * nothing is ever pruned to make room), create or adopt the snapshot under its deterministic
+ * name, and wait for readiness by handing the job back delayed, never by blocking.
+ */
+export class OnDemandSnapshotService {
+  constructor(
+    private readonly deps: EngineDeps,
+    private readonly requests: SnapshotRequestService,
+  ) {}
+
+  async run(data: RequestVolumeJobData, jobId: string): Promise<OnDemandStep> {
+    const done = await this.deps.runs.volumeResult(data.runId, data.volume.name);
+    if (done && ['succeeded', 'failed', 'skipped'].includes(done.state)) {
+      return { kind: 'done', outcome: done.state === 'failed' ? 'failed' : 'succeeded' };
+    }
+    const lockKey = `${data.volume.namespace}/${data.volume.name}`;
+    const { lockTtlMs, busyRetryMs } = this.deps.timings;
+    if (!(await this.deps.locks.acquire(lockKey, jobId, lockTtlMs))) {
+      const delayMs = busyRetryMs + Math.floor(Math.random() * busyRetryMs);
+      return { kind: 'wait', delayMs, reason: 'volume-busy', data };
+    }
+    const renew = setInterval(
+      () => void this.deps.locks.acquire(lockKey, jobId, lockTtlMs).catch(() => undefined),
+      Math.max(100, Math.floor(lockTtlMs / 3)),
+    );
+    let keepLock = false;
+    try {
+      const step = await this.locked(data, jobId);
+      if (step.kind === 'wait') {
+        keepLock = true;
+        await this.deps.locks.acquire(lockKey, jobId, lockTtlMs + step.delayMs);
+      }
+      return step;
+    } finally {
+      clearInterval(renew);
+      if (!keepLock) await this.deps.locks.release(lockKey, jobId);
+    }
+  }
+
+  /** Records a job that will not be retried as its claim's failure, and frees the volume. */
+  async fail(data: RequestVolumeJobData, jobId: string, error: unknown): Promise<void> {
+    await this.failClaim(data, jobId, errorText(error));
+    await this.deps.locks.release(`${data.volume.namespace}/${data.volume.name}`, jobId);
+  }
+
+  private async locked(data: RequestVolumeJobData, jobId: string): Promise<OnDemandStep> {
+    const volume = await this.deps.driver.getVolume(data.volume);
+    if (!volume || volume.uid !== data.volume.uid) {
+      return this.failClaim(data, jobId, 'volume no longer exists (or was recreated)');
+    }
+    const existing = await this.deps.driver.listSnapshots(volume);
+    let snapshot = existing.find((s) => s.name === data.snapshotName);
+    const startedAt = data.startedAt ?? this.deps.clock().toISOString();
+    if (!snapshot) {
+      const blocked = await this.blockedReason(data, volume, existing);
+      if (blocked) return this.failClaim(data, jobId, blocked, 'snapshot.blocked');
+      if (!data.startedAt)
+        await this.emit(data, jobId, { type: 'snapshot.started', outcome: 'started' });
+      const created = await this.deps.driver.createSnapshot({
+        volume,
+        name: data.snapshotName,
+        labels: data.labels,
+        snapshotClassName: data.snapshotClassName,
+      });
+      snapshot = created.snapshot;
+      await this.emit(data, jobId, {
+        type: created.adopted ? 'snapshot.adopted' : 'snapshot.created',
+        outcome: 'succeeded',
+      });
+    }
+    return this.awaitReady({ ...data, startedAt }, jobId, snapshot);
+  }
+
+  /** Why the cap leaves no room (every snapshot counts, the reserved slots are ours). */
+  private async blockedReason(data: RequestVolumeJobData, volume: Volume, existing: Snapshot[]) {
+    const caps = await this.deps.driver.capabilities(volume, data.snapshotClassName);
+    const plan = planRetention({
+      // On-demand never prunes: every snapshot is somebody else's to rotate.
+      snapshots: existing.map(unmanaged),
+      retention: { keepLast: 1 },
+      timeZone: 'UTC',
+      now: this.deps.clock(),
+      cap: caps.maxSnapshotsPerVolume,
+      reservedSlots: 0,
+      budget: 'on-demand',
+      incoming: { name: data.snapshotName, createdAt: this.deps.clock() },
+    });
+    return plan.canCreate ? undefined : (plan.blockedReason ?? 'limit reached');
+  }
+
+  private async awaitReady(
+    data: RequestVolumeJobData,
+    jobId: string,
+    snapshot: Snapshot,
+  ): Promise<OnDemandStep> {
+    const { readyWaitMs, readyRecheckMs, readyTimeoutMs } = this.deps.timings;
+    const elapsed = this.deps.clock().getTime() - Date.parse(data.startedAt ?? '');
+    const remaining = readyTimeoutMs - elapsed;
+    if (!snapshot.readyToUse) {
+      try {
+        await this.deps.driver.waitUntilReady(
+          snapshot,
+          Math.max(1, Math.min(readyWaitMs, remaining)),
+        );
+      } catch (error) {
+        if (!(error instanceof SnapshotTimeoutError)) throw error;
+        if (remaining > readyWaitMs) {
+          return { kind: 'wait', delayMs: readyRecheckMs, reason: 'not-ready', data };
+        }
+        return this.failClaim(data, jobId, `not ready within ${readyTimeoutMs / 1000}s`);
+      }
+    }
+    await this.emit(data, jobId, {
+      type: 'snapshot.ready',
+      outcome: 'succeeded',
+      durationMs: Math.max(0, elapsed),
+    });
+    const now = this.deps.clock();
+    await this.requests.recordClaim(data.requestKey, {
+      volume: data.volume.name,
+      state: 'succeeded',
+      snapshot: data.snapshotName,
+      startedAt: data.startedAt,
+      finishedAt: now.toISOString(),
+      durationMs: Math.max(0, elapsed),
+    });
+    return { kind: 'done', outcome: 'succeeded' };
+  }
+
+  private async failClaim(
+    data: RequestVolumeJobData,
+    jobId: string,
+    reason: string,
+    type: 'snapshot.failed' | 'snapshot.blocked' = 'snapshot.failed',
+  ): Promise<OnDemandStep> {
+    await this.emit(data, jobId, { type, outcome: 'failed', error: reason });
+    await this.requests.recordClaim(data.requestKey, {
+      volume: data.volume.name,
+      state: 'failed',
+      snapshot: data.snapshotName,
+      error: reason,
+      startedAt: data.startedAt,
+    });
+    return { kind: 'done', outcome: 'failed', reason };
+  }
+
+  private async emit(
+    data: RequestVolumeJobData,
+    jobId: string,
+    event: Omit<AuditEventInput, 'trigger'>,
+  ): Promise<void> {
+    await this.deps.audit.append({
+      trigger: data.trigger,
+      namespace: data.volume.namespace,
+      volume: data.volume.name,
+      snapshot: data.snapshotName,
+      runId: data.runId,
+      jobId,
+      ...event,
+      attributes: { request: data.requestKey, worker: this.deps.identity },
+    });
+  }
+}
+
+function unmanaged(s: Snapshot): PlanSnapshot {
+  return {
+    name: s.name,
+    createdAt: s.createdAt,
+    state: s.state,
+    readyToUse: s.readyToUse,
+    managed: false,
+  };
+}

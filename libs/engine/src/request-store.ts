@@ -1,0 +1,111 @@
+import type { Redis } from 'ioredis';
+import { LuaScript } from '#lib/audit';
+import type { RestoreRequestSpec, SnapshotRequestSpec } from '#lib/policy';
+
+/** Phase of a SnapshotRequest or RestoreRequest; `Succeeded` and `Failed` are final. */
+export type RequestPhase = 'Pending' | 'Running' | 'Succeeded' | 'Failed';
+
+/** Which kind of request a record belongs to. */
+export type RequestKind = 'snapshot' | 'restore';
+
+/** What does not change after a request is created. */
+export interface RequestIdentity<S> {
+  namespace: string;
+  name: string;
+  spec: S;
+  /** Who asked: `api`, `cli`, `kube`… */
+  trigger: string;
+  createdAt: string;
+}
+
+/** What a request's processing changes over time. */
+export interface RequestProgress {
+  phase: RequestPhase;
+  message?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  /** The request failed because its `timeoutSeconds` passed. */
+  timedOut?: boolean;
+  /** For a rejected restore: the field that broke a rule (`target.size`, `spec.mode`…). */
+  field?: string;
+  /** For a restore: the claim restored into. */
+  claimName?: string;
+  /** When the request's snapshots expire (ISO), if they do. */
+  expiresAt?: string;
+}
+
+/** A stored request: its identity and its progress. */
+export type RequestRecord<S> = RequestIdentity<S> & RequestProgress;
+export type SnapshotRequestRecord = RequestRecord<SnapshotRequestSpec>;
+export type RestoreRecord = RequestRecord<RestoreRequestSpec>;
+
+// Progress is a hash; a final phase is never left again (a late result cannot undo a timeout).
+const UPDATE = new LuaScript(`
+local phase = redis.call('HGET', KEYS[1], 'phase')
+if phase == false then return 0 end
+if phase == 'Succeeded' or phase == 'Failed' then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV))
+return 1`);
+
+const PROGRESS_FIELDS = [
+  'phase',
+  'message',
+  'startedAt',
+  'finishedAt',
+  'timedOut',
+  'field',
+  'claimName',
+  'expiresAt',
+] as const;
+
+/**
+ * Snapshot and restore requests in Redis, one hash per request. Creation is atomic and refuses
+ * an existing name; once a request reaches `Succeeded` or `Failed` it never changes again.
+ */
+export class RequestStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  /** Stores a new request as `Pending`; false when one of that name exists. */
+  async create<S>(kind: RequestKind, identity: RequestIdentity<S>): Promise<boolean> {
+    const key = this.key(kind, `${identity.namespace}/${identity.name}`);
+    const created = await this.redis.hsetnx(key, 'identity', JSON.stringify(identity));
+    if (created === 1) await this.redis.hset(key, 'phase', 'Pending');
+    return created === 1;
+  }
+
+  async get<S>(kind: RequestKind, requestKey: string): Promise<RequestRecord<S> | undefined> {
+    const hash = await this.redis.hgetall(this.key(kind, requestKey));
+    if (!hash.identity) return undefined;
+    const identity = JSON.parse(hash.identity) as RequestIdentity<S>;
+    const progress: RequestProgress = { phase: (hash.phase as RequestPhase) ?? 'Pending' };
+    for (const field of PROGRESS_FIELDS) {
+      const value = hash[field];
+      if (value === undefined || field === 'phase') continue;
+      if (field === 'timedOut') progress.timedOut = value === 'true';
+      else progress[field] = value;
+    }
+    return { ...identity, ...progress };
+  }
+
+  /** Applies `patch` unless the request is final (or missing); true when applied. */
+  async update(kind: RequestKind, requestKey: string, patch: RequestProgress): Promise<boolean> {
+    const args: string[] = [];
+    for (const [field, value] of Object.entries(patch)) {
+      if (value !== undefined) args.push(field, String(value));
+    }
+    const applied = await UPDATE.run(this.redis, [this.key(kind, requestKey)], args);
+    return applied === 1;
+  }
+
+  private key(kind: RequestKind, requestKey: string): string {
+    return `${this.prefix}:request:${kind}:${requestKey}`;
+  }
+}
+
+/** Whether a phase is final. */
+export function isFinalPhase(phase: RequestPhase): boolean {
+  return phase === 'Succeeded' || phase === 'Failed';
+}

@@ -1,0 +1,200 @@
+import type { AuditEventInput } from '#lib/audit';
+import type { RestoreRequestSpec } from '#lib/policy';
+import type { RestoreJobData } from '#lib/queues';
+import { InvalidRequestError, type Snapshot } from '#lib/storage';
+import type { EngineDeps } from './engine-deps.js';
+import { errorText } from './format.js';
+import { parseQuantity } from './quantity.js';
+import { isFinalPhase, type RequestStore, type RestoreRecord } from './request-store.js';
+import type { SnapshotsInUse } from './snapshots-in-use.js';
+
+/** A new RestoreRequest as a caller submits it. */
+export interface NewRestoreRequest {
+  namespace: string;
+  name: string;
+  spec: RestoreRequestSpec;
+  trigger: string;
+}
+
+/** What the worker does with a restore job after one attempt. */
+export type RestoreStep =
+  { kind: 'done'; phase: 'Succeeded' | 'Failed' } | { kind: 'wait'; delayMs: number };
+
+/**
+ * Restores (RestoreRequest). `NewVolume` creates the target claim from the snapshot after the
+ * driver has checked the restore rules (size, storage class, access modes, target absent),
+ * naming the broken rule's field; `Rollback` only where the driver declares `rollback`. Both
+ * hold the lock of the snapshot's source volume, and the snapshot is marked in use (protected
+ * from rotation and cleanup) until the restore ends.
+ */
+export class RestoreService {
+  constructor(
+    private readonly deps: EngineDeps,
+    private readonly store: RequestStore,
+    private readonly inUse: SnapshotsInUse,
+  ) {}
+
+  /** Records a new restore as `Pending`; false when the name is taken. Caller enqueues it. */
+  async create(input: NewRestoreRequest): Promise<boolean> {
+    return this.store.create('restore', {
+      namespace: input.namespace,
+      name: input.name,
+      spec: input.spec,
+      trigger: input.trigger,
+      createdAt: this.deps.clock().toISOString(),
+    });
+  }
+
+  async status(restoreKey: string): Promise<RestoreRecord | undefined> {
+    return this.store.get<RestoreRequestSpec>('restore', restoreKey);
+  }
+
+  /** One attempt: waits (delayed) while the source volume is busy; otherwise restores. */
+  async run(data: RestoreJobData, jobId: string): Promise<RestoreStep> {
+    const record = await this.status(data.restoreKey);
+    if (!record || isFinalPhase(record.phase)) return { kind: 'done', phase: 'Failed' };
+    const snapshot = await this.deps.driver.getSnapshot({
+      namespace: record.namespace,
+      name: record.spec.snapshotName,
+    });
+    if (!snapshot) {
+      return this.finish(
+        record,
+        'Failed',
+        `snapshot ${record.spec.snapshotName} not found`,
+        'spec.snapshotName',
+      );
+    }
+    const lockKey = `${snapshot.namespace}/${snapshot.volumeName}`;
+    const { lockTtlMs, busyRetryMs } = this.deps.timings;
+    const held = await this.deps.locks.withLock(lockKey, jobId, lockTtlMs, async () => {
+      await this.inUse.add(snapshot.namespace, snapshot.name, data.restoreKey);
+      try {
+        return await this.restore(record, snapshot);
+      } finally {
+        await this.inUse.remove(snapshot.namespace, snapshot.name, data.restoreKey);
+        await this.deps.locks.release(lockKey, jobId);
+      }
+    });
+    return held ? held.value : { kind: 'wait', delayMs: busyRetryMs };
+  }
+
+  /** Records a restore that will not be retried as failed. */
+  async fail(data: RestoreJobData, error: unknown): Promise<void> {
+    const record = await this.status(data.restoreKey);
+    if (record) await this.finish(record, 'Failed', errorText(error));
+  }
+
+  private async restore(record: RestoreRecord, snapshot: Snapshot): Promise<RestoreStep> {
+    const started = await this.store.update('restore', keyOf(record), {
+      phase: 'Running',
+      startedAt: this.deps.clock().toISOString(),
+    });
+    if (started)
+      await this.audit(record, { type: 'restore.started', outcome: 'started' }, snapshot);
+    try {
+      if (record.spec.mode === 'Rollback') {
+        await this.rollback(snapshot);
+        return await this.finish(
+          record,
+          'Succeeded',
+          `rolled ${snapshot.volumeName} back`,
+          undefined,
+          snapshot.volumeName,
+        );
+      }
+      const claim = await this.newVolume(record, snapshot);
+      return await this.finish(record, 'Succeeded', `restored into ${claim}`, undefined, claim);
+    } catch (error) {
+      if (!(error instanceof InvalidRequestError)) throw error;
+      return this.finish(record, 'Failed', error.message, specField(error.field));
+    }
+  }
+
+  private async rollback(snapshot: Snapshot): Promise<void> {
+    const volume = { namespace: snapshot.namespace, name: snapshot.volumeName };
+    const caps = await this.deps.driver.capabilities(volume);
+    if (!caps.rollback) {
+      throw new InvalidRequestError(
+        `the ${this.deps.driver.name} driver cannot roll a volume back; use mode NewVolume`,
+        'mode',
+      );
+    }
+    await this.deps.driver.rollback(snapshot);
+  }
+
+  private async newVolume(record: RestoreRecord, snapshot: Snapshot): Promise<string> {
+    const target = record.spec.target;
+    if (!target) throw new InvalidRequestError('target is required for mode NewVolume', 'target');
+    const sizeBytes = target.size === undefined ? undefined : parseQuantity(target.size);
+    const volume = await this.deps.driver.restoreToNewVolume({
+      snapshot,
+      target: {
+        namespace: record.namespace,
+        name: target.claimName,
+        storageClassName: target.storageClassName,
+        accessModes: target.accessModes,
+        sizeBytes,
+      },
+    });
+    return volume.name;
+  }
+
+  private async finish(
+    record: RestoreRecord,
+    phase: 'Succeeded' | 'Failed',
+    message: string,
+    field?: string,
+    claimName?: string,
+  ): Promise<RestoreStep> {
+    const applied = await this.store.update('restore', keyOf(record), {
+      phase,
+      message,
+      field,
+      claimName,
+      finishedAt: this.deps.clock().toISOString(),
+    });
+    if (applied) {
+      await this.audit(record, {
+        type: phase === 'Succeeded' ? 'restore.succeeded' : 'restore.failed',
+        outcome: phase === 'Succeeded' ? 'succeeded' : 'failed',
+        message,
+        error: phase === 'Failed' ? message : undefined,
+        reason: field,
+        durationMs: this.deps.clock().getTime() - Date.parse(record.createdAt),
+      });
+    }
+    return { kind: 'done', phase };
+  }
+
+  private async audit(
+    record: RestoreRecord,
+    event: Omit<AuditEventInput, 'trigger' | 'namespace'>,
+    snapshot?: Snapshot,
+  ): Promise<void> {
+    await this.deps.audit.append({
+      trigger: record.trigger,
+      namespace: record.namespace,
+      snapshot: record.spec.snapshotName,
+      volume: snapshot?.volumeName,
+      ...event,
+      attributes: {
+        restore: record.name,
+        mode: record.spec.mode,
+        worker: this.deps.identity,
+      },
+    });
+  }
+}
+
+function keyOf(record: { namespace: string; name: string }): string {
+  return `${record.namespace}/${record.name}`;
+}
+
+/** Driver fields (`target.size`, `target.name`) as the request's fields (`spec.target.size`…). */
+function specField(field: string | undefined): string | undefined {
+  if (field === undefined) return undefined;
+  if (field === 'target.name') return 'spec.target.claimName';
+  if (field === 'snapshot') return 'spec.snapshotName';
+  return `spec.${field}`;
+}
