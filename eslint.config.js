@@ -31,6 +31,7 @@ export default tseslint.config(
     files: [
       'libs/config/**/*.ts',
       'apps/main/src/main.ts',
+      'apps/cli/src/cli-config.ts',
       'test/**/*.ts',
       'bench/**/*.ts',
       '**/*.spec.ts',
