@@ -1,11 +1,36 @@
+import type { Logger } from 'pino';
 import type { Config } from '#lib/config';
 import type { PolicySource } from '#lib/engine';
+import type { KubeClient } from '#lib/kube';
+import { KubePolicyStatus } from '#lib/runtime';
+import { PolicyCrSource } from './policy-cr.source.js';
 import { PolicyFileSource } from './policy-file.source.js';
+import { SnapshotClassCaps } from './snapshot-class-caps.js';
 
-/** The policy source of this process's mode: the policy folder in local mode. */
-export function createPolicySource(config: Config): PolicySource {
-  return new PolicyFileSource(config.policyDir, {
-    defaultDriver: config.driver,
-    maxSnapshotsPerVolume: () => config.maxSnapshotsPerVolume,
-  });
+/**
+ * The policy source of this process's mode: BackupPolicy custom resources in kubernetes mode
+ * (one namespace or all), the policy folder in local mode.
+ */
+export function createPolicySource(
+  config: Config,
+  logger: Logger,
+  kube: KubeClient | null,
+): PolicySource {
+  switch (config.mode) {
+    case 'kubernetes':
+      if (!kube) throw new Error('kubernetes mode needs a Kubernetes client');
+      return new PolicyCrSource(kube, {
+        namespace: config.kube.namespace,
+        // A CSI cap belongs to a snapshot class: checked per policy against its class.
+        context: { defaultDriver: config.driver, maxSnapshotsPerVolume: () => undefined },
+        caps: new SnapshotClassCaps(kube),
+        status: new KubePolicyStatus(kube, 'snapwarden-scheduler'),
+        logger,
+      });
+    case 'local':
+      return new PolicyFileSource(config.policyDir, {
+        defaultDriver: config.driver,
+        maxSnapshotsPerVolume: () => config.maxSnapshotsPerVolume,
+      });
+  }
 }

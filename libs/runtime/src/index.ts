@@ -6,4 +6,6 @@ export * from './embedded-redis.js';
 export * from './logger.js';
 export * from './readiness.js';
 export * from './engine-deps.factory.js';
+export * from './kube-runtime.js';
+export * from './kube-policy-status.js';
 export * from './net-util.js';

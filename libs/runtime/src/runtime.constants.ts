@@ -7,3 +7,4 @@ export const AUDIT_LOG = Symbol('AUDIT_LOG');
 export const RUN_STORE = Symbol('RUN_STORE');
 export const ENGINE_DEPS = Symbol('ENGINE_DEPS');
 export const LOGGER = Symbol('LOGGER');
+export const KUBE_CLIENT = Symbol('KUBE_CLIENT');

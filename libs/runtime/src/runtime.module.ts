@@ -8,8 +8,10 @@ import {
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '#lib/config';
-import { createDriver, type SnapshotDriver } from '#lib/storage';
+import type { SnapshotDriver } from '#lib/storage';
 import { createEngineDeps } from './engine-deps.factory.js';
+import { createKubeClient, createPolicyStatusObserver } from './kube-runtime.js';
+import { createModeDriver } from './mode-driver.js';
 import { QueueRegistry } from './queue-registry.js';
 import { Readiness } from './readiness.js';
 import { createRedis } from './redis-connection.js';
@@ -18,6 +20,7 @@ import {
   CONFIG,
   DRIVER,
   ENGINE_DEPS,
+  KUBE_CLIENT,
   LOGGER,
   POLICY_STORE,
   REDIS,
@@ -49,15 +52,8 @@ class RuntimeShutdown implements OnApplicationShutdown {
 export class RuntimeModule {
   static forRoot(config: Config, redisUrl: string, logger: Logger): DynamicModule {
     const redis = createRedis(redisUrl, logger, { name: 'store' });
-    const driver = createDriver(
-      config.driver === 'memory'
-        ? { kind: 'memory', options: { maxSnapshotsPerVolume: config.maxSnapshotsPerVolume } }
-        : {
-            kind: 'local',
-            dataDir: config.dataDir,
-            maxSnapshotsPerVolume: config.maxSnapshotsPerVolume,
-          },
-    );
+    const kube = config.mode === 'kubernetes' ? createKubeClient(config) : undefined;
+    const driver = createModeDriver(config, kube);
     const deps = createEngineDeps(redis, driver, {
       prefix: config.queuePrefix,
       auditMaxEvents: config.auditMaxEvents,
@@ -68,6 +64,12 @@ export class RuntimeModule {
         readyTimeoutMs: config.readyTimeoutMs,
       },
     });
+    if (kube) {
+      deps.runObserver = createPolicyStatusObserver(kube, deps, redis, {
+        prefix: config.queuePrefix,
+        logger,
+      });
+    }
     const queues = new QueueRegistry(redisUrl, config.queuePrefix, logger);
     const readiness = new Readiness();
     readiness.register('redis', async () =>
@@ -84,6 +86,7 @@ export class RuntimeModule {
       { provide: ENGINE_DEPS, useValue: deps },
       { provide: QueueRegistry, useValue: queues },
       { provide: Readiness, useValue: readiness },
+      { provide: KUBE_CLIENT, useValue: kube ?? null },
     ];
     return {
       module: RuntimeModule,

@@ -1,0 +1,110 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { KubeClient, loadKubeConfig } from '#lib/kube';
+import { KubePolicyStatus } from '#lib/runtime';
+import {
+  eventually,
+  startKubeSim,
+  type KubeObject,
+  type KubeSim,
+} from '../../../test/k8s-sim/index.js';
+import { PolicyCrSource } from './policy-cr.source.js';
+import { SnapshotClassCaps } from './snapshot-class-caps.js';
+
+const API = 'snapwarden.io/v1alpha1';
+const RESULT = { applied: [], removed: [], invalid: [], upserted: [] };
+
+describe('PolicyCrSource against the API-server simulator', () => {
+  let sim: KubeSim;
+  let dir: string;
+  let source: PolicyCrSource;
+
+  beforeAll(async () => {
+    sim = await startKubeSim();
+    await sim.loadCrdsFromDir('deploy/crds');
+    dir = await mkdtemp(join(tmpdir(), 'snapwarden-crsource-'));
+    await sim.writeKubeconfig(join(dir, 'kubeconfig'));
+    const kube = new KubeClient(loadKubeConfig({ kubeconfigPath: join(dir, 'kubeconfig') }));
+    sim.store.seed({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } });
+    sim.store.seed({
+      apiVersion: 'snapshot.storage.k8s.io/v1',
+      kind: 'VolumeSnapshotClass',
+      metadata: { name: 'everest-snap' },
+      driver: 'disk.csi.everest.io',
+      deletionPolicy: 'Delete',
+    });
+    source = new PolicyCrSource(kube, {
+      context: { defaultDriver: 'csi', maxSnapshotsPerVolume: () => undefined },
+      status: new KubePolicyStatus(kube, 'test'),
+      caps: new SnapshotClassCaps(kube),
+      logger: pino({ level: 'silent' }),
+    });
+  });
+
+  afterAll(async () => {
+    await source.close();
+    await sim.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  function policy(name: string, spec: Record<string, unknown>): KubeObject {
+    return sim.store.seed({
+      apiVersion: API,
+      kind: 'BackupPolicy',
+      metadata: { name, namespace: 'shop' },
+      spec: { schedule: '0 2 * * *', claimNames: ['db'], ...spec },
+    });
+  }
+
+  function statusOf(name: string) {
+    return sim.store.read(API, 'BackupPolicy', name, 'shop')?.status as
+      | { conditions?: { type: string; status: string; reason: string; message: string }[] }
+      | undefined;
+  }
+
+  it('loads each custom resource under its uid and names the source, and reports invalid specs by field', async () => {
+    const good = policy('good', { retention: { keepLast: 3 } });
+    policy('zone', { retention: { keepLast: 3 }, timeZone: 'Mars/Olympus' });
+    policy('toobig', { retention: { keepLast: 7 }, snapshotClassName: 'everest-snap' });
+
+    const desired = await source.load();
+    expect(desired.policies.map((p) => [p.source, p.policy.metadata.uid])).toEqual([
+      ['kubernetes:shop/good', good.metadata.uid],
+    ]);
+    expect(desired.problems.map((p) => [p.source, p.key, p.errors[0]?.field])).toEqual([
+      ['kubernetes:shop/toobig', 'shop/toobig', 'spec.retention'],
+      ['kubernetes:shop/zone', 'shop/zone', 'spec.timeZone'],
+    ]);
+
+    await source.reconciled(desired, RESULT, new Date());
+    expect(statusOf('good')?.conditions).toEqual([
+      expect.objectContaining({ type: 'Ready', status: 'True' }),
+      expect.objectContaining({ type: 'Scheduled', status: 'True' }),
+    ]);
+    expect(statusOf('zone')?.conditions?.[0]).toMatchObject({
+      type: 'Ready',
+      status: 'False',
+      reason: 'InvalidSpec',
+      message: expect.stringContaining('spec.timeZone') as string,
+    });
+    expect(statusOf('toobig')?.conditions?.[0]?.message).toMatch(/spec\.retention: .*cap is 7/);
+    const warnings = sim.store
+      .items('v1', 'Event', 'shop')
+      .filter((e) => e.reason === 'InvalidSpec' && e.type === 'Warning');
+    expect(warnings).toHaveLength(2);
+  });
+
+  it('writes nothing when the status already says it, and notices changes through its watch', async () => {
+    const mark = sim.requestLog.mark();
+    await source.reconciled(await source.load(), RESULT, new Date());
+    expect(sim.requestLog.count('patch', 'backuppolicies/status', mark)).toBe(0);
+
+    let changes = 0;
+    source.watch(() => (changes += 1));
+    policy('later', { retention: { keepLast: 2 } });
+    await eventually(() => Promise.resolve(changes > 0 ? true : undefined));
+    expect(source.notReadyReason()).toBeUndefined();
+  });
+});
