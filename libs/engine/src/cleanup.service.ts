@@ -19,7 +19,7 @@ export const FAILED_SNAPSHOT_GRACE_MS = 3_600_000;
 /** What one cleanup pass deleted, and what it could not. */
 export interface CleanupResult {
   deleted: { namespace: string; name: string; reason: string }[];
-  failed: { namespace: string; name: string; error: string }[];
+  failed: { namespace: string; name: string; error: string; policy?: string }[];
 }
 
 /**
@@ -49,7 +49,11 @@ export class CleanupService {
       if (await this.isInUse(snapshot, inUse)) continue;
       await this.delete(snapshot, reason, trigger, result);
     }
-    for (const policy of removed) await this.deps.policies.forgetRemoved(policy.key);
+    // A removed policy whose snapshot could not be deleted is tried again by the next pass.
+    const retry = new Set(result.failed.map((f) => f.policy));
+    for (const policy of removed) {
+      if (!retry.has(policy.key)) await this.deps.policies.forgetRemoved(policy.key);
+    }
     return result;
   }
 
@@ -107,7 +111,12 @@ export class CleanupService {
         outcome: 'failed',
         error: text,
       });
-      result.failed.push({ namespace: s.namespace, name: s.name, error: text });
+      result.failed.push({
+        namespace: s.namespace,
+        name: s.name,
+        error: text,
+        policy: base.policy,
+      });
       return;
     }
     await this.deps.audit.append({ ...base, type: 'snapshot.deleted', outcome: 'succeeded' });
