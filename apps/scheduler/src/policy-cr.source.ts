@@ -12,6 +12,7 @@ import {
   type ReconcileResult,
 } from '#lib/engine';
 import { Informer, type KubeClient, type KubeObject } from '#lib/kube';
+import { INFORMER_STALE_AFTER_MS, informerProblem } from '#lib/runtime';
 import type { SnapshotClassCaps } from './snapshot-class-caps.js';
 import {
   API_VERSION,
@@ -60,12 +61,14 @@ export interface PolicyCrSourceOptions {
 export class PolicyCrSource implements PolicySource {
   private readonly informer: Informer<BackupPolicyObject>;
   private started?: Promise<void>;
+  private readonly staleAfterMs: number;
 
   constructor(
     kube: KubeClient,
     private readonly options: PolicyCrSourceOptions,
   ) {
     this.informer = new Informer(kube, kube.customSource(BACKUP_POLICIES, options.namespace));
+    this.staleAfterMs = options.staleAfterMs ?? INFORMER_STALE_AFTER_MS;
     this.informer.on('error', (error) =>
       options.logger.warn({ err: error.message }, 'BackupPolicy watch failed; restarting'),
     );
@@ -122,15 +125,7 @@ export class PolicyCrSource implements PolicySource {
   }
 
   notReadyReason(): string | undefined {
-    const status = this.informer.status();
-    if (!status.synced) {
-      return `BackupPolicy informer not synced${status.lastError ? `: ${status.lastError}` : ''}`;
-    }
-    const quietMs = Date.now() - (status.lastEventAt?.getTime() ?? 0);
-    const staleAfterMs = this.options.staleAfterMs ?? 300_000;
-    return quietMs > staleAfterMs
-      ? `BackupPolicy informer stale: nothing heard for ${Math.round(quietMs / 1000)}s`
-      : undefined;
+    return informerProblem('BackupPolicy', this.informer.status(), Date.now(), this.staleAfterMs);
   }
 
   close(): Promise<void> {

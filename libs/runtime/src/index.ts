@@ -9,3 +9,4 @@ export * from './engine-deps.factory.js';
 export * from './kube-runtime.js';
 export * from './kube-policy-status.js';
 export * from './net-util.js';
+export * from './kube-informers.js';

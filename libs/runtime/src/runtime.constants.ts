@@ -8,3 +8,4 @@ export const RUN_STORE = Symbol('RUN_STORE');
 export const ENGINE_DEPS = Symbol('ENGINE_DEPS');
 export const LOGGER = Symbol('LOGGER');
 export const KUBE_CLIENT = Symbol('KUBE_CLIENT');
+export const KUBE_INFORMERS = Symbol('KUBE_INFORMERS');
