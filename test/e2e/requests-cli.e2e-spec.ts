@@ -289,6 +289,48 @@ describe('snapshot requests, restores and the CLI against the running app (local
     expect(bad.code).toBe(2);
   });
 
+  it('lists runs and policies, and previews a policy file offline or against the server', async () => {
+    const runs = await runCli(['runs', '--kind', 'on-demand', '--output', 'json'], env);
+    expect(runs.code).toBe(0);
+    const ids = (JSON.parse(runs.stdout) as { items: { id: string }[] }).items.map((r) => r.id);
+    expect(ids).toContain('req_default.pre-upgrade');
+    const policies = await runCli(['policies'], env);
+    expect(policies.code).toBe(0);
+    expect(policies.stdout).toMatch(/^POLICY\s+SCHEDULE/);
+
+    const file = join(dir, 'preview.yaml');
+    await writeFile(
+      file,
+      [
+        'apiVersion: snapwarden.io/v1alpha1',
+        'kind: BackupPolicy',
+        'metadata: { name: nightly }',
+        'spec:',
+        "  schedule: '0 2 * * *'",
+        '  timeZone: Europe/Berlin',
+        '  selector: { matchLabels: { app.kubernetes.io/instance: shop } }',
+        '  retention: { keepDaily: 3, keepWeekly: 2 }',
+        '',
+      ].join('\n'),
+    );
+    const offline = await runCli(['preview', '-f', file, '--output', 'json']);
+    expect(offline.code).toBe(0);
+    const [preview] = JSON.parse(offline.stdout) as {
+      nextRuns: string[];
+      projected: { retained: number; peak: number };
+      volumes: unknown[];
+    }[];
+    expect(preview?.nextRuns).toHaveLength(5);
+    expect(preview?.nextRuns[0]).toMatch(/T02:00:00\.000\+0[12]:00$/);
+    expect(preview?.projected).toMatchObject({ retained: 5, peak: 6 });
+    expect(preview?.volumes).toEqual([]);
+    const online = await runCli(['preview', '-f', file], env);
+    expect(online.code).toBe(0);
+    expect(online.stdout).toMatch(/volume shop-db: \d+ now/);
+    const invalid = await runCli(['preview', '-f', join(dir, 'missing.yaml')]);
+    expect(invalid.code).toBe(2);
+  });
+
   async function settle<T extends { phase: string }>(path: string): Promise<T> {
     const deadline = Date.now() + 15_000;
     for (;;) {
