@@ -29,7 +29,7 @@ describe('createDriver', () => {
   });
 
   it('refuses a kind it does not know', () => {
-    const config = { kind: 'csi' } as unknown as Parameters<typeof createDriver>[0];
-    expect(() => createDriver(config)).toThrow(/unknown storage driver kind "csi"/);
+    const config = { kind: 'nfs' } as unknown as Parameters<typeof createDriver>[0];
+    expect(() => createDriver(config)).toThrow(/unknown storage driver kind "nfs"/);
   });
 });

@@ -1,11 +1,13 @@
+import { CsiDriver, type CsiDriverOptions } from './csi/csi.driver.js';
 import { LocalDriver } from './local/local.driver.js';
 import { MemoryDriver, type MemoryDriverOptions } from './memory/memory.driver.js';
 import type { SnapshotDriver } from './snapshot-driver.js';
 
-/** Which driver to build, and its settings. A `csi` kind joins this union later. */
+/** Which driver to build, and its settings. */
 export type DriverConfig =
   | { kind: 'local'; dataDir: string; maxSnapshotsPerVolume?: number }
-  | { kind: 'memory'; options?: MemoryDriverOptions };
+  | { kind: 'memory'; options?: MemoryDriverOptions }
+  | ({ kind: 'csi' } & CsiDriverOptions);
 
 /** Builds the configured `SnapshotDriver`; the only place that knows every driver class. */
 export function createDriver(config: DriverConfig): SnapshotDriver {
@@ -17,6 +19,8 @@ export function createDriver(config: DriverConfig): SnapshotDriver {
       });
     case 'memory':
       return new MemoryDriver(config.options);
+    case 'csi':
+      return new CsiDriver(config);
     default:
       return unknownKind(config);
   }

@@ -1,6 +1,7 @@
 export type * from './snapshot-driver.js';
 export * from './errors.js';
 export { createDriver, type DriverConfig } from './create-driver.js';
+export * from './csi/index.js';
 export { LocalDriver, type LocalDriverOptions } from './local/local.driver.js';
 export {
   MemoryDriver,
