@@ -1,8 +1,10 @@
 import { Controller, Get, HttpCode, Inject, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { Readiness } from '#lib/runtime';
+import { ApiTags } from '@nestjs/swagger';
 
 /** Liveness and readiness, for Kubernetes probes and for people. */
+@ApiTags('health')
 @Controller()
 export class HealthController {
   constructor(@Inject(Readiness) private readonly readiness: Readiness) {}

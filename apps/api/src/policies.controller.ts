@@ -2,8 +2,10 @@ import { Controller, Get, Inject, NotFoundException, Param } from '@nestjs/commo
 import { nextRuns } from '#lib/policy';
 import type { PolicyStore } from '#lib/engine';
 import { POLICY_STORE } from '#lib/runtime';
+import { ApiTags } from '@nestjs/swagger';
 
 /** Policies in force, with their next runs, and the sources that failed validation. */
+@ApiTags('policies')
 @Controller('api/v1/policies')
 export class PoliciesController {
   constructor(@Inject(POLICY_STORE) private readonly policies: PolicyStore) {}

@@ -4,8 +4,11 @@ import { parseRequestBody } from './request-body.js';
 import { RequestsGateway } from './request-providers.js';
 import { conflict, notFound } from './snapshot-requests.controller.js';
 import { WriteAuthGuard } from './write-auth.guard.js';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { API_TOKEN_SCHEME } from './api-docs.js';
 
 /** Restores: `POST` starts a RestoreRequest, `GET` shows its phase, claim and message. */
+@ApiTags('restores')
 @Controller('api/v1/restores')
 export class RestoresController {
   constructor(@Inject(RequestsGateway) private readonly gateway: RequestsGateway) {}
@@ -13,6 +16,7 @@ export class RestoresController {
   @Post()
   @HttpCode(201)
   @UseGuards(WriteAuthGuard)
+  @ApiBearerAuth(API_TOKEN_SCHEME)
   async create(@Body() body: unknown) {
     const input = parseRequestBody(body, 'restore', parseRestoreRequestSpec);
     const key = `${input.namespace}/${input.name}`;

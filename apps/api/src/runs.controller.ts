@@ -4,13 +4,17 @@ import { RUN_STORE } from '#lib/runtime';
 import { RunsQuerySchema } from './list-query.schema.js';
 import { parseInput } from './query-validation.js';
 import { withQueryErrors } from './query-errors.js';
+import { ApiTags } from '@nestjs/swagger';
+import { ApiQueryFrom } from './api-query.decorator.js';
 
 /** Job history: one entry per run (a policy tick, a request, a restore, a cleanup pass). */
+@ApiTags('runs')
 @Controller('api/v1/runs')
 export class RunsController {
   constructor(@Inject(RUN_STORE) private readonly runs: RunStore) {}
 
   @Get()
+  @ApiQueryFrom(RunsQuerySchema)
   async list(@Query() query: unknown) {
     const filter = parseInput(RunsQuerySchema, query, 'query');
     return withQueryErrors(() => this.runs.list(filter));

@@ -14,8 +14,11 @@ import { parseSnapshotRequestSpec } from '#lib/policy';
 import { parseRequestBody } from './request-body.js';
 import { RequestsGateway } from './request-providers.js';
 import { WriteAuthGuard } from './write-auth.guard.js';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { API_TOKEN_SCHEME } from './api-docs.js';
 
 /** On-demand snapshots: `POST` starts a SnapshotRequest, `GET` shows its phase and claims. */
+@ApiTags('snapshot-requests')
 @Controller('api/v1/snapshot-requests')
 export class SnapshotRequestsController {
   constructor(@Inject(RequestsGateway) private readonly gateway: RequestsGateway) {}
@@ -23,6 +26,7 @@ export class SnapshotRequestsController {
   @Post()
   @HttpCode(201)
   @UseGuards(WriteAuthGuard)
+  @ApiBearerAuth(API_TOKEN_SCHEME)
   async create(@Body() body: unknown) {
     const input = parseRequestBody(body, 'snapreq', parseSnapshotRequestSpec);
     const created = await this.gateway.snapshots.create({ ...input, trigger: 'api' });

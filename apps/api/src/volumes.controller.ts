@@ -3,6 +3,8 @@ import type { SnapshotDriver, Snapshot, Volume } from '#lib/storage';
 import { DRIVER } from '#lib/runtime';
 import { VolumesQuerySchema } from './list-query.schema.js';
 import { parseInput } from './query-validation.js';
+import { ApiTags } from '@nestjs/swagger';
+import { ApiQueryFrom } from './api-query.decorator.js';
 
 /** A volume as the API shows it: its snapshots against the cap and its last ready snapshot. */
 export interface VolumeView {
@@ -18,11 +20,13 @@ export interface VolumeView {
   lastReadyTime?: string;
 }
 
+@ApiTags('volumes')
 @Controller('api/v1/volumes')
 export class VolumesController {
   constructor(@Inject(DRIVER) private readonly driver: SnapshotDriver) {}
 
   @Get()
+  @ApiQueryFrom(VolumesQuerySchema)
   async list(@Query() query: unknown): Promise<{ items: VolumeView[] }> {
     const { namespace } = parseInput(VolumesQuerySchema, query, 'query');
     const volumes = await this.driver.listVolumes(namespace);

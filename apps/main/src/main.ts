@@ -3,6 +3,7 @@ import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ConfigError, loadConfig, type Config } from '#lib/config';
 import { createLogger, NestPinoLogger, startEmbeddedRedis, type EmbeddedRedis } from '#lib/runtime';
+import { setupApiDocs } from '../../api/src/api-docs.js';
 import { AppModule } from './app.module.js';
 
 /**
@@ -32,6 +33,7 @@ async function main(): Promise<void> {
     app = await NestFactory.create(AppModule.forRoles(config, redisUrl, logger), {
       logger: new NestPinoLogger(logger),
     });
+    if (config.roles.includes('api')) setupApiDocs(app);
     await app.listen(config.port, config.host);
   } catch (error) {
     // Don't leave an embedded redis-server behind when start-up fails (e.g. port in use).
