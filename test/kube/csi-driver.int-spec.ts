@@ -442,6 +442,23 @@ describe('CsiDriver against the API-server simulator', () => {
     });
   });
 
+  describe('startup', () => {
+    it('fails with a transient error while the API server cannot be listed, instead of hanging', async () => {
+      w.sim.faults.failNext({
+        verb: 'list',
+        resource: 'persistentvolumeclaims',
+        status: 500,
+        times: 1000,
+      });
+      const driver = new CsiDriver({ kube: w.kube, syncTimeoutMs: 200 });
+      const refused = driver.listVolumes('shop');
+      await expect(refused).rejects.toMatchObject({ transient: true });
+      await expect(refused).rejects.toThrow(/not synced within 200 ms/);
+      await driver.close();
+      w.sim.faults.reset();
+    });
+  });
+
   describe('createDriver', () => {
     it('builds a csi driver from its settings', async () => {
       const driver = createDriver({ kind: 'csi', kube: w.kube });

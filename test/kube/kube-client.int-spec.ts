@@ -1,4 +1,13 @@
-import { KubeApiError, KubeClient, TokenBucket, type VolumeSnapshot } from '#lib/kube';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  KubeApiError,
+  KubeClient,
+  TokenBucket,
+  loadKubeConfig,
+  type VolumeSnapshot,
+} from '#lib/kube';
 import { type KubeSim, eventually, simKubeConfig, startKubeSim } from '../k8s-sim/index.js';
 import { seedStorage } from '../k8s-sim/scenario.js';
 
@@ -183,6 +192,29 @@ describe('KubeClient against the API-server simulator', () => {
       message: 'limit reached',
       source: { component: 'snapwarden-test' },
     });
+  });
+});
+
+describe('loadKubeConfig', () => {
+  it('loads the kubeconfig file it is given, and the client works with it', async () => {
+    const sim = await startKubeSim();
+    const dir = await mkdtemp(join(tmpdir(), 'kubeconfig-'));
+    try {
+      const path = join(dir, 'config');
+      await sim.writeKubeconfig(path);
+      const kc = loadKubeConfig({ kubeconfigPath: path, inCluster: true });
+      expect(kc.getCurrentCluster()?.server).toBe(sim.url);
+      expect(await new KubeClient(kc).getStorageClass('none')).toBeUndefined();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+      await sim.stop();
+    }
+  });
+
+  it('fails clearly when the kubeconfig file does not exist', () => {
+    expect(() => loadKubeConfig({ kubeconfigPath: '/nonexistent/kubeconfig' })).toThrow(
+      /ENOENT|no such file/,
+    );
   });
 });
 

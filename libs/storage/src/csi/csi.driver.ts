@@ -9,6 +9,7 @@ import {
   SnapshotConflictError,
   SnapshotLimitError,
   SnapshotNotFoundError,
+  TransientDriverError,
   VolumeNotFoundError,
 } from '../errors.js';
 import { waitForReady } from '../memory/ready-waiter.js';
@@ -43,6 +44,11 @@ export interface CsiDriverOptions extends CsiInformers {
   readyWaitMs?: number;
   /** Interval between reads of a rollback's state (default 500 ms). */
   rollbackPollMs?: number;
+  /**
+   * How long an operation waits for the informers' first sync before failing with a transient
+   * error (default 30 s): an unreachable API server must not hang jobs forever.
+   */
+  syncTimeoutMs?: number;
 }
 
 /**
@@ -68,9 +74,25 @@ export class CsiDriver implements SnapshotDriver {
     return kubeCall(() => importSnapshot(kube, input));
   }
 
-  /** Starts the informers (if not yet) and resolves once their caches are filled. */
+  /**
+   * Starts the informers (if not yet) and resolves once their caches are filled; rejects with a
+   * `TransientDriverError` when that takes longer than `syncTimeoutMs` (they keep trying).
+   */
   async ready(): Promise<void> {
-    await kubeCall(() => this.caches.sync());
+    const timeoutMs = this.options.syncTimeoutMs ?? 30_000;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(new TransientDriverError(`Kubernetes caches not synced within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+    });
+    try {
+      await Promise.race([this.caches.sync(), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async capabilities(volume: VolumeRef, snapshotClassName?: string): Promise<DriverCapabilities> {
