@@ -26,7 +26,7 @@ describe('SnapshotClassCaps', () => {
     ['the annotation', cls('a', 'disk.csi.everest.io', '5'), 5],
     ['the everest default of 7', cls('a', 'disk.csi.everest.io'), 7],
     ['no cap for other drivers', cls('a', 'hostpath.csi.k8s.io'), undefined],
-    ['no cap for a bad annotation', cls('a', 'hostpath.csi.k8s.io', 'seven'), undefined],
+    ['the driver rule over a bad annotation', cls('a', 'disk.csi.everest.io', 'seven'), 7],
   ])('takes %s', async (_what, found, cap) => {
     expect(await new SnapshotClassCaps(classes(found).kube).capOf('a')).toBe(cap);
   });

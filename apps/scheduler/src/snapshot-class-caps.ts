@@ -1,17 +1,11 @@
-import type { KubeClient } from '#lib/kube';
-
-/** The annotation that sets a VolumeSnapshotClass's per-volume snapshot cap. */
-export const MAX_SNAPSHOTS_ANNOTATION = 'snapwarden.io/max-snapshots-per-volume';
-
-/** Caps of CSI drivers whose providers document one (Huawei EVS: 7 snapshots per disk). */
-export const KNOWN_DRIVER_CAPS: Readonly<Record<string, number>> = {
-  'disk.csi.everest.io': 7,
-};
+import type { KubeClient, VolumeSnapshotClass } from '#lib/kube';
+import { KNOWN_DRIVERS, MAX_SNAPSHOTS_ANNOTATION } from '#lib/storage';
 
 /**
  * Per-volume caps of VolumeSnapshotClasses, for validating a policy's retention against its
- * class when it is applied: the class annotation, else the driver's known cap, else none.
- * Cached per class for `ttlMs`, so a reconcile pass costs at most one GET per class a minute.
+ * class when it is applied, by the csi driver's rule (the class annotation
+ * `snapwarden.io/max-snapshots-per-volume`, else the driver's known cap). Cached per class for
+ * `ttlMs`, so a reconcile pass costs at most one GET per class a minute.
  */
 export class SnapshotClassCaps {
   private readonly cache = new Map<string, { at: number; cap: number | undefined }>();
@@ -27,14 +21,15 @@ export class SnapshotClassCaps {
     const cached = this.cache.get(className);
     if (cached && Date.now() - cached.at < this.ttlMs) return cached.cap;
     const found = await this.kube.getVolumeSnapshotClass(className).catch(() => undefined);
-    const annotated = Number(found?.metadata.annotations?.[MAX_SNAPSHOTS_ANNOTATION]);
-    const cap =
-      Number.isInteger(annotated) && annotated > 0
-        ? annotated
-        : found
-          ? KNOWN_DRIVER_CAPS[found.driver]
-          : undefined;
+    const cap = found ? capOfClass(found) : undefined;
     this.cache.set(className, { at: Date.now(), cap });
     return cap;
   }
+}
+
+/** The csi driver's rule: a positive-integer annotation, else the driver's known cap. */
+function capOfClass(vsClass: VolumeSnapshotClass): number | undefined {
+  const annotated = Number(vsClass.metadata.annotations?.[MAX_SNAPSHOTS_ANNOTATION]);
+  if (Number.isInteger(annotated) && annotated > 0) return annotated;
+  return KNOWN_DRIVERS[vsClass.driver]?.maxSnapshotsPerVolume;
 }

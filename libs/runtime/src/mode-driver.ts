@@ -1,16 +1,23 @@
 import type { Config } from '#lib/config';
 import type { KubeClient } from '#lib/kube';
 import { createDriver, type SnapshotDriver } from '#lib/storage';
+import type { KubeInformers } from './kube-informers.js';
+
+/** The Kubernetes side of kubernetes mode: the client and the informers shared with the driver. */
+export interface KubeParts {
+  kube: KubeClient;
+  informers: KubeInformers;
+}
 
 /**
- * The storage driver of this process's mode: `csi` over the Kubernetes client in kubernetes
- * mode; `local` (or `memory`, for demos and benchmarks) in local mode.
+ * The storage driver of this process's mode: `csi` over the Kubernetes client (with the shared
+ * informers) in kubernetes mode; `local` (or `memory`, for demos and benchmarks) in local mode.
  */
-export function createModeDriver(config: Config, kube: KubeClient | undefined): SnapshotDriver {
+export function createModeDriver(config: Config, kubeParts: KubeParts | undefined): SnapshotDriver {
   switch (config.driver) {
     case 'csi':
-      if (!kube) throw new Error('the csi driver needs a Kubernetes client (kubernetes mode)');
-      throw new Error('the csi driver is not available in this build');
+      if (!kubeParts) throw new Error('the csi driver needs a Kubernetes client (kubernetes mode)');
+      return createDriver({ kind: 'csi', kube: kubeParts.kube, ...kubeParts.informers });
     case 'memory':
       return createDriver({
         kind: 'memory',

@@ -11,6 +11,11 @@ import type { Config } from '#lib/config';
 import type { SnapshotDriver } from '#lib/storage';
 import { createEngineDeps } from './engine-deps.factory.js';
 import { createKubeClient, createPolicyStatusObserver } from './kube-runtime.js';
+import {
+  createKubeInformers,
+  registerInformerReadiness,
+  type KubeInformers,
+} from './kube-informers.js';
 import { createModeDriver } from './mode-driver.js';
 import { QueueRegistry } from './queue-registry.js';
 import { Readiness } from './readiness.js';
@@ -21,6 +26,7 @@ import {
   DRIVER,
   ENGINE_DEPS,
   KUBE_CLIENT,
+  KUBE_INFORMERS,
   LOGGER,
   POLICY_STORE,
   REDIS,
@@ -33,11 +39,15 @@ class RuntimeShutdown implements OnApplicationShutdown {
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(DRIVER) private readonly driver: SnapshotDriver,
     @Inject(QueueRegistry) private readonly queues: QueueRegistry,
+    @Inject(KUBE_INFORMERS) private readonly informers: KubeInformers | null,
   ) {}
 
   async onApplicationShutdown(): Promise<void> {
     await this.queues.close();
     await this.driver.close();
+    // The driver stops only the informers it started; the shared ones are ours.
+    this.informers?.snapshotInformer.stop();
+    this.informers?.claimInformer.stop();
     this.redis.disconnect();
   }
 }
@@ -53,7 +63,8 @@ export class RuntimeModule {
   static forRoot(config: Config, redisUrl: string, logger: Logger): DynamicModule {
     const redis = createRedis(redisUrl, logger, { name: 'store' });
     const kube = config.mode === 'kubernetes' ? createKubeClient(config) : undefined;
-    const driver = createModeDriver(config, kube);
+    const informers = kube ? createKubeInformers(kube) : undefined;
+    const driver = createModeDriver(config, kube && informers ? { kube, informers } : undefined);
     const deps = createEngineDeps(redis, driver, {
       prefix: config.queuePrefix,
       auditMaxEvents: config.auditMaxEvents,
@@ -72,6 +83,7 @@ export class RuntimeModule {
     }
     const queues = new QueueRegistry(redisUrl, config.queuePrefix, logger);
     const readiness = new Readiness();
+    if (informers) registerInformerReadiness(readiness, informers);
     readiness.register('redis', async () =>
       (await redis.ping()) === 'PONG' ? undefined : 'redis did not answer PING',
     );
@@ -87,6 +99,7 @@ export class RuntimeModule {
       { provide: QueueRegistry, useValue: queues },
       { provide: Readiness, useValue: readiness },
       { provide: KUBE_CLIENT, useValue: kube ?? null },
+      { provide: KUBE_INFORMERS, useValue: informers ?? null },
     ];
     return {
       module: RuntimeModule,
