@@ -87,6 +87,23 @@ describe('Informer', () => {
     await eventually(() => informer.status().synced);
   });
 
+  it('asks the server to end each watch and simply watches again when it does', async () => {
+    informer.stop();
+    informer = new Informer(client, client.volumeSnapshotSource(), { watchTimeoutSeconds: 1 });
+    await informer.start();
+    const mark = sim.requestLog.mark();
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    seedSnapshot(sim, 'after-timeout');
+    await eventually(
+      () => informer.get('default', 'after-timeout'),
+      3000,
+      'event on the next watch',
+    );
+    expect(sim.requestLog.count('watch', 'volumesnapshots', mark)).toBeGreaterThanOrEqual(1);
+    expect(sim.requestLog.count('list', 'volumesnapshots', mark)).toBe(0);
+    expect(informer.status()).toMatchObject({ synced: true, restarts: 0 });
+  });
+
   it('counts a watch that fails to start as a restart and retries it with backoff', async () => {
     await informer.start();
     sim.faults.failNext({ verb: 'watch', resource: 'volumesnapshots', status: 500, times: 2 });

@@ -21,6 +21,12 @@ export interface InformerStatus {
 export interface InformerOptions {
   initialBackoffMs?: number;
   maxBackoffMs?: number;
+  /**
+   * Asks the server to end each watch after this long (default: random 5–10 min, as client-go),
+   * so a silently dead connection is noticed: a watch still open 30 s past it is aborted and
+   * restarted.
+   */
+  watchTimeoutSeconds?: number;
 }
 
 type ObjectHandler<T> = (obj: T, old?: T) => void;
@@ -43,6 +49,7 @@ export class Informer<T extends KubeObject> {
   private stopped = true;
   private controller?: AbortController;
   private timer?: NodeJS.Timeout;
+  private watchdog?: NodeJS.Timeout;
 
   constructor(
     private readonly client: KubeClient,
@@ -89,6 +96,7 @@ export class Informer<T extends KubeObject> {
     this.stopped = true;
     this.generation += 1;
     clearTimeout(this.timer);
+    clearTimeout(this.watchdog);
     this.controller?.abort();
     this.controller = undefined;
     this.state.synced = false;
@@ -117,11 +125,15 @@ export class Informer<T extends KubeObject> {
     try {
       if (this.needsList) await this.relist();
       if (generation !== this.generation) return;
+      const timeoutSeconds =
+        this.options.watchTimeoutSeconds ?? 300 + Math.floor(Math.random() * 300);
+      this.armWatchdog(generation, timeoutSeconds);
       this.controller = await this.client.watch(
         this.source.path,
         {
           resourceVersion: this.resourceVersion,
           allowWatchBookmarks: true,
+          timeoutSeconds: String(timeoutSeconds),
           labelSelector: this.source.labelSelector,
         },
         (type, object) => this.onEvent(generation, type, object),
@@ -177,8 +189,26 @@ export class Informer<T extends KubeObject> {
     this.state.lastError = code === undefined ? message : `${code} ${message}`;
   }
 
+  private armWatchdog(generation: number, timeoutSeconds: number): void {
+    clearTimeout(this.watchdog);
+    this.watchdog = setTimeout(
+      () => {
+        const controller = this.controller;
+        this.onDone(
+          generation,
+          new Error(`watch still open ${timeoutSeconds + 30}s after its timeout`),
+        );
+        controller?.abort();
+      },
+      (timeoutSeconds + 30) * 1000,
+    );
+  }
+
   private onDone(generation: number, error?: unknown): void {
     if (generation !== this.generation || this.stopped) return;
+    // Whatever this watch still delivers (an abort's callback, late lines) is ignored from here.
+    this.generation += 1;
+    clearTimeout(this.watchdog);
     this.controller = undefined;
     const failed = error !== undefined && error !== null;
     if (!failed && !this.needsList) {
