@@ -22,6 +22,7 @@ const ENDPOINTS: [string, string][] = [
   ['/api/v1/runs', 'get'],
   ['/api/v1/runs/{id}', 'get'],
   ['/api/v1/events', 'get'],
+  ['/api/v1/events/stream', 'get'],
   ['/healthz', 'get'],
   ['/readyz', 'get'],
 ];

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { EventsController } from './events.controller.js';
+import { LiveModule } from './live.module.js';
 import { PoliciesController } from './policies.controller.js';
 import { RequestsModule } from './requests.module.js';
 import { RunsController } from './runs.controller.js';
@@ -8,7 +9,7 @@ import { VolumesController } from './volumes.controller.js';
 
 /** The api role: the REST API. */
 @Module({
-  imports: [RequestsModule],
+  imports: [RequestsModule, LiveModule],
   controllers: [
     RunsController,
     EventsController,

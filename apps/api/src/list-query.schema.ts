@@ -37,6 +37,14 @@ export const EventsQuerySchema = z.strictObject({
   state: z.enum(['started', 'succeeded', 'failed', 'skipped', 'missed', 'info']).optional(),
 });
 
+/** Query of `GET /api/v1/events/stream`: the filters of `GET /api/v1/events`, no paging. */
+export const EventsStreamQuerySchema = EventsQuerySchema.omit({
+  since: true,
+  until: true,
+  cursor: true,
+  limit: true,
+});
+
 /** Query of `GET /api/v1/volumes`. */
 export const VolumesQuerySchema = z.strictObject({
   namespace: z.string().min(1).optional(),

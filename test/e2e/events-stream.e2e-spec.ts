@@ -1,0 +1,91 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startApp, type AppProcess } from '../support/app-process.js';
+import { openSse } from '../support/sse.js';
+import { makeVolume } from '../support/volumes.js';
+
+interface Event {
+  id: string;
+  type: string;
+  outcome: string;
+  policy?: string;
+  volume?: string;
+}
+
+const POLICY = `apiVersion: snapwarden.io/v1alpha1
+kind: BackupPolicy
+metadata:
+  name: live
+spec:
+  schedule: '*/2 * * * * *'
+  selector:
+    matchLabels:
+      suite: live
+  retention:
+    keepLast: 2
+`;
+
+describe('GET /api/v1/events/stream', () => {
+  let dir: string;
+  let app: AppProcess;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'snapwarden-sse-'));
+    await mkdir(join(dir, 'policies'));
+    await makeVolume(join(dir, 'data'), 'alpha', { suite: 'live' }, 4096);
+    await writeFile(join(dir, 'policies', 'live.yaml'), POLICY);
+    app = await startApp({
+      SNAPWARDEN_DATA_DIR: join(dir, 'data'),
+      SNAPWARDEN_POLICY_DIR: join(dir, 'policies'),
+    });
+  });
+
+  afterAll(async () => {
+    await app?.kill();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('sends new audit events with the event id as the SSE id', async () => {
+    const stream = await openSse(`${app.url}/api/v1/events/stream`);
+    try {
+      const messages = await stream.take(3, 15_000);
+      for (const message of messages) {
+        const event = JSON.parse(message.data) as Event;
+        expect(message.id).toBe(event.id);
+        expect(event.id).toMatch(/^\d+-\d+$/);
+      }
+      expect(stream.comments()).toContain('connected');
+    } finally {
+      stream.close();
+    }
+  });
+
+  it('applies the filters of /events', async () => {
+    const stream = await openSse(
+      `${app.url}/api/v1/events/stream?kind=snapshot.ready&volume=default/alpha`,
+    );
+    try {
+      const events = (await stream.take(2, 15_000)).map((m) => JSON.parse(m.data) as Event);
+      expect(events.every((e) => e.type === 'snapshot.ready' && e.volume === 'alpha')).toBe(true);
+    } finally {
+      stream.close();
+    }
+  });
+
+  it('answers 400 naming an unknown or invalid filter', async () => {
+    const unknown = await fetch(`${app.url}/api/v1/events/stream?colour=red`);
+    expect(unknown.status).toBe(400);
+    expect(await unknown.json()).toMatchObject({ field: 'colour' });
+    const invalid = await fetch(`${app.url}/api/v1/events/stream?kind=nope`);
+    expect(invalid.status).toBe(400);
+    expect(await invalid.json()).toMatchObject({ field: 'kind' });
+  });
+
+  it('ends open streams when the app shuts down, which then exits cleanly', async () => {
+    const stream = await openSse(`${app.url}/api/v1/events/stream`);
+    const code = await app.stop();
+    await stream.ended;
+    expect(code).toBe(0);
+  });
+});
