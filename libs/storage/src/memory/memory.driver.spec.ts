@@ -190,10 +190,10 @@ describe('MemoryDriver', () => {
     });
   });
 
-  it('pushes thousands of snapshots per second through a zero-latency driver', async () => {
+  // Its speed is measured by `npm run bench`, not asserted here.
+  it('runs thousands of create, wait and delete cycles across volumes without overlap', async () => {
     driver = new MemoryDriver({ maxSnapshotsPerVolume: 10_000 });
     const volumes = Array.from({ length: 50 }, (_, i) => driver.addVolume({ name: `v-${i}` }));
-    const started = performance.now();
     await Promise.all(
       volumes.map(async (volume) => {
         for (let i = 0; i < 100; i++) {
@@ -207,12 +207,10 @@ describe('MemoryDriver', () => {
         }
       }),
     );
-    const seconds = (performance.now() - started) / 1000;
     expect(driver.stats()).toMatchObject({
       creates: 5000,
       deletes: 5000,
       maxConcurrentOpsPerVolume: 1,
     });
-    expect(5000 / seconds).toBeGreaterThan(2000);
   });
 });
