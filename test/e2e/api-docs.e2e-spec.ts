@@ -25,6 +25,7 @@ const ENDPOINTS: [string, string][] = [
   ['/api/v1/events/stream', 'get'],
   ['/healthz', 'get'],
   ['/readyz', 'get'],
+  ['/metrics', 'get'],
 ];
 
 describe('the OpenAPI document at /api/docs', () => {

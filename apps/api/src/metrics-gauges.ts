@@ -1,0 +1,116 @@
+import { Gauge, type Registry } from 'prom-client';
+import type { Queue } from 'bullmq';
+import type { StoredPolicy } from '#lib/engine';
+import { matchesSelector, nextRuns } from '#lib/policy';
+import type { Snapshot, SnapshotDriver, Volume } from '#lib/storage';
+
+/** Where the scrape-time gauges read from. */
+export interface GaugeSources {
+  driver: SnapshotDriver;
+  policies: () => Promise<StoredPolicy[]>;
+  queues: () => Queue[];
+}
+
+/** Gauges computed at scrape time; {@link GaugeMetrics.refresh} sets them all. */
+export interface GaugeMetrics {
+  refresh(now: Date): Promise<void>;
+}
+
+const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed'] as const;
+
+/** Registers the scrape-time gauges on `registry`. */
+export function createGaugeMetrics(registry: Registry, sources: GaugeSources): GaugeMetrics {
+  const gauge = (name: string, help: string, labelNames: string[]) =>
+    new Gauge({ name, help, labelNames, registers: [registry] });
+  const snapshots = gauge('snapwarden_volume_snapshots', 'Snapshots of a volume.', [
+    'namespace',
+    'volume',
+  ]);
+  const cap = gauge('snapwarden_volume_snapshot_cap', "The volume's snapshot cap.", [
+    'namespace',
+    'volume',
+  ]);
+  const sinceReady = gauge(
+    'snapwarden_volume_seconds_since_last_ready_snapshot',
+    'Seconds since the newest ready snapshot of a volume was taken (absent: none).',
+    ['namespace', 'volume'],
+  );
+  const interval = gauge(
+    'snapwarden_volume_policy_interval_seconds',
+    'Shortest schedule interval of the active policies selecting a volume.',
+    ['namespace', 'volume'],
+  );
+  const policyInterval = gauge(
+    'snapwarden_policy_interval_seconds',
+    'Interval between the next two runs of an active policy.',
+    ['policy'],
+  );
+  const queueJobs = gauge('snapwarden_queue_jobs', 'Jobs of a queue by state.', ['queue', 'state']);
+  return {
+    async refresh(now) {
+      const [volumes, policies] = await Promise.all([
+        sources.driver.listVolumes(),
+        sources.policies(),
+      ]);
+      const intervals = policyIntervals(policies, now);
+      for (const gaugeOf of [snapshots, cap, sinceReady, interval, policyInterval, queueJobs]) {
+        gaugeOf.reset();
+      }
+      for (const [policy, seconds] of intervals) policyInterval.set({ policy }, seconds);
+      await Promise.all(
+        volumes.map(async (volume) => {
+          const labels = { namespace: volume.namespace, volume: volume.name };
+          const [list, caps] = await Promise.all([
+            sources.driver.listSnapshots(volume),
+            sources.driver.capabilities(volume),
+          ]);
+          snapshots.set(labels, list.length);
+          cap.set(labels, caps.maxSnapshotsPerVolume);
+          const ready = newestReady(list);
+          if (ready) sinceReady.set(labels, (now.getTime() - ready.createdAt.getTime()) / 1000);
+          const shortest = volumeInterval(volume, policies, intervals);
+          if (shortest !== undefined) interval.set(labels, shortest);
+        }),
+      );
+      await Promise.all(
+        sources.queues().map(async (queue) => {
+          const counts = await queue.getJobCounts(...QUEUE_STATES);
+          for (const state of QUEUE_STATES)
+            queueJobs.set({ queue: queue.name, state }, counts[state] ?? 0);
+        }),
+      );
+    },
+  };
+}
+
+function policyIntervals(policies: StoredPolicy[], now: Date): Map<string, number> {
+  const result = new Map<string, number>();
+  for (const stored of policies) {
+    const spec = stored.policy.spec;
+    if (spec.suspend) continue;
+    const [a, b] = nextRuns(spec.schedule, spec.timeZone, now, 2);
+    if (a && b) result.set(stored.key, (b.getTime() - a.getTime()) / 1000);
+  }
+  return result;
+}
+
+function volumeInterval(
+  volume: Volume,
+  policies: StoredPolicy[],
+  intervals: Map<string, number>,
+): number | undefined {
+  const selecting = policies.filter((stored) => {
+    const spec = stored.policy.spec;
+    if (!stored.key.startsWith(`${volume.namespace}/`)) return false;
+    if (spec.claimNames?.includes(volume.name)) return true;
+    return spec.selector !== undefined && matchesSelector(volume.labels, spec.selector);
+  });
+  const values = selecting.map((s) => intervals.get(s.key)).filter((v) => v !== undefined);
+  return values.length > 0 ? Math.min(...values) : undefined;
+}
+
+function newestReady(snapshots: Snapshot[]): Snapshot | undefined {
+  return snapshots
+    .filter((s) => s.readyToUse)
+    .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())[0];
+}
