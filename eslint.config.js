@@ -47,5 +47,5 @@ export default tseslint.config(
       '@typescript-eslint/unbound-method': 'off',
     },
   },
-  { files: ['*.js', '*.mjs'], ...tseslint.configs.disableTypeChecked },
+  { files: ['*.js', '*.mjs', 'tools/*.mjs'], ...tseslint.configs.disableTypeChecked },
 );
