@@ -202,7 +202,7 @@ describe('local mode, end to end', () => {
       const volumes = ['v1', 'v2', 'v3', 'v4'];
       // Large enough that archiving takes a while, so the kill lands mid-operation.
       for (const name of volumes)
-        await makeVolume(dataDir, name, { suite: 'e2e' }, 12 * 1024 * 1024);
+        await makeVolume(dataDir, name, { suite: 'e2e' }, 32 * 1024 * 1024);
       await writeFile(join(dir, 'policies', 'kill.yaml'), policyYaml('kill', '*/3 * * * * *', 5));
       const env = {
         REDIS_URL: redis.url,

@@ -99,6 +99,6 @@ export async function eventually<T>(
         `timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`,
       );
     }
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 100));
   }
 }
