@@ -68,6 +68,14 @@ describe('the OpenAPI document at /api/docs', () => {
     expect(doc.paths['/api/v1/runs']?.get?.security).toBeUndefined();
   });
 
+  it("documents the write bodies with the request kinds' spec schemas", async () => {
+    const doc = await getJson<OpenApi>(app, '/api/docs');
+    const body = (op: unknown) =>
+      JSON.stringify((op as { requestBody?: unknown } | undefined)?.requestBody ?? null);
+    expect(body(doc.paths['/api/v1/snapshot-requests']?.post)).toContain('claimNames');
+    expect(body(doc.paths['/api/v1/restores']?.post)).toContain('snapshotName');
+  });
+
   it('documents the query parameters the list endpoints validate', async () => {
     const doc = await getJson<OpenApi>(app, '/api/docs');
     const params = (doc.paths['/api/v1/runs']?.get as { parameters?: { name: string }[] })

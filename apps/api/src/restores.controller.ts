@@ -1,11 +1,11 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, UseGuards } from '@nestjs/common';
-import { parseRestoreRequestSpec } from '#lib/policy';
+import { parseRestoreRequestSpec, restoreRequestSpecOpenApiSchema } from '#lib/policy';
 import { parseRequestBody } from './request-body.js';
 import { RequestsGateway } from './request-providers.js';
 import { conflict, notFound } from './snapshot-requests.controller.js';
 import { WriteAuthGuard } from './write-auth.guard.js';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { API_TOKEN_SCHEME } from './api-docs.js';
+import { ApiTags } from '@nestjs/swagger';
+import { ApiWrite } from './api-write.decorator.js';
 
 /** Restores: `POST` starts a RestoreRequest, `GET` shows its phase, claim and message. */
 @ApiTags('restores')
@@ -16,7 +16,7 @@ export class RestoresController {
   @Post()
   @HttpCode(201)
   @UseGuards(WriteAuthGuard)
-  @ApiBearerAuth(API_TOKEN_SCHEME)
+  @ApiWrite(restoreRequestSpecOpenApiSchema)
   async create(@Body() body: unknown) {
     const input = parseRequestBody(body, 'restore', parseRestoreRequestSpec);
     const key = `${input.namespace}/${input.name}`;

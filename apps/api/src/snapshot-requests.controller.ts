@@ -10,12 +10,12 @@ import {
   Post,
   UseGuards,
 } from '@nestjs/common';
-import { parseSnapshotRequestSpec } from '#lib/policy';
+import { parseSnapshotRequestSpec, snapshotRequestSpecOpenApiSchema } from '#lib/policy';
 import { parseRequestBody } from './request-body.js';
 import { RequestsGateway } from './request-providers.js';
 import { WriteAuthGuard } from './write-auth.guard.js';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { API_TOKEN_SCHEME } from './api-docs.js';
+import { ApiTags } from '@nestjs/swagger';
+import { ApiWrite } from './api-write.decorator.js';
 
 /** On-demand snapshots: `POST` starts a SnapshotRequest, `GET` shows its phase and claims. */
 @ApiTags('snapshot-requests')
@@ -26,7 +26,7 @@ export class SnapshotRequestsController {
   @Post()
   @HttpCode(201)
   @UseGuards(WriteAuthGuard)
-  @ApiBearerAuth(API_TOKEN_SCHEME)
+  @ApiWrite(snapshotRequestSpecOpenApiSchema)
   async create(@Body() body: unknown) {
     const input = parseRequestBody(body, 'snapreq', parseSnapshotRequestSpec);
     const created = await this.gateway.snapshots.create({ ...input, trigger: 'api' });
