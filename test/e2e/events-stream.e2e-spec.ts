@@ -82,6 +82,37 @@ describe('GET /api/v1/events/stream', () => {
     expect(await invalid.json()).toMatchObject({ field: 'kind' });
   });
 
+  it('replays the events a client missed when it reconnects with Last-Event-ID', async () => {
+    const first = await openSse(`${app.url}/api/v1/events/stream`);
+    const [seen] = await first.take(1, 15_000);
+    first.close();
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    const again = await openSse(`${app.url}/api/v1/events/stream`, {
+      'Last-Event-ID': seen!.id!,
+    });
+    try {
+      const replayed = await again.take(3, 15_000);
+      const logged = await fetch(`${app.url}/api/v1/events?limit=500`).then(
+        async (r) => ((await r.json()) as { items: Event[] }).items,
+      );
+      const after = logged
+        .map((e) => e.id)
+        .reverse()
+        .filter((id) => laterId(id, seen!.id!));
+      expect(replayed.map((m) => m.id)).toEqual(after.slice(0, 3));
+    } finally {
+      again.close();
+    }
+  });
+
+  it('answers 400 for a Last-Event-ID that is not an event id', async () => {
+    const response = await fetch(`${app.url}/api/v1/events/stream`, {
+      headers: { 'Last-Event-ID': 'yesterday' },
+    });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ field: 'Last-Event-ID' });
+  });
+
   it('ends open streams when the app shuts down, which then exits cleanly', async () => {
     const stream = await openSse(`${app.url}/api/v1/events/stream`);
     const code = await app.stop();
@@ -89,3 +120,10 @@ describe('GET /api/v1/events/stream', () => {
     expect(code).toBe(0);
   });
 });
+
+/** Whether stream id `a` (`<ms>-<seq>`) comes after `b`. */
+function laterId(a: string, b: string): boolean {
+  const [am, as] = a.split('-').map(BigInt);
+  const [bm, bs] = b.split('-').map(BigInt);
+  return am! > bm! || (am === bm && as! > bs!);
+}

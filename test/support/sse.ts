@@ -15,9 +15,12 @@ export interface SseReader {
 }
 
 /** Opens `url` as an event stream; rejects when the answer is not 200 text/event-stream. */
-export async function openSse(url: string): Promise<SseReader> {
+export async function openSse(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<SseReader> {
   const controller = new AbortController();
-  const response = await fetch(url, { signal: controller.signal });
+  const response = await fetch(url, { signal: controller.signal, headers });
   if (response.status !== 200 || !response.body) {
     throw new Error(`GET ${url}: ${response.status} ${await response.text()}`);
   }
