@@ -10,7 +10,12 @@ const DAY_MS = 86_400_000;
 export function risks(volume: VolumeView, failing: Set<string>, now = Date.now()): string[] {
   const reasons: string[] = [];
   const readyAge = volume.lastReadyTime ? now - Date.parse(volume.lastReadyTime) : Infinity;
-  if (readyAge > DAY_MS) reasons.push('no ready snapshot in 24 h');
+  const interval = volume.policyIntervalSeconds;
+  if (interval !== undefined && readyAge > 2 * interval * 1000) {
+    reasons.push('no ready snapshot within twice the policy interval');
+  } else if (interval === undefined && readyAge > DAY_MS) {
+    reasons.push('no ready snapshot in 24 h');
+  }
   if (volume.snapshots >= volume.cap) reasons.push('at its cap');
   if (failing.has(`${volume.namespace}/${volume.name}`)) reasons.push('last run failed');
   return reasons;

@@ -45,6 +45,7 @@ export interface VolumeView {
   cap: number;
   lastReadySnapshot?: string;
   lastReadyTime?: string;
+  policyIntervalSeconds?: number;
 }
 
 /** A snapshot as `GET /api/v1/snapshots` returns it. */

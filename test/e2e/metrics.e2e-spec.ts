@@ -72,5 +72,9 @@ describe('GET /metrics', () => {
     }
     expect(text).toContain('# TYPE snapwarden_queue_stalled_jobs_total counter');
     expect(text).toContain('# TYPE snapwarden_missed_runs_total counter');
+    const volumes = (await (await fetch(`${app.url}/api/v1/volumes`)).json()) as {
+      items: { name: string; policyIntervalSeconds?: number }[];
+    };
+    expect(volumes.items.find((v) => v.name === 'alpha')?.policyIntervalSeconds).toBe(2);
   });
 });

@@ -1,8 +1,8 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { Queue } from 'bullmq';
 import type { StoredPolicy } from '#lib/engine';
-import { matchesSelector, nextRuns } from '#lib/policy';
-import type { Snapshot, SnapshotDriver, Volume } from '#lib/storage';
+import type { Snapshot, SnapshotDriver } from '#lib/storage';
+import { policyIntervals, volumeInterval } from './volume-policies.js';
 
 /** Where the scrape-time gauges read from. */
 export interface GaugeSources {
@@ -81,32 +81,6 @@ export function createGaugeMetrics(registry: Registry, sources: GaugeSources): G
       );
     },
   };
-}
-
-function policyIntervals(policies: StoredPolicy[], now: Date): Map<string, number> {
-  const result = new Map<string, number>();
-  for (const stored of policies) {
-    const spec = stored.policy.spec;
-    if (spec.suspend) continue;
-    const [a, b] = nextRuns(spec.schedule, spec.timeZone, now, 2);
-    if (a && b) result.set(stored.key, (b.getTime() - a.getTime()) / 1000);
-  }
-  return result;
-}
-
-function volumeInterval(
-  volume: Volume,
-  policies: StoredPolicy[],
-  intervals: Map<string, number>,
-): number | undefined {
-  const selecting = policies.filter((stored) => {
-    const spec = stored.policy.spec;
-    if (!stored.key.startsWith(`${volume.namespace}/`)) return false;
-    if (spec.claimNames?.includes(volume.name)) return true;
-    return spec.selector !== undefined && matchesSelector(volume.labels, spec.selector);
-  });
-  const values = selecting.map((s) => intervals.get(s.key)).filter((v) => v !== undefined);
-  return values.length > 0 ? Math.min(...values) : undefined;
 }
 
 function newestReady(snapshots: Snapshot[]): Snapshot | undefined {

@@ -1,8 +1,10 @@
 import { Controller, Get, Inject, Query } from '@nestjs/common';
 import type { SnapshotDriver, Snapshot, Volume } from '#lib/storage';
-import { DRIVER } from '#lib/runtime';
+import type { PolicyStore } from '#lib/engine';
+import { DRIVER, POLICY_STORE } from '#lib/runtime';
 import { VolumesQuerySchema } from './list-query.schema.js';
 import { parseInput } from './query-validation.js';
+import { policyIntervals, volumeInterval } from './volume-policies.js';
 import { ApiTags } from '@nestjs/swagger';
 import { ApiQueryFrom } from './api-query.decorator.js';
 
@@ -18,19 +20,34 @@ export interface VolumeView {
   cap: number;
   lastReadySnapshot?: string;
   lastReadyTime?: string;
+  /** Shortest schedule interval of the active policies selecting the volume, in seconds. */
+  policyIntervalSeconds?: number;
 }
 
 @ApiTags('volumes')
 @Controller('api/v1/volumes')
 export class VolumesController {
-  constructor(@Inject(DRIVER) private readonly driver: SnapshotDriver) {}
+  constructor(
+    @Inject(DRIVER) private readonly driver: SnapshotDriver,
+    @Inject(POLICY_STORE) private readonly policies: PolicyStore,
+  ) {}
 
   @Get()
   @ApiQueryFrom(VolumesQuerySchema)
   async list(@Query() query: unknown): Promise<{ items: VolumeView[] }> {
     const { namespace } = parseInput(VolumesQuerySchema, query, 'query');
-    const volumes = await this.driver.listVolumes(namespace);
-    return { items: await Promise.all(volumes.map((v) => this.view(v))) };
+    const [volumes, policies] = await Promise.all([
+      this.driver.listVolumes(namespace),
+      this.policies.list(),
+    ]);
+    const intervals = policyIntervals(policies, new Date());
+    const items = await Promise.all(
+      volumes.map(async (v) => ({
+        ...(await this.view(v)),
+        policyIntervalSeconds: volumeInterval(v, policies, intervals),
+      })),
+    );
+    return { items };
   }
 
   private async view(volume: Volume): Promise<VolumeView> {
