@@ -19,4 +19,4 @@ export * from './snapshot-request.service.js';
 export * from './on-demand-snapshot.service.js';
 export * from './restore.service.js';
 export * from './cleanup.service.js';
-export { parseQuantity } from './quantity.js';
+export { parseQuantity } from '#lib/storage';

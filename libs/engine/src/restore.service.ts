@@ -1,10 +1,9 @@
 import type { AuditEventInput } from '#lib/audit';
 import type { RestoreRequestSpec } from '#lib/policy';
 import type { RestoreJobData } from '#lib/queues';
-import { InvalidRequestError, type Snapshot } from '#lib/storage';
+import { InvalidRequestError, parseQuantity, type Snapshot } from '#lib/storage';
 import type { EngineDeps } from './engine-deps.js';
 import { errorText } from './format.js';
-import { parseQuantity } from './quantity.js';
 import { isFinalPhase, type RequestStore, type RestoreRecord } from './request-store.js';
 import type { SnapshotsInUse } from './snapshots-in-use.js';
 

@@ -7,3 +7,4 @@ export {
   MAX_SNAPSHOTS_ANNOTATION,
   type CsiDriverRules,
 } from './driver-rules.js';
+export { parseQuantity, quantityBytes } from './quantity.js';

@@ -15,17 +15,24 @@ const FACTORS: Record<string, number> = {
   Ei: 2 ** 60,
 };
 
+const QUANTITY = /^\+?(\d+(?:\.\d*)?|\.\d+)(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E))?$/;
+
 /**
- * Bytes of a Kubernetes quantity (`10Gi`, `500M`, `1e9`, `1024`), rounded up; undefined for
- * anything that is not a quantity (the API server validates them, so that means "absent").
- * (libs/engine has the same parser; storage cannot import engine, which depends on it.)
+ * Bytes of a Kubernetes quantity (`10Gi`, `500M`, `1e9`, `1024`), rounded up to a whole byte.
+ * Throws a `RangeError` for anything else (schemas validate quantities before they get here).
  */
-export function quantityBytes(text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const m = /^\+?(\d+(?:\.\d*)?|\.\d+)(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E))?$/.exec(
-    text.trim(),
-  );
-  if (!m) return undefined;
+export function parseQuantity(text: string): number {
+  const m = QUANTITY.exec(text.trim());
+  if (!m) throw new RangeError(`not a quantity: "${text}"`);
   const base = Number(m[1]) * (m[2] ? 10 ** Number(m[2].slice(1)) : 1);
   return Math.ceil(base * (FACTORS[m[3] ?? ''] ?? 1));
+}
+
+/**
+ * {@link parseQuantity}, lenient: undefined for anything that is not a quantity (the API
+ * server validates them, so on an object read back that means "absent").
+ */
+export function quantityBytes(text: string | undefined): number | undefined {
+  if (text === undefined || !QUANTITY.test(text.trim())) return undefined;
+  return parseQuantity(text);
 }
