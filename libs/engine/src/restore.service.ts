@@ -72,7 +72,6 @@ export class RestoreService {
         return await this.restore(record, snapshot);
       } finally {
         await this.inUse.remove(snapshot.namespace, snapshot.name, data.restoreKey);
-        await this.deps.locks.release(lockKey, jobId);
       }
     });
     return held ? held.value : { kind: 'wait', delayMs: busyRetryMs };

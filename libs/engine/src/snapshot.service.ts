@@ -66,27 +66,17 @@ export class SnapshotService {
     }
     const lockKey = `${data.volume.namespace}/${data.volume.name}`;
     const { lockTtlMs, busyRetryMs } = this.deps.timings;
-    if (!(await this.deps.locks.acquire(lockKey, jobId, lockTtlMs))) {
-      const delayMs = busyRetryMs + Math.floor(Math.random() * busyRetryMs);
-      return { kind: 'wait', delayMs, reason: 'volume-busy', data };
-    }
-    const renew = setInterval(
-      () => void this.deps.locks.acquire(lockKey, jobId, lockTtlMs).catch(() => undefined),
-      Math.max(100, Math.floor(lockTtlMs / 3)),
+    // A job waiting for readiness keeps the volume: no other operation may start meanwhile.
+    const held = await this.deps.locks.withLock(
+      lockKey,
+      jobId,
+      lockTtlMs,
+      () => this.locked({ data, jobId, stored }),
+      (step) => (step.kind === 'wait' ? step.delayMs : undefined),
     );
-    let keepLock = false;
-    try {
-      const step = await this.locked({ data, jobId, stored });
-      // A job waiting for readiness keeps the volume: no other operation may start meanwhile.
-      if (step.kind === 'wait') {
-        keepLock = true;
-        await this.deps.locks.acquire(lockKey, jobId, lockTtlMs + step.delayMs);
-      }
-      return step;
-    } finally {
-      clearInterval(renew);
-      if (!keepLock) await this.deps.locks.release(lockKey, jobId);
-    }
+    if (held) return held.value;
+    const delayMs = busyRetryMs + Math.floor(Math.random() * busyRetryMs);
+    return { kind: 'wait', delayMs, reason: 'volume-busy', data };
   }
 
   /**

@@ -45,7 +45,9 @@ export class VolumeLocks {
   }
 
   /**
-   * Holds the lock for the duration of `work`, renewing it every third of `ttlMs`.
+   * Holds the lock for the duration of `work`, renewing it every third of `ttlMs`, and releases
+   * it afterwards, unless `keepFor(result)` names a number of milliseconds: then the lease is
+   * extended by that much and kept (a job handed back to re-check later keeps its volume).
    * Returns `undefined` without running `work` when another owner holds it.
    */
   async withLock<T>(
@@ -53,6 +55,7 @@ export class VolumeLocks {
     owner: string,
     ttlMs: number,
     work: () => Promise<T>,
+    keepFor?: (result: T) => number | undefined,
   ): Promise<{ value: T } | undefined> {
     if (!(await this.acquire(volumeKey, owner, ttlMs))) return undefined;
     const renew = setInterval(
@@ -61,10 +64,15 @@ export class VolumeLocks {
       },
       Math.max(100, Math.floor(ttlMs / 3)),
     );
+    let keepMs: number | undefined;
     try {
-      return { value: await work() };
+      const value = await work();
+      keepMs = keepFor?.(value);
+      return { value };
     } finally {
       clearInterval(renew);
+      if (keepMs === undefined) await this.release(volumeKey, owner);
+      else await this.acquire(volumeKey, owner, ttlMs + keepMs);
     }
   }
 
