@@ -108,6 +108,11 @@ function snapshotRequestStatus(): OpenApiSchema {
           claim: str('Claim name.'),
           snapshotName: str('VolumeSnapshot name.'),
           readyToUse: { type: 'boolean', description: 'The snapshot is ready.' },
+          state: {
+            type: 'string',
+            enum: ['pending', 'running', 'succeeded', 'failed', 'skipped'],
+            description: 'Progress of this claim.',
+          },
           error: str('Why the snapshot failed, if it did.'),
         },
         ['claim'],
@@ -115,6 +120,8 @@ function snapshotRequestStatus(): OpenApiSchema {
     },
     startTime: time('When work on the request started.'),
     completionTime: time('When the request succeeded or failed.'),
+    expiryTime: time('When the snapshots expire (spec.ttl after creation); absent for ttl 0.'),
+    runId: str('Job history entry of the request, as in GET /api/v1/runs/{id}.'),
     message: str('Human-readable summary.'),
     conditions: conditions('Ready'),
   });
@@ -125,6 +132,7 @@ function restoreRequestStatus(): OpenApiSchema {
     observedGeneration,
     phase: phase(['Pending', 'Running', 'Succeeded', 'Failed']),
     claimName: str('Claim that holds the restored data.'),
+    field: str('For a failed restore: the field whose rule is broken, e.g. spec.target.size.'),
     message: str('Human-readable summary; names the broken restore rule on failure.'),
     startTime: time('When work on the request started.'),
     completionTime: time('When the request succeeded or failed.'),

@@ -20,4 +20,5 @@ export * from './schedule.js';
 export * from './snapshot-name.js';
 export * from './time-zone.js';
 export * from './requests.schema.js';
+export * from './request-status.js';
 export * from './crd.js';
