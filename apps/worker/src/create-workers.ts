@@ -15,6 +15,8 @@ export interface WorkerOptions {
   lockDurationMs: number;
   /** Upsert the repeating cleanup pass at this interval (the worker role does; tests need not). */
   cleanupEveryMs?: number;
+  /** How long cleanup keeps a snapshot whose creation failed (the engine's default if unset). */
+  failedSnapshotGraceMs?: number;
 }
 
 /**
@@ -27,7 +29,12 @@ export function createWorkers(
   options: WorkerOptions,
   logger: Logger,
 ): Worker[] {
-  const requests = createRequestProcessors(deps, queues, options.prefix);
+  const requests = createRequestProcessors(
+    deps,
+    queues,
+    options.prefix,
+    options.failedSnapshotGraceMs,
+  );
   const processors: Record<QueueName | RequestQueueName, Processor> = {
     [QUEUE.ticks]: tickProcessor(new TickService(deps), queues) as Processor,
     [QUEUE.snapshots]: snapshotProcessor(new SnapshotService(deps)) as Processor,

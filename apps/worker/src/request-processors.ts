@@ -14,14 +14,17 @@ import { cleanupProcessor } from './cleanup.processor.js';
 import { requestProcessor } from './request.processor.js';
 import { restoreProcessor } from './restore.processor.js';
 
-/** How often the worker role runs a cleanup pass (a BullMQ job scheduler, one across replicas). */
-export const CLEANUP_EVERY_MS = 60_000;
-
 /**
  * Processors of the request, restore and cleanup queues, over one connection of their own
  * (request store and producer); `close` releases it once the workers have stopped.
+ * `failedGraceMs` is how long cleanup keeps a snapshot whose creation failed.
  */
-export function createRequestProcessors(deps: EngineDeps, queues: QueueRegistry, prefix: string) {
+export function createRequestProcessors(
+  deps: EngineDeps,
+  queues: QueueRegistry,
+  prefix: string,
+  failedGraceMs?: number,
+) {
   const connection = queues.workerConnection('requests');
   const producer = new RequestQueues(connection, prefix);
   const store = new RequestStore(connection, prefix);
@@ -34,7 +37,7 @@ export function createRequestProcessors(deps: EngineDeps, queues: QueueRegistry,
       producer,
     ) as Processor,
     [REQUEST_QUEUE.restores]: restoreProcessor(new RestoreService(deps, store, inUse)) as Processor,
-    [REQUEST_QUEUE.cleanup]: cleanupProcessor(new CleanupService(deps)) as Processor,
+    [REQUEST_QUEUE.cleanup]: cleanupProcessor(new CleanupService(deps, failedGraceMs)) as Processor,
   };
   return {
     processors,

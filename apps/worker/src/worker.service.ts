@@ -10,7 +10,6 @@ import type { Config } from '#lib/config';
 import type { EngineDeps } from '#lib/engine';
 import { CONFIG, ENGINE_DEPS, LOGGER, QueueRegistry, Readiness } from '#lib/runtime';
 import { createWorkers } from './create-workers.js';
-import { CLEANUP_EVERY_MS } from './request-processors.js';
 
 /**
  * The worker role. On shutdown workers stop taking jobs and wait for the active ones; a job
@@ -38,7 +37,8 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
         prefix: this.config.queuePrefix,
         concurrency: this.config.workerConcurrency,
         lockDurationMs: this.config.jobLockMs,
-        cleanupEveryMs: CLEANUP_EVERY_MS,
+        cleanupEveryMs: this.config.cleanupIntervalMs,
+        failedSnapshotGraceMs: this.config.failedSnapshotGraceMs,
       },
       this.logger,
     );

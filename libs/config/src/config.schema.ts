@@ -27,14 +27,19 @@ const int = (min: number, max: number, fallback: number) =>
     .optional()
     .transform((v) => v ?? fallback);
 
-const duration = (fallback: string) =>
+/** A duration such as `30d`, `12h` or `1h30m`, in milliseconds, optionally at least `min`. */
+const duration = (fallback: string, min?: string) =>
   z
     .string()
     .trim()
     .optional()
     .transform((v) => v ?? fallback)
-    .refine((v) => v !== '' && DURATION.test(v), 'must be a duration such as 30d, 12h or 90s')
-    .transform(durationToMs);
+    .refine((v) => v !== '' && DURATION.test(v), {
+      message: 'must be a duration such as 30d, 12h or 90s',
+      abort: true,
+    })
+    .transform(durationToMs)
+    .refine((ms) => min === undefined || ms >= durationToMs(min), `must be at least ${min}`);
 
 const roles = z
   .string()
@@ -82,6 +87,8 @@ export const EnvSchema = z.object({
   SNAPWARDEN_WORKER_CONCURRENCY: int(1, 1000, 8),
   SNAPWARDEN_JOB_LOCK_MS: int(1000, 3_600_000, 30_000),
   SNAPWARDEN_RESYNC_INTERVAL: duration('60s'),
+  SNAPWARDEN_CLEANUP_INTERVAL: duration('60s', '1s'),
+  SNAPWARDEN_FAILED_SNAPSHOT_GRACE: duration('1h'),
   SNAPWARDEN_READY_TIMEOUT: duration('10m'),
   SNAPWARDEN_AUDIT_MAX_EVENTS: int(100, 100_000_000, 100_000),
   SNAPWARDEN_AUDIT_MAX_AGE: duration('30d'),

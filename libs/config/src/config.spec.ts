@@ -12,6 +12,8 @@ describe('loadConfig', () => {
       driver: 'local',
       maxSnapshotsPerVolume: 7,
       resyncIntervalMs: 60_000,
+      cleanupIntervalMs: 60_000,
+      failedSnapshotGraceMs: 3_600_000,
     });
     expect(config.redisUrl).toBeUndefined();
   });
@@ -29,6 +31,11 @@ describe('loadConfig', () => {
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ SNAPWARDEN_API_TOKEN: 'short' }, 'SNAPWARDEN_API_TOKEN'],
     [{ SNAPWARDEN_RESYNC_INTERVAL: 'soon' }, 'SNAPWARDEN_RESYNC_INTERVAL'],
+    [{ SNAPWARDEN_CLEANUP_INTERVAL: 'often' }, 'SNAPWARDEN_CLEANUP_INTERVAL'],
+    [{ SNAPWARDEN_CLEANUP_INTERVAL: '0s' }, 'SNAPWARDEN_CLEANUP_INTERVAL'],
+    [{ SNAPWARDEN_CLEANUP_INTERVAL: '500' }, 'SNAPWARDEN_CLEANUP_INTERVAL'],
+    [{ SNAPWARDEN_FAILED_SNAPSHOT_GRACE: '1 hour' }, 'SNAPWARDEN_FAILED_SNAPSHOT_GRACE'],
+    [{ SNAPWARDEN_FAILED_SNAPSHOT_GRACE: '-1h' }, 'SNAPWARDEN_FAILED_SNAPSHOT_GRACE'],
     [{ SNAPWARDEN_MODE: 'kubernetes' }, 'REDIS_URL'],
     [{ SNAPWARDEN_KUBE_QPS: '0' }, 'SNAPWARDEN_KUBE_QPS'],
     [{ SNAPWARDEN_KUBE_BURST: 'many' }, 'SNAPWARDEN_KUBE_BURST'],
@@ -55,6 +62,34 @@ describe('loadConfig', () => {
     });
     expect(config.roles).toEqual(['worker', 'api']);
     expect(config.readyTimeoutMs).toBe(5_400_000);
+  });
+
+  it('parses the cleanup interval (at least 1s) and the failed-snapshot grace', () => {
+    const config = loadConfig({
+      SNAPWARDEN_CLEANUP_INTERVAL: '1s',
+      SNAPWARDEN_FAILED_SNAPSHOT_GRACE: '2h30m',
+    });
+    expect(config.cleanupIntervalMs).toBe(1000);
+    expect(config.failedSnapshotGraceMs).toBe(9_000_000);
+    expect(loadConfig({ SNAPWARDEN_CLEANUP_INTERVAL: '5m' }).cleanupIntervalMs).toBe(300_000);
+    expect(loadConfig({ SNAPWARDEN_FAILED_SNAPSHOT_GRACE: '0s' }).failedSnapshotGraceMs).toBe(0);
+  });
+
+  it('names the minimum when the cleanup interval is below 1s, and only the format when unreadable', () => {
+    expect(() => loadConfig({ SNAPWARDEN_CLEANUP_INTERVAL: '0s' })).toThrow(
+      /SNAPWARDEN_CLEANUP_INTERVAL: must be at least 1s/,
+    );
+    try {
+      loadConfig({ SNAPWARDEN_CLEANUP_INTERVAL: 'often' });
+      throw new Error('accepted');
+    } catch (error) {
+      expect((error as ConfigError).problems).toEqual([
+        {
+          variable: 'SNAPWARDEN_CLEANUP_INTERVAL',
+          message: 'must be a duration such as 30d, 12h or 90s',
+        },
+      ]);
+    }
   });
 
   it('defaults kubernetes mode to in-cluster configuration, every namespace, 20 QPS and burst 40', () => {

@@ -19,6 +19,10 @@ export interface Config {
   workerConcurrency: number;
   jobLockMs: number;
   resyncIntervalMs: number;
+  /** How often the repeating cleanup pass runs (one BullMQ job scheduler across replicas). */
+  cleanupIntervalMs: number;
+  /** How long a snapshot whose creation failed is kept for inspection before cleanup deletes it. */
+  failedSnapshotGraceMs: number;
   readyTimeoutMs: number;
   auditMaxEvents: number;
   auditMaxAgeMs: number;
@@ -91,6 +95,8 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     workerConcurrency: e.SNAPWARDEN_WORKER_CONCURRENCY,
     jobLockMs: e.SNAPWARDEN_JOB_LOCK_MS,
     resyncIntervalMs: e.SNAPWARDEN_RESYNC_INTERVAL,
+    cleanupIntervalMs: e.SNAPWARDEN_CLEANUP_INTERVAL,
+    failedSnapshotGraceMs: e.SNAPWARDEN_FAILED_SNAPSHOT_GRACE,
     readyTimeoutMs: e.SNAPWARDEN_READY_TIMEOUT,
     auditMaxEvents: e.SNAPWARDEN_AUDIT_MAX_EVENTS,
     auditMaxAgeMs: e.SNAPWARDEN_AUDIT_MAX_AGE,

@@ -13,7 +13,10 @@ import { errorText } from './format.js';
 import { LABEL_EXPIRES_AT } from './snapshot-request.service.js';
 import type { StoredPolicy } from './policy-store.js';
 
-/** How long a snapshot whose creation failed stays for inspection before cleanup deletes it. */
+/**
+ * How long a snapshot whose creation failed stays for inspection before cleanup deletes it, by
+ * default (`SNAPWARDEN_FAILED_SNAPSHOT_GRACE` sets it for the app).
+ */
 export const FAILED_SNAPSHOT_GRACE_MS = 3_600_000;
 
 /** What one cleanup pass deleted, and what it could not. */
@@ -24,7 +27,7 @@ export interface CleanupResult {
 
 /**
  * One cleanup pass over every snapshot snapwarden manages: expired on-demand snapshots (their
- * `ttl`), snapshots whose creation failed (after {@link FAILED_SNAPSHOT_GRACE_MS}), and the
+ * `ttl`), snapshots whose creation failed (after `failedGraceMs`), and the
  * snapshots of removed policies whose `deletionPolicy` is `Delete`. Never deletes a snapshot
  * labelled `snapwarden.io/keep: "true"`, one a restore is reading, or one it does not manage.
  * Snapshots of volumes that no longer exist are kept: on the local driver they are the only
