@@ -4,9 +4,16 @@ import {
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '#lib/config';
-import { PolicyReconciler, type EngineDeps, type PolicySource } from '#lib/engine';
+import {
+  PolicyReconciler,
+  type EngineDeps,
+  type PolicySource,
+  type ReconcileResult,
+} from '#lib/engine';
+import { RequestQueues } from '#lib/queues';
 import { CONFIG, ENGINE_DEPS, LOGGER, QueueRegistry, Readiness } from '#lib/runtime';
 import { BullMQJobSchedulers } from './bullmq-job-scheduler.adapter.js';
 import { POLICY_SOURCE } from './scheduler.constants.js';
@@ -15,11 +22,14 @@ import { POLICY_SOURCE } from './scheduler.constants.js';
  * The scheduler role: loads the policy source (the policy folder in local mode, BackupPolicy
  * custom resources in kubernetes mode), reconciles it into job schedulers on every change and
  * on a periodic resync (the source is the truth; BullMQ's schedulers a cache). Passes are
- * serialised: one reconcile at a time in this process.
+ * serialised: one reconcile at a time in this process. A removed policy gets a cleanup pass at
+ * once (its `deletionPolicy`), under a job id of that removal, so replicas do not double it.
  */
 @Injectable()
 export class SchedulerService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly reconciler: PolicyReconciler;
+  private readonly connection: Redis;
+  private readonly cleanup: RequestQueues;
   private timer?: NodeJS.Timeout;
   private chain: Promise<void> = Promise.resolve();
   private lastSync?: Date;
@@ -45,6 +55,8 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
       deps.audit,
       deps.once,
     );
+    this.connection = queues.workerConnection('scheduler-cleanup');
+    this.cleanup = new RequestQueues(this.connection, config.queuePrefix);
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -57,6 +69,8 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
     clearInterval(this.timer);
     await this.source.close();
     await this.chain;
+    await this.cleanup.close();
+    this.connection.disconnect();
   }
 
   /** When the last reconcile pass finished, for readiness. */
@@ -82,6 +96,7 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
       }
       const result = await this.reconciler.reconcile(desired, this.deps.clock());
       this.lastSync = this.deps.clock();
+      await this.cleanUpRemoved(result);
       await this.source.reconciled?.(desired, result, this.lastSync);
       this.logger.info(
         { reason, policies: desired.policies.length, ...result },
@@ -90,6 +105,29 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
     } catch (error) {
       // Don't let one failed pass stop the next ones; the periodic resync retries.
       this.logger.error({ reason, err: (error as Error).message }, 'policy reconcile failed');
+    }
+  }
+
+  /**
+   * Asks for a cleanup pass now for each removed policy. The job id is the removal's: the
+   * policy's key and uid and when that version was applied, the same in every replica.
+   */
+  private async cleanUpRemoved(result: ReconcileResult): Promise<void> {
+    if (result.removed.length === 0) return;
+    try {
+      const removed = await this.deps.policies.removed();
+      for (const key of result.removed) {
+        const stored = removed.find((p) => p.key === key);
+        // Not remembered any more: a cleanup pass has already applied its deletionPolicy.
+        if (!stored) continue;
+        await this.cleanup.cleanupNow('policy.removed', `${key}_${stored.uid}_${stored.appliedAt}`);
+      }
+    } catch (error) {
+      // The repeating cleanup pass applies it later; the removal itself has succeeded.
+      this.logger.warn(
+        { policies: result.removed, err: (error as Error).message },
+        'cannot enqueue cleanup of removed policies',
+      );
     }
   }
 }
