@@ -1,29 +1,16 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
 import { startKubeSim, type KubeSim } from '../k8s-sim/index.js';
-import { describeWithKubectl, kubectl, REPO_ROOT } from './kubectl-runner.js';
-
-const HOOK = join(REPO_ROOT, 'deploy', 'hooks', 'pre-upgrade-snapshot.yaml');
+import { describeWithKubectl, kubectl } from './kubectl-runner.js';
+import { hookManifests, HOOKS, renderHook } from './pre-upgrade-hook-render.js';
 
 /** What `helm template` makes of the three values the hook uses. */
-async function render(): Promise<string> {
-  return (await readFile(HOOK, 'utf8'))
-    .replaceAll('{{ .Release.Name }}', 'shop')
-    .replaceAll('{{ .Release.Namespace }}', 'default')
-    .replaceAll('{{ .Chart.Version }}', '2.4.0');
-}
-
-interface Manifest {
-  kind: string;
-  metadata: { annotations?: Record<string, string> };
-  spec?: { backoffLimit?: number; template: { spec: { containers: { command: string[] }[] } } };
-}
+const render = (): Promise<string> => renderHook(HOOKS.api);
 
 describe('the pre-upgrade hook manifest', () => {
   it('is a pre-upgrade Job that runs snapwarden snapshot --wait for the release', async () => {
-    const docs = parseAllDocuments(await render()).map((d) => d.toJS() as Manifest);
+    const docs = hookManifests(await render());
     const job = docs.find((d) => d.kind === 'Job');
     expect(job?.metadata.annotations).toMatchObject({
       'helm.sh/hook': 'pre-upgrade',
