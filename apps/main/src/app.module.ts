@@ -4,6 +4,7 @@ import type { Config } from '#lib/config';
 import { RuntimeModule } from '#lib/runtime';
 import { ApiModule } from '../../api/src/api.module.js';
 import { HealthModule } from '../../api/src/health.module.js';
+import { RequestCrModule } from '../../scheduler/src/request-cr.module.js';
 import { SchedulerModule } from '../../scheduler/src/scheduler.module.js';
 import { WorkerModule } from '../../worker/src/worker.module.js';
 
@@ -12,16 +13,17 @@ import { WorkerModule } from '../../worker/src/worker.module.js';
 export class AppModule {
   static forRoles(config: Config, redisUrl: string, logger: Logger): DynamicModule {
     const roles = {
-      scheduler: SchedulerModule,
-      worker: WorkerModule,
-      api: ApiModule,
+      // Policies, and in kubernetes mode the SnapshotRequest/RestoreRequest resources.
+      scheduler: [SchedulerModule, RequestCrModule],
+      worker: [WorkerModule],
+      api: [ApiModule],
     } as const;
     return {
       module: AppModule,
       imports: [
         RuntimeModule.forRoot(config, redisUrl, logger),
         HealthModule,
-        ...config.roles.map((role) => roles[role]),
+        ...config.roles.flatMap((role) => roles[role]),
       ],
     };
   }

@@ -20,3 +20,4 @@ export * from './on-demand-snapshot.service.js';
 export * from './restore.service.js';
 export * from './cleanup.service.js';
 export { parseQuantity } from '#lib/storage';
+export * from './request-cr-status.js';

@@ -16,6 +16,8 @@ export interface RequestIdentity<S> {
   /** Who asked: `api`, `cli`, `kube`… */
   trigger: string;
   createdAt: string;
+  /** `metadata.uid` of the custom resource a request came from (kubernetes mode). */
+  uid?: string;
 }
 
 /** What a request's processing changes over time. */

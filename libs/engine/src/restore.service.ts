@@ -13,6 +13,8 @@ export interface NewRestoreRequest {
   name: string;
   spec: RestoreRequestSpec;
   trigger: string;
+  /** `metadata.uid` of the RestoreRequest resource, when it came from one. */
+  uid?: string;
 }
 
 /** What the worker does with a restore job after one attempt. */
@@ -41,6 +43,7 @@ export class RestoreService {
       spec: input.spec,
       trigger: input.trigger,
       createdAt: this.deps.clock().toISOString(),
+      uid: input.uid,
     });
   }
 

@@ -25,6 +25,8 @@ export interface NewSnapshotRequest {
   name: string;
   spec: SnapshotRequestSpec;
   trigger: string;
+  /** `metadata.uid` of the SnapshotRequest resource, when it came from one. */
+  uid?: string;
 }
 
 /** One claim of a request as reported to callers (`status.snapshots[]`). */
@@ -66,6 +68,7 @@ export class SnapshotRequestService {
       spec: input.spec,
       trigger: input.trigger,
       createdAt: now.toISOString(),
+      uid: input.uid,
     });
     if (created && ttlMs > 0) {
       const expiresAt = new Date(now.getTime() + ttlMs).toISOString();

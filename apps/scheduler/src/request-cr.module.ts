@@ -1,0 +1,82 @@
+import {
+  Inject,
+  Injectable,
+  Module,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Config } from '#lib/config';
+import {
+  RequestStore,
+  RestoreService,
+  SnapshotRequestService,
+  SnapshotsInUse,
+  type EngineDeps,
+} from '#lib/engine';
+import type { KubeClient } from '#lib/kube';
+import { RequestQueues } from '#lib/queues';
+import {
+  CONFIG,
+  ENGINE_DEPS,
+  KUBE_CLIENT,
+  LOGGER,
+  QueueRegistry,
+  REDIS,
+  Readiness,
+} from '#lib/runtime';
+import { RequestCrController } from './request-cr.controller.js';
+
+/**
+ * Part of the scheduler role in kubernetes mode: drives SnapshotRequest and RestoreRequest
+ * custom resources ({@link RequestCrController}). Does nothing in local mode, where requests
+ * arrive through the REST API only.
+ */
+@Injectable()
+export class RequestCrService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private controller?: RequestCrController;
+  private producer?: RequestQueues;
+  private connection?: Redis;
+
+  // eslint-disable-next-line max-params -- Nest constructor injection, one parameter per provider
+  constructor(
+    @Inject(CONFIG) private readonly config: Config,
+    @Inject(ENGINE_DEPS) private readonly deps: EngineDeps,
+    @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(KUBE_CLIENT) private readonly kube: KubeClient | null,
+    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(QueueRegistry) private readonly queues: QueueRegistry,
+    @Inject(Readiness) private readonly readiness: Readiness,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (this.config.mode !== 'kubernetes' || !this.kube) return;
+    const prefix = this.config.queuePrefix;
+    this.connection = this.queues.workerConnection('request-resources');
+    this.producer = new RequestQueues(this.connection, prefix);
+    const store = new RequestStore(this.redis, prefix);
+    const controller = new RequestCrController({
+      kube: this.kube,
+      snapshots: new SnapshotRequestService(this.deps, store),
+      restores: new RestoreService(this.deps, store, new SnapshotsInUse(this.redis, prefix)),
+      producer: this.producer,
+      audit: this.deps.audit,
+      logger: this.logger,
+      namespace: this.config.kube.namespace,
+    });
+    this.controller = controller;
+    this.readiness.register('request-resources', () => controller.notReadyReason());
+    await controller.start();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.controller?.close();
+    await this.producer?.close();
+    this.connection?.disconnect();
+  }
+}
+
+/** The SnapshotRequest/RestoreRequest controller of the scheduler role. */
+@Module({ providers: [RequestCrService] })
+export class RequestCrModule {}
