@@ -122,6 +122,7 @@ function snapshotRequestStatus(): OpenApiSchema {
     completionTime: time('When the request succeeded or failed.'),
     expiryTime: time('When the snapshots expire (spec.ttl after creation); absent for ttl 0.'),
     runId: str('Job history entry of the request, as in GET /api/v1/runs/{id}.'),
+    field: str('For a request refused as invalid: the first invalid field; the message names all.'),
     message: str('Human-readable summary.'),
     conditions: conditions('Ready'),
   });

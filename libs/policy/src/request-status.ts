@@ -63,6 +63,8 @@ export interface SnapshotRequestCrStatus {
   expiryTime?: string;
   /** Job history entry of the request, as in `GET /api/v1/runs/{id}`. */
   runId?: string;
+  /** For a refused request: the first invalid field (`spec.ttl`…); the message names all. */
+  field?: string;
   message?: string;
   conditions?: RequestCondition[];
 }
