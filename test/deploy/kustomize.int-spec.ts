@@ -91,7 +91,7 @@ describeWithKubectl('kustomize manifests')('kustomize manifests in deploy/kustom
         'snapshot.storage.k8s.io/volumesnapshotcontents: get,list,watch,create',
         'snapshot.storage.k8s.io/volumesnapshotclasses: get,list,watch',
         'storage.k8s.io/storageclasses: get,list,watch',
-        'core/events: create,patch',
+        'core/events: create,get,patch',
         'hwameistor.io/localvolumesnapshotrestores: get,create,watch',
       ].sort(),
     );
