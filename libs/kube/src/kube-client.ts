@@ -1,4 +1,5 @@
 import {
+  ApiException,
   CoreV1Api,
   CustomObjectsApi,
   KubeConfig,
@@ -251,6 +252,15 @@ export class KubeClient {
   }
 
   /**
+   * Creates a custom object (cluster-scoped when `metadata.namespace` is unset). Like every
+   * create it is retried only when the server refused before writing (429); a 422 Invalid
+   * throws a {@link KubeInvalidError} carrying the server's `details.causes`.
+   */
+  async createCustom<T extends KubeObject>(resource: CustomResource, obj: T): Promise<T> {
+    return this.createResource(resource, obj);
+  }
+
+  /**
    * Merge-patches the status subresource with `{status}`. `status` may be a function of the
    * object as read just before the write. On 409 Conflict the object is read again and the
    * patch sent again (recomputed when it is a function), up to 5 times; then the conflict is thrown.
@@ -352,9 +362,12 @@ export class KubeClient {
     const namespace = obj.metadata.namespace;
     const raw: unknown = await this.request(
       () =>
-        namespace === undefined
+        (namespace === undefined
           ? this.custom.createClusterCustomObject({ ...resource, body: obj })
-          : this.custom.createNamespacedCustomObject({ ...resource, namespace, body: obj }),
+          : this.custom.createNamespacedCustomObject({ ...resource, namespace, body: obj })
+        ).catch((error: unknown) => {
+          throw withCauses(error);
+        }),
       false,
     );
     return asKubeObject<T>(raw);
@@ -435,6 +448,47 @@ export class KubeClient {
       throw apiError;
     }
   }
+}
+
+/** One entry of a 422 Invalid `Status`'s `details.causes`: the field and what is wrong with it. */
+export interface StatusCause {
+  field: string;
+  message: string;
+}
+
+/** A 422 Invalid answer: the server named each offending field in `causes`. */
+export class KubeInvalidError extends KubeApiError {
+  constructor(
+    message: string,
+    readonly causes: StatusCause[],
+  ) {
+    super(422, 'Invalid', message);
+    this.name = 'KubeInvalidError';
+  }
+}
+
+/** Keeps `details.causes` of a 422, which {@link toKubeApiError} does not carry. */
+function withCauses(error: unknown): KubeApiError {
+  const apiError = toKubeApiError(error);
+  if (apiError.statusCode !== 422 || !(error instanceof ApiException)) return apiError;
+  return new KubeInvalidError(apiError.message, statusCauses(error.body));
+}
+
+function statusCauses(body: unknown): StatusCause[] {
+  let status: unknown = body;
+  if (typeof body === 'string') {
+    try {
+      status = JSON.parse(body);
+    } catch {
+      return [];
+    }
+  }
+  const details = isRecord(status) ? status.details : undefined;
+  const causes = isRecord(details) && Array.isArray(details.causes) ? details.causes : [];
+  return causes.filter(isRecord).map((cause) => ({
+    field: typeof cause.field === 'string' ? cause.field : '',
+    message: typeof cause.message === 'string' ? cause.message : '',
+  }));
 }
 
 function mustExist<T>(value: T | undefined, plural: string, name: string): T {
