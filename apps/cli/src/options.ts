@@ -1,5 +1,11 @@
-import { InvalidArgumentError, type Command } from 'commander';
-import { parseDuration } from '#lib/policy';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import {
+  isDns1123Label,
+  isDns1123Subdomain,
+  parseDuration,
+  type SpecParseResult,
+} from '#lib/policy';
+import { CliError, EXIT } from './exit-codes.js';
 
 /** Options every command that talks to the API accepts. */
 export interface CommonOptions {
@@ -16,6 +22,58 @@ export function withCommon(command: Command): Command {
     .option('-o, --output <format>', 'text or json', outputFormat, 'text');
 }
 
+/** Kube mode's flags (`snapshot` and `restore`). */
+export interface KubeOptions {
+  kube?: boolean;
+  kubeconfig?: string;
+  context?: string;
+}
+
+/** Adds `--kube`, `--kubeconfig` and `--context` to a command. */
+export function withKube(command: Command): Command {
+  return command
+    .option(
+      '--kube',
+      'create the custom resource in the cluster instead of calling the API ' +
+        '(kubeconfig: in-cluster service account, else $KUBECONFIG or ~/.kube/config)',
+    )
+    .option('--kubeconfig <path>', 'kubeconfig file for --kube (implies --kube)')
+    .option('--context <name>', 'kubeconfig context for --kube (default: the current one)');
+}
+
+/** Where a request goes: `-n` and `--name`, checked before anything is sent. */
+export function requestIdentity(options: { namespace: string; name?: string }): {
+  namespace: string;
+  name?: string;
+} {
+  if (!isDns1123Label(options.namespace)) {
+    throw new CliError(
+      `-n/--namespace ${JSON.stringify(options.namespace)}: metadata.namespace must be a DNS-1123 label`,
+      EXIT.usage,
+    );
+  }
+  if (options.name !== undefined && !isDns1123Subdomain(options.name)) {
+    throw new CliError(
+      `--name ${JSON.stringify(options.name)}: metadata.name must be a DNS-1123 subdomain ` +
+        '(lower case letters, digits, "-" and ".")',
+      EXIT.usage,
+    );
+  }
+  return { namespace: options.namespace, name: options.name };
+}
+
+/** A spec that did not validate is a usage error naming its first bad field (`spec.ttl: …`). */
+export function requireValid<T>(result: SpecParseResult<T>): void {
+  if (result.ok) return;
+  const first = result.errors[0];
+  throw new CliError(`${first?.field ?? 'spec'}: ${first?.message ?? 'invalid'}`, EXIT.usage);
+}
+
+/** Prints `value` as JSON with `--output json`, else `text`. */
+export function print(options: CommonOptions, value: unknown, text: string): void {
+  console.log(options.output === 'json' ? JSON.stringify(value, null, 2) : text);
+}
+
 function outputFormat(value: string): 'text' | 'json' {
   if (value === 'text' || value === 'json') return value;
   throw new InvalidArgumentError('must be text or json');
@@ -30,6 +88,13 @@ export function durationMs(value: string): number {
   } catch (error) {
     throw new InvalidArgumentError(error instanceof Error ? error.message : 'not a duration');
   }
+}
+
+/** `--timeout <duration>`, in milliseconds; 10 minutes by default. */
+export function timeoutOption(description: string): Option {
+  return new Option('--timeout <duration>', `${description}, e.g. 90s or 10m`)
+    .argParser(durationMs)
+    .default(600_000, '10m');
 }
 
 /** Collects a repeatable flag's values. */

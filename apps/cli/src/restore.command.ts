@@ -1,11 +1,23 @@
 import { Command } from 'commander';
-import { ApiClient } from './api-client.js';
-import { cliConnection } from './cli-config.js';
+import { parseRestoreRequestSpec } from '#lib/policy';
+import { defined, type Observed, type RestoreStatus } from './backend.js';
 import { CliError, EXIT } from './exit-codes.js';
-import { collect, durationMs, withCommon, type CommonOptions } from './options.js';
+import { RESTORE_REQUESTS } from './kube-backend.js';
+import {
+  collect,
+  print,
+  requestIdentity,
+  requireValid,
+  timeoutOption,
+  withCommon,
+  withKube,
+  type CommonOptions,
+  type KubeOptions,
+} from './options.js';
+import { selectBackend } from './select-backend.js';
 import { waitForFinal } from './wait.js';
 
-interface RestoreOptions extends CommonOptions {
+interface RestoreOptions extends CommonOptions, KubeOptions {
   namespace: string;
   to?: string;
   rollback?: boolean;
@@ -17,19 +29,13 @@ interface RestoreOptions extends CommonOptions {
   timeout: number;
 }
 
-interface RestoreStatus {
-  namespace: string;
-  name: string;
-  phase: string;
-  message?: string;
-  field?: string;
-  claimName?: string;
-}
-
 /** `snapwarden restore SNAPSHOT`: into a new claim (`--to`), or onto its source (`--rollback`). */
 export function restoreCommand(): Command {
-  return withCommon(new Command('restore'))
-    .description('restore a snapshot into a new claim, or roll its source claim back')
+  return withKube(withCommon(new Command('restore')))
+    .description(
+      'restore a snapshot into a new claim, or roll its source claim back (a RestoreRequest: ' +
+        'through the API, or with --kube as a custom resource in the cluster)',
+    )
     .argument('<snapshot>', 'name of the snapshot')
     .requiredOption('-n, --namespace <namespace>', 'namespace of the snapshot')
     .option('--to <claim>', 'the new claim to create from the snapshot')
@@ -37,58 +43,93 @@ export function restoreCommand(): Command {
     .option('--size <quantity>', 'size of the new claim, e.g. 10Gi')
     .option('--storage-class <name>', 'storage class of the new claim')
     .option('--access-mode <mode>', 'access mode of the new claim (repeatable)', collect)
-    .option('--name <name>', 'name of the restore (default: generated)')
+    .option('--name <name>', 'name of the restore (default: generated, restore-<8 hex>)')
     .option('--wait', 'wait until the restore has finished')
-    .option('--timeout <duration>', 'how long --wait waits', durationMs, 600_000)
+    .addOption(timeoutOption('how long --wait waits'))
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 succeeded (or created, without --wait), 1 failed (the broken rule is named),\n' +
+        '2 bad usage or input (nothing is created), 3 timed out.',
+    )
     .action(async (snapshot: string, options: RestoreOptions) => {
       process.exitCode = await runRestore(snapshot, options);
     });
 }
 
 async function runRestore(snapshot: string, options: RestoreOptions): Promise<number> {
-  if (Boolean(options.rollback) === (options.to !== undefined)) {
-    throw new CliError('give exactly one of --to CLAIM and --rollback', EXIT.usage);
-  }
-  const api = new ApiClient(cliConnection(options));
-  const target = options.to
-    ? {
-        claimName: options.to,
-        size: options.size,
-        storageClassName: options.storageClass,
-        accessModes: options.accessMode,
-      }
-    : undefined;
-  const created = await api.post<RestoreStatus>('/api/v1/restores', {
-    metadata: { namespace: options.namespace, name: options.name },
-    spec: { snapshotName: snapshot, mode: options.rollback ? 'Rollback' : 'NewVolume', target },
-  });
-  const key = `${created.namespace}/${created.name}`;
+  const backend = selectBackend<Record<string, unknown>, RestoreStatus>(
+    options,
+    '/api/v1/restores',
+    RESTORE_REQUESTS,
+  );
+  const { namespace, name } = requestIdentity(options);
+  const spec = restoreSpec(snapshot, options);
+  const created = await backend.create(namespace, name, spec);
+  const key = `${created.status.namespace}/${created.status.name}`;
   if (!options.wait) {
-    print(options, created, `restore ${key} created`);
+    print(options, created.json, `restore ${key} created`);
     return EXIT.ok;
   }
   let last = '';
   const final = await waitForFinal(
-    () => api.get<RestoreStatus>(`/api/v1/restores/${key}`),
-    options.timeout,
-    (status) => {
-      if (options.output === 'text' && status.phase !== last)
-        console.log(`${key}: ${status.phase}`);
-      last = status.phase;
+    () => backend.get(created.status.namespace, created.status.name),
+    {
+      phase: (o) => o.status.phase,
+      timeoutMs: options.timeout,
+      onRead: ({ status }) => {
+        if (options.output === 'text' && status.phase !== last)
+          console.log(`${key}: ${status.phase}`);
+        last = status.phase;
+      },
+      what: `restore ${key}`,
     },
-    `restore ${key}`,
   );
-  if (final.phase === 'Succeeded') {
-    print(options, final, `restore ${key} succeeded: ${final.message ?? ''}`);
-    return EXIT.ok;
-  }
-  if (options.output === 'json') console.log(JSON.stringify(final, null, 2));
-  console.error(
-    `restore ${key} failed${final.field ? ` (${final.field})` : ''}: ${final.message ?? ''}`,
-  );
-  return EXIT.failed;
+  return report(options, final);
 }
 
-function print(options: CommonOptions, value: unknown, text: string): void {
-  console.log(options.output === 'json' ? JSON.stringify(value, null, 2) : text);
+/** The RestoreRequest spec the flags describe, validated as the server would. */
+function restoreSpec(snapshot: string, options: RestoreOptions): Record<string, unknown> {
+  if (Boolean(options.rollback) === (options.to !== undefined)) {
+    throw new CliError('give exactly one of --to CLAIM and --rollback', EXIT.usage);
+  }
+  const target =
+    options.to === undefined
+      ? undefined
+      : defined({
+          claimName: options.to,
+          size: options.size,
+          storageClassName: options.storageClass,
+          accessModes: options.accessMode,
+        });
+  if (target === undefined) {
+    const stray = [
+      ['--size', options.size],
+      ['--storage-class', options.storageClass],
+      ['--access-mode', options.accessMode],
+    ].find(([, value]) => value !== undefined);
+    if (stray) {
+      throw new CliError(`${String(stray[0])} describes the new claim: only with --to`, EXIT.usage);
+    }
+  }
+  const spec = defined({
+    snapshotName: snapshot,
+    mode: options.rollback ? 'Rollback' : 'NewVolume',
+    target,
+  });
+  requireValid(parseRestoreRequestSpec(spec));
+  return spec;
+}
+
+function report(options: CommonOptions, final: Observed<RestoreStatus>): number {
+  const { status } = final;
+  const key = `${status.namespace}/${status.name}`;
+  if (status.phase === 'Succeeded') {
+    print(options, final.json, `restore ${key} succeeded: ${status.message ?? ''}`);
+    return EXIT.ok;
+  }
+  if (options.output === 'json') console.log(JSON.stringify(final.json, null, 2));
+  console.error(
+    `restore ${key} failed${status.field ? ` (${status.field})` : ''}: ${status.message ?? ''}`,
+  );
+  return EXIT.failed;
 }

@@ -1,12 +1,25 @@
 import { Command } from 'commander';
-import { parseSelector, type LabelSelector } from '#lib/policy';
-import { ApiClient } from './api-client.js';
-import { cliConnection } from './cli-config.js';
+import { parseSelector, parseSnapshotRequestSpec, type LabelSelector } from '#lib/policy';
+import { defined, type Observed, type RequestStatus } from './backend.js';
 import { CliError, EXIT } from './exit-codes.js';
-import { collect, durationMs, withCommon, type CommonOptions } from './options.js';
+import { SNAPSHOT_REQUESTS } from './kube-backend.js';
+import {
+  collect,
+  print,
+  requestIdentity,
+  requireValid,
+  timeoutOption,
+  withCommon,
+  withKube,
+  type CommonOptions,
+  type KubeOptions,
+} from './options.js';
+import { selectBackend } from './select-backend.js';
 import { waitForFinal } from './wait.js';
 
-interface SnapshotOptions extends CommonOptions {
+export type { RequestStatus } from './backend.js';
+
+interface SnapshotOptions extends CommonOptions, KubeOptions {
   namespace: string;
   selector?: string;
   claim?: string[];
@@ -17,68 +30,65 @@ interface SnapshotOptions extends CommonOptions {
   name?: string;
 }
 
-/** One claim of a request as the API reports it. */
-interface ClaimStatus {
-  claim: string;
-  snapshotName?: string;
-  readyToUse: boolean;
-  state: string;
-  error?: string;
-}
-
-/** A SnapshotRequest as the API reports it. */
-export interface RequestStatus {
-  namespace: string;
-  name: string;
-  phase: string;
-  message?: string;
-  timedOut?: boolean;
-  snapshots: ClaimStatus[];
-}
+/** The server fails the request at its timeout; allow its answer a moment to arrive. */
+const ANSWER_GRACE_MS = 2_000;
 
 /** `snapwarden snapshot`: an on-demand snapshot of the selected claims, optionally waited for. */
 export function snapshotCommand(): Command {
-  return withCommon(new Command('snapshot'))
-    .description('snapshot the selected claims now (a SnapshotRequest)')
+  return withKube(withCommon(new Command('snapshot')))
+    .description(
+      'snapshot the selected claims now (a SnapshotRequest: through the API, or with --kube ' +
+        'as a custom resource in the cluster)',
+    )
     .requiredOption('-n, --namespace <namespace>', 'namespace of the claims')
     .option('-l, --selector <selector>', 'label selector, e.g. app.kubernetes.io/instance=shop')
     .option('--claim <name>', 'a claim by name (repeatable)', collect)
     .option('--reason <text>', 'why (kept in the request and the audit log)')
     .option('--ttl <duration>', 'keep the snapshots this long, e.g. 72h (0: until deleted)')
-    .option('--name <name>', 'name of the request (default: generated)')
+    .option('--name <name>', 'name of the request (default: generated, snapreq-<8 hex>)')
     .option('--wait', 'wait until every snapshot is ready or the request failed')
-    .option('--timeout <duration>', 'fail the request after this long', durationMs, 600_000)
+    .addOption(timeoutOption('fail the request after this long (spec.timeoutSeconds)'))
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 succeeded (or created, without --wait), 1 failed (the claims are named),\n' +
+        '2 bad usage or input (nothing is created), 3 timed out.',
+    )
     .action(async (options: SnapshotOptions) => {
       process.exitCode = await runSnapshot(options);
     });
 }
 
 async function runSnapshot(options: SnapshotOptions): Promise<number> {
-  const api = new ApiClient(cliConnection(options));
-  const body = {
-    metadata: { namespace: options.namespace, name: options.name },
-    spec: {
-      ...selection(options),
-      reason: options.reason,
-      ttl: options.ttl,
-      timeoutSeconds: Math.max(1, Math.ceil(options.timeout / 1000)),
-    },
-  };
-  const created = await api.post<RequestStatus>('/api/v1/snapshot-requests', body);
-  const path = `/api/v1/snapshot-requests/${created.namespace}/${created.name}`;
+  const backend = selectBackend<Record<string, unknown>, RequestStatus>(
+    options,
+    '/api/v1/snapshot-requests',
+    SNAPSHOT_REQUESTS,
+  );
+  const { namespace, name } = requestIdentity(options);
+  const spec = defined({
+    ...selection(options),
+    reason: options.reason,
+    ttl: options.ttl,
+    timeoutSeconds: Math.max(1, Math.ceil(options.timeout / 1000)),
+  });
+  requireValid(parseSnapshotRequestSpec(spec));
+  const created = await backend.create(namespace, name, spec);
+  const key = `${created.status.namespace}/${created.status.name}`;
   if (!options.wait) {
-    print(options, created, `snapshot request ${created.namespace}/${created.name} created`);
+    print(options, created.json, `snapshot request ${key} created`);
     return EXIT.ok;
   }
   const seen = new Map<string, string>();
   const final = await waitForFinal(
-    () => api.get<RequestStatus>(path),
-    // The server fails the request at its timeout; allow its answer a moment to arrive.
-    options.timeout + 2_000,
-    (status) => {
-      if (options.output === 'text') progress(status, seen);
+    () => backend.get(created.status.namespace, created.status.name),
+    {
+      phase: (o) => o.status.phase,
+      timeoutMs: options.timeout + ANSWER_GRACE_MS,
+      onRead: (o) => {
+        if (options.output === 'text') progress(o.status, seen);
+      },
+      what: `snapshot request ${key}`,
     },
-    `snapshot request ${created.name}`,
   );
   return report(options, final);
 }
@@ -95,6 +105,7 @@ function selection(options: SnapshotOptions): { selector?: LabelSelector; claimN
   }
 }
 
+/** Prints a line per claim whenever what it shows changes. */
 function progress(status: RequestStatus, seen: Map<string, string>): void {
   for (const claim of status.snapshots) {
     const line = claim.readyToUse
@@ -107,20 +118,22 @@ function progress(status: RequestStatus, seen: Map<string, string>): void {
   }
 }
 
-function report(options: SnapshotOptions, status: RequestStatus): number {
+function report(options: SnapshotOptions, final: Observed<RequestStatus>): number {
+  const { status } = final;
   const key = `${status.namespace}/${status.name}`;
   if (status.phase === 'Succeeded') {
-    print(options, status, `snapshot request ${key} succeeded: ${status.message ?? ''}`);
+    print(options, final.json, `snapshot request ${key} succeeded: ${status.message ?? ''}`);
     return EXIT.ok;
   }
-  if (options.output === 'json') console.log(JSON.stringify(status, null, 2));
-  const failed = status.snapshots.filter((s) => !s.readyToUse).map((s) => s.claim);
+  if (options.output === 'json') console.log(JSON.stringify(final.json, null, 2));
+  const failed = status.snapshots.filter((s) => s.state === 'failed');
+  // The failed claims; for a timeout (nothing failed) the ones not ready.
+  const named = (failed.length > 0 ? failed : status.snapshots.filter((s) => !s.readyToUse)).map(
+    (s) => s.claim,
+  );
   console.error(
-    `snapshot request ${key} failed${failed.length ? ` (claims: ${failed.join(', ')})` : ''}: ${status.message ?? ''}`,
+    `snapshot request ${key} ${status.timedOut ? 'timed out' : 'failed'}` +
+      `${named.length ? ` (claims: ${named.join(', ')})` : ''}: ${status.message ?? ''}`,
   );
   return status.timedOut ? EXIT.timedOut : EXIT.failed;
-}
-
-function print(options: CommonOptions, value: unknown, text: string): void {
-  console.log(options.output === 'json' ? JSON.stringify(value, null, 2) : text);
 }

@@ -1,28 +1,33 @@
 import { CliError, EXIT } from './exit-codes.js';
 
-/** Something that ends in `Succeeded` or `Failed`. */
-export interface Phased {
-  phase: string;
+/** How {@link waitForFinal} waits. */
+export interface WaitOptions<T> {
+  /** The phase of a read value; `Succeeded` and `Failed` are final. */
+  phase: (value: T) => string;
+  timeoutMs: number;
+  /** Sees every read, so callers can print what changed. */
+  onRead: (value: T) => void;
+  /** What is waited for, for the timeout message. */
+  what: string;
 }
 
 /**
- * Polls `read` until the phase is final or `timeoutMs` has passed (then exit code 3); `onChange`
- * sees every read, so callers can print what changed.
+ * Polls `read` (every 250 ms) until the phase is final, or throws a {@link CliError} with exit
+ * code 3 once `timeoutMs` has passed, naming the last phase seen.
  */
-export async function waitForFinal<T extends Phased>(
-  read: () => Promise<T>,
-  timeoutMs: number,
-  onChange: (value: T) => void,
-  what: string,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
+export async function waitForFinal<T>(read: () => Promise<T>, options: WaitOptions<T>): Promise<T> {
+  const deadline = Date.now() + options.timeoutMs;
   for (;;) {
     const value = await read();
-    onChange(value);
-    if (value.phase === 'Succeeded' || value.phase === 'Failed') return value;
+    options.onRead(value);
+    const phase = options.phase(value);
+    if (phase === 'Succeeded' || phase === 'Failed') return value;
     const left = deadline - Date.now();
     if (left <= 0) {
-      throw new CliError(`timed out after ${timeoutMs / 1000}s waiting for ${what}`, EXIT.timedOut);
+      throw new CliError(
+        `timed out after ${options.timeoutMs / 1000}s waiting for ${options.what} (still ${phase})`,
+        EXIT.timedOut,
+      );
     }
     await new Promise((r) => setTimeout(r, Math.min(250, left)));
   }
