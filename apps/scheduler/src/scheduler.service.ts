@@ -56,7 +56,9 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
       deps.once,
     );
     this.connection = queues.workerConnection('scheduler-cleanup');
-    this.cleanup = new RequestQueues(this.connection, config.queuePrefix);
+    this.cleanup = new RequestQueues(this.connection, config.queuePrefix, (queue, error) =>
+      logger.warn({ queue, err: error.message }, 'queue error'),
+    );
   }
 
   async onApplicationBootstrap(): Promise<void> {

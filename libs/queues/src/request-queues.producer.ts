@@ -31,10 +31,20 @@ export class RequestQueues {
   readonly restores: Queue;
   readonly cleanup: Queue;
 
-  constructor(connection: Redis, prefix: string) {
+  /** `onError` hears each queue's errors (BullMQ otherwise prints them to stderr). */
+  constructor(
+    connection: Redis,
+    prefix: string,
+    onError?: (queue: RequestQueueName, error: Error) => void,
+  ) {
     this.requests = new Queue(REQUEST_QUEUE.requests, { connection, prefix });
     this.restores = new Queue(REQUEST_QUEUE.restores, { connection, prefix });
     this.cleanup = new Queue(REQUEST_QUEUE.cleanup, { connection, prefix });
+    if (onError) {
+      for (const queue of this.all()) {
+        queue.on('error', (error) => onError(queue.name as RequestQueueName, error));
+      }
+    }
   }
 
   all(): Queue[] {
