@@ -427,73 +427,66 @@ describe('kubernetes mode: a restored claim that provisions slowly', () => {
     await cluster?.stop();
   });
 
-  // KNOWN BUG (marked `failing` so the suite stays green; make it `it` once fixed): a NewVolume
-  // restore ends, and releases its snapshot to rotation, as soon as the claim is created. While
-  // the claim is still Pending, rotation deletes the snapshot; the provisioner then refuses a
-  // snapshot being deleted and the snapshot controller keeps it Terminating for the Pending
-  // claim: the restored claim never binds (libs/engine/src/restore.service.ts, invariant 2).
-  it.failing(
-    'keeps the snapshot from rotation until the restored claim is Bound',
-    async () => {
-      process.stdout.write(
-        'known bug, expected to fail: rotation deletes a snapshot a Pending restored claim reads\n',
+  // Invariant 2: a restored claim still provisioning reads its snapshot; rotation must wait
+  // until the claim is Bound (the provisioner refuses a snapshot being deleted, and the
+  // snapshot controller would keep it Terminating for the Pending claim: it would never bind).
+  it('keeps the snapshot from rotation until the restored claim is Bound', async () => {
+    const { sim, namespace: ns } = cluster;
+    cluster.createPolicy('rotate', {
+      schedule: '*/1 * * * * *',
+      claimNames: ['app-0'],
+      snapshotClassName: 'everest-snap',
+      retention: { keepLast: 1 },
+    });
+    const source = await eventually(
+      () => Promise.resolve(cluster.managedSnapshotsOf('app-0').find((s) => s.status?.readyToUse)),
+      15_000,
+      'a ready snapshot of app-0',
+    );
+    const name = source.metadata.name ?? '';
+    // Kept (by label) only until the restore has created its claim.
+    sim.store.mergeInto(source, { metadata: { labels: { 'snapwarden.io/keep': 'true' } } });
+    const created = await postJson(
+      app,
+      '/api/v1/restores',
+      {
+        metadata: { namespace: ns, name: 'slow-copy' },
+        spec: { snapshotName: name, target: { claimName: 'app-0-copy', size: '10Gi' } },
+      },
+      TOKEN,
+    );
+    expect(created.status).toBe(201);
+    await eventually(
+      () => Promise.resolve(claimOf(sim, ns, 'app-0-copy')),
+      10_000,
+      'the restored claim created',
+    );
+    expect(claimOf(sim, ns, 'app-0-copy')?.status?.phase).toBe('Pending');
+    // The restore is not over while its claim provisions.
+    const running = await getJson<RestoreView>(app, `/api/v1/restores/${ns}/slow-copy`);
+    expect(running).toMatchObject({ phase: 'Running', claimName: 'app-0-copy' });
+    const labelled = sim.store.read(SNAPSHOT_API, 'VolumeSnapshot', name, ns);
+    if (labelled) {
+      sim.store.mergeInto(labelled, { metadata: { labels: { 'snapwarden.io/keep': null } } });
+    }
+    // Rotation (keepLast 1, a run every second) must wait until the claim no longer needs it.
+    await untilBound(sim, ns, ['app-0-copy'], 8_000).catch(async (error: Error) => {
+      const vs = sim.store.read(SNAPSHOT_API, 'VolumeSnapshot', name, ns);
+      const provisioning = sim.store
+        .items('v1', 'Event', ns)
+        .filter((e) => (e as { reason?: string }).reason === 'ProvisioningFailed')
+        .map((e) => (e as { message?: string }).message);
+      const deletions = (await auditEvents(app, { namespace: ns, volume: 'app-0' })).filter(
+        (e) => e.type === 'snapshot.deleted' && e.snapshot === name,
       );
-      const { sim, namespace: ns } = cluster;
-      cluster.createPolicy('rotate', {
-        schedule: '*/1 * * * * *',
-        claimNames: ['app-0'],
-        snapshotClassName: 'everest-snap',
-        retention: { keepLast: 1 },
-      });
-      const source = await eventually(
-        () =>
-          Promise.resolve(cluster.managedSnapshotsOf('app-0').find((s) => s.status?.readyToUse)),
-        15_000,
-        'a ready snapshot of app-0',
+      throw new Error(
+        `${error.message}; snapshot ${name} deletionTimestamp=` +
+          `${vs?.metadata.deletionTimestamp ?? 'none'}, deleted by: ` +
+          `${JSON.stringify(deletions.map((d) => d.reason))}, provisioner: ` +
+          `${provisioning.at(-1) ?? 'no ProvisioningFailed event'}`,
       );
-      const name = source.metadata.name ?? '';
-      // Kept (by label) only until the restore has created its claim.
-      sim.store.mergeInto(source, { metadata: { labels: { 'snapwarden.io/keep': 'true' } } });
-      const created = await postJson(
-        app,
-        '/api/v1/restores',
-        {
-          metadata: { namespace: ns, name: 'slow-copy' },
-          spec: { snapshotName: name, target: { claimName: 'app-0-copy', size: '10Gi' } },
-        },
-        TOKEN,
-      );
-      expect(created.status).toBe(201);
-      await eventually(
-        () => Promise.resolve(claimOf(sim, ns, 'app-0-copy')),
-        10_000,
-        'the restored claim created',
-      );
-      expect(claimOf(sim, ns, 'app-0-copy')?.status?.phase).toBe('Pending');
-      const labelled = sim.store.read(SNAPSHOT_API, 'VolumeSnapshot', name, ns);
-      if (labelled) {
-        sim.store.mergeInto(labelled, { metadata: { labels: { 'snapwarden.io/keep': null } } });
-      }
-      // Rotation (keepLast 1, a run every second) must wait until the claim no longer needs it.
-      await untilBound(sim, ns, ['app-0-copy'], 8_000).catch(async (error: Error) => {
-        const vs = sim.store.read(SNAPSHOT_API, 'VolumeSnapshot', name, ns);
-        const provisioning = sim.store
-          .items('v1', 'Event', ns)
-          .filter((e) => (e as { reason?: string }).reason === 'ProvisioningFailed')
-          .map((e) => (e as { message?: string }).message);
-        const deletions = (await auditEvents(app, { namespace: ns, volume: 'app-0' })).filter(
-          (e) => e.type === 'snapshot.deleted' && e.snapshot === name,
-        );
-        throw new Error(
-          `${error.message}; snapshot ${name} deletionTimestamp=` +
-            `${vs?.metadata.deletionTimestamp ?? 'none'}, deleted by: ` +
-            `${JSON.stringify(deletions.map((d) => d.reason))}, provisioner: ` +
-            `${provisioning.at(-1) ?? 'no ProvisioningFailed event'}`,
-        );
-      });
-      const final = await settled<RestoreView>(app, `/api/v1/restores/${ns}/slow-copy`);
-      expect(final).toMatchObject({ phase: 'Succeeded', claimName: 'app-0-copy' });
-    },
-    45_000,
-  );
+    });
+    const final = await settled<RestoreView>(app, `/api/v1/restores/${ns}/slow-copy`);
+    expect(final).toMatchObject({ phase: 'Succeeded', claimName: 'app-0-copy' });
+  }, 45_000);
 });

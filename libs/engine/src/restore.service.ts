@@ -71,19 +71,26 @@ export class RestoreService {
     const { lockTtlMs, busyRetryMs } = this.deps.timings;
     const held = await this.deps.locks.withLock(lockKey, jobId, lockTtlMs, async () => {
       await this.inUse.add(snapshot.namespace, snapshot.name, data.restoreKey);
+      let step: RestoreStep | undefined;
       try {
-        return await this.restore(record, snapshot);
+        step = await this.restore(record, snapshot);
+        return step;
       } finally {
-        await this.inUse.remove(snapshot.namespace, snapshot.name, data.restoreKey);
+        // A restored claim still provisioning reads the snapshot: it stays protected.
+        if (step?.kind !== 'wait') {
+          await this.inUse.remove(snapshot.namespace, snapshot.name, data.restoreKey);
+        }
       }
     });
     return held ? held.value : { kind: 'wait', delayMs: busyRetryMs };
   }
 
-  /** Records a restore that will not be retried as failed. */
+  /** Records a restore that will not be retried as failed, and releases its snapshot. */
   async fail(data: RestoreJobData, error: unknown): Promise<void> {
     const record = await this.status(data.restoreKey);
-    if (record) await this.finish(record, 'Failed', errorText(error));
+    if (!record) return;
+    await this.finish(record, 'Failed', errorText(error));
+    await this.inUse.remove(record.namespace, record.spec.snapshotName, data.restoreKey);
   }
 
   private async restore(record: RestoreRecord, snapshot: Snapshot): Promise<RestoreStep> {
@@ -104,12 +111,44 @@ export class RestoreService {
           snapshot.volumeName,
         );
       }
-      const claim = await this.newVolume(record, snapshot);
-      return await this.finish(record, 'Succeeded', `restored into ${claim}`, undefined, claim);
+      // An earlier attempt created the claim: wait for it rather than refuse an existing target.
+      const claim = record.claimName ?? (await this.newVolume(record, snapshot));
+      if (record.claimName === undefined) {
+        await this.store.update('restore', keyOf(record), { phase: 'Running', claimName: claim });
+      }
+      return await this.untilBound(record, claim, record.claimName === undefined);
     } catch (error) {
       if (!(error instanceof InvalidRequestError)) throw error;
       return this.finish(record, 'Failed', error.message, specField(error.field));
     }
+  }
+
+  /**
+   * A restore succeeds once its new claim is Bound (provisioned from the snapshot); until then
+   * the job re-checks and the snapshot stays protected. A claim gone or Lost, or not Bound
+   * within the ready timeout, fails the restore.
+   */
+  private async untilBound(
+    record: RestoreRecord,
+    claim: string,
+    justCreated: boolean,
+  ): Promise<RestoreStep> {
+    const volume = await this.deps.driver.getVolume({ namespace: record.namespace, name: claim });
+    if (volume?.phase === 'Bound') {
+      return this.finish(record, 'Succeeded', `restored into ${claim}`, undefined, claim);
+    }
+    // A claim created a moment ago may not have reached the driver's cache yet.
+    if ((volume === undefined && !justCreated) || volume?.phase === 'Lost') {
+      const what = volume === undefined ? 'disappeared' : 'is Lost';
+      return this.finish(record, 'Failed', `restored claim ${claim} ${what}`, undefined, claim);
+    }
+    const { readyTimeoutMs, readyRecheckMs } = this.deps.timings;
+    const since = Date.parse(record.startedAt ?? record.createdAt);
+    if (this.deps.clock().getTime() - since > readyTimeoutMs) {
+      const message = `restored claim ${claim} not Bound after ${Math.round(readyTimeoutMs / 1000)}s`;
+      return this.finish(record, 'Failed', message, undefined, claim);
+    }
+    return { kind: 'wait', delayMs: Math.min(readyRecheckMs, 1_000) };
   }
 
   private async rollback(snapshot: Snapshot): Promise<void> {
