@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   KubeClient,
+  KubeInvalidError,
   toKubeApiError,
   type CustomResource,
   type KubeApiError,
@@ -137,7 +138,7 @@ export class KubeBackend<Spec, S> implements RequestBackend<Spec, S> {
 
   private createError(error: KubeApiError, namespace: string, name: string): CliError {
     const what = `${this.type.kind} ${namespace}/${name}`;
-    const causes = causesOf(error);
+    const causes = error instanceof KubeInvalidError ? error.causes : [];
     if (causes.length > 0) {
       const fields = causes.map((c) => `${c.field}: ${c.message}`).join('; ');
       return new CliError(`${this.server} refused ${what}: ${fields}`, EXIT.usage);
@@ -182,10 +183,4 @@ function describe(error: KubeApiError): string {
   return error.statusCode === 0
     ? error.message
     : `${error.statusCode} ${error.reason}: ${error.message}`;
-}
-
-/** `details.causes` of a 422 (`KubeClient` keeps them on the error it throws). */
-function causesOf(error: KubeApiError): { field: string; message: string }[] {
-  const causes = (error as KubeApiError & { causes?: unknown }).causes;
-  return Array.isArray(causes) ? (causes as { field: string; message: string }[]) : [];
 }

@@ -7,7 +7,12 @@ export {
   type ListResult,
   type StatusUpdate,
 } from './kube-client.js';
-export { KubeApiError, toKubeApiError } from './kube-api-error.js';
+export {
+  KubeApiError,
+  KubeInvalidError,
+  toKubeApiError,
+  type StatusCause,
+} from './kube-api-error.js';
 export { TokenBucket } from './rate-limiter.js';
 export { type RetryOptions, isRetryable } from './retry.js';
 export { Informer, type InformerOptions, type InformerStatus } from './informer.js';

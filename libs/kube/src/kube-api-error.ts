@@ -72,3 +72,20 @@ function reasonOf(code: number): string {
   if (code === 429) return 'TooManyRequests';
   return code >= 500 ? 'InternalError' : 'Unknown';
 }
+
+/** One entry of a 422 Invalid `Status`'s `details.causes`: the field and what is wrong with it. */
+export interface StatusCause {
+  field: string;
+  message: string;
+}
+
+/** A 422 Invalid answer: the server named each offending field in `causes`. */
+export class KubeInvalidError extends KubeApiError {
+  constructor(
+    message: string,
+    readonly causes: StatusCause[],
+  ) {
+    super(422, 'Invalid', message);
+    this.name = 'KubeInvalidError';
+  }
+}

@@ -9,7 +9,12 @@ import {
   setHeaderOptions,
 } from '@kubernetes/client-node';
 import { type KubeEventInput, eventBody, eventName } from './events.js';
-import { KubeApiError, toKubeApiError } from './kube-api-error.js';
+import {
+  KubeApiError,
+  KubeInvalidError,
+  toKubeApiError,
+  type StatusCause,
+} from './kube-api-error.js';
 import { TokenBucket } from './rate-limiter.js';
 import {
   HWAMEISTOR_GROUP,
@@ -447,23 +452,6 @@ export class KubeClient {
       if (apiError.notFound) return undefined;
       throw apiError;
     }
-  }
-}
-
-/** One entry of a 422 Invalid `Status`'s `details.causes`: the field and what is wrong with it. */
-export interface StatusCause {
-  field: string;
-  message: string;
-}
-
-/** A 422 Invalid answer: the server named each offending field in `causes`. */
-export class KubeInvalidError extends KubeApiError {
-  constructor(
-    message: string,
-    readonly causes: StatusCause[],
-  ) {
-    super(422, 'Invalid', message);
-    this.name = 'KubeInvalidError';
   }
 }
 
