@@ -206,7 +206,9 @@ export class SnapshotService {
     const existing = await this.deps.driver.listSnapshots(volume);
     const plan = await this.plan(attempt, volume, existing, false);
     for (const entry of plan.prune) {
-      await this.prune(attempt, entry.name, `retention: ${entry.reason}`);
+      // `retention` (no rule keeps it), `max-age` or `failed`.
+      const reason = entry.reason === 'retention' ? 'retention' : `retention: ${entry.reason}`;
+      await this.prune(attempt, entry.name, reason);
     }
     return plan.prune.map((p) => p.name);
   }
