@@ -1,5 +1,6 @@
 import type { KubeObject } from '../k8s-sim/index.js';
 import { eventually, getJson, type AppProcess } from '../support/app-process.js';
+import { runCli } from '../support/cli-process.js';
 import {
   POLICY_API,
   SNAPSHOT_API,
@@ -267,6 +268,105 @@ describe('kubernetes mode: SnapshotRequest and RestoreRequest resources', () => 
     );
     expect(warning?.message).toBe(small.status?.message);
   }, 30_000);
+
+  describe('the CLI with --kubeconfig, against the running app', () => {
+    const kube = () => ['--kubeconfig', cluster.kubeconfigPath, '-n', ns];
+
+    it('snapshot --wait prints each claim as it changes and exits 0', async () => {
+      const result = await runCli([
+        'snapshot',
+        ...kube(),
+        '-l',
+        'app=shop',
+        '--name',
+        'cli-ok',
+        '--wait',
+        '--timeout',
+        '30s',
+      ]);
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      expect(result.stdout).toMatch(/^db-0: ready \(cli-ok-db-0\)$/m);
+      expect(result.stdout).toMatch(/^db-1: ready \(cli-ok-db-1\)$/m);
+      // One line per change: each claim is reported ready exactly once.
+      expect(result.stdout.match(/: ready /g)).toHaveLength(2);
+      expect(read('SnapshotRequest', 'cli-ok')?.status?.phase).toBe('Succeeded');
+    }, 30_000);
+
+    it('snapshot --wait exits 3 when snapwarden fails the request at its deadline', async () => {
+      cluster.sim.faults.latency(8_000, { verb: 'create', resource: 'volumesnapshots' });
+      try {
+        const result = await runCli([
+          'snapshot',
+          ...kube(),
+          '--claim',
+          'db-0',
+          '--name',
+          'cli-slow',
+          '--wait',
+          '--timeout',
+          '2s',
+        ]);
+        expect(result.code).toBe(3);
+        expect(result.stderr).toMatch(/timed out/);
+        expect(result.stderr).toContain('db-0');
+        const obj = read('SnapshotRequest', 'cli-slow');
+        expect(obj?.status?.conditions?.[0]?.reason).toBe('DeadlineExceeded');
+      } finally {
+        cluster.sim.faults.reset();
+      }
+    }, 30_000);
+
+    it('restore --wait exits 1 naming the broken rule, and 0 for a good restore', async () => {
+      const source = await finished('SnapshotRequest', 'before-start');
+      const snapshot = source.status?.snapshots?.find((s) => s.claim === 'db-1')?.snapshotName;
+      const bad = await runCli([
+        'restore',
+        snapshot ?? '',
+        ...kube(),
+        '--to',
+        'db-1-cli-small',
+        '--size',
+        '2Gi',
+        '--wait',
+      ]);
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toContain('spec.target.size');
+      expect(
+        cluster.sim.store.read('v1', 'PersistentVolumeClaim', 'db-1-cli-small', ns),
+      ).toBeUndefined();
+      const good = await runCli([
+        'restore',
+        snapshot ?? '',
+        ...kube(),
+        '--to',
+        'db-1-cli-copy',
+        '--size',
+        '10Gi',
+        '--wait',
+        '-o',
+        'json',
+      ]);
+      expect(good.code).toBe(0);
+      expect(JSON.parse(good.stdout)).toMatchObject({
+        phase: 'Succeeded',
+        claimName: 'db-1-cli-copy',
+      });
+    }, 30_000);
+
+    it('bad input exits 2 naming the problem, and creates no object', async () => {
+      const before = cluster.sim.store.items(POLICY_API, 'SnapshotRequest', ns).length;
+      const ttl = await runCli(['snapshot', ...kube(), '--claim', 'db-0', '--ttl', 'soon']);
+      expect(ttl.code).toBe(2);
+      expect(ttl.stderr).toContain('spec.ttl');
+      const both = await runCli(['snapshot', ...kube(), '--claim', 'db-0', '-l', 'app=shop']);
+      expect(both.code).toBe(2);
+      const flag = await runCli(['snapshot', ...kube(), '--claim', 'db-0', '--bogus']);
+      expect(flag.code).toBe(2);
+      expect(flag.stderr).toContain('--bogus');
+      expect(cluster.sim.store.items(POLICY_API, 'SnapshotRequest', ns)).toHaveLength(before);
+    }, 30_000);
+  });
 
   it('is ready only with both request informers synced', async () => {
     const ready = await fetch(`${app.url}/readyz`);
