@@ -13,9 +13,9 @@ import {
   auditEvents,
   postJson,
   settled,
-  type AuditEntry,
   type SnapshotRequestView,
 } from '../support/kube-requests.js';
+import { expectSettledWithReasons, overlappingOperations } from '../support/race-checks.js';
 
 const TOKEN = 'e2e-kube-race-token-0123456789abcdef';
 const CLAIMS = ['db-0', 'db-1', 'db-2'];
@@ -98,36 +98,6 @@ class SnapshotObserver {
 
 function isOurs(vs: VolumeSnapshot): boolean {
   return vs.metadata.labels?.[MANAGED_BY] === 'snapwarden';
-}
-
-/** Per volume, the snapshot operations whose `snapshot.started` … end intervals overlap. */
-function overlappingOperations(events: AuditEntry[]): string[] {
-  const open = new Map<string, string>();
-  const found: string[] = [];
-  const ends = new Set(['snapshot.ready', 'snapshot.failed', 'snapshot.blocked', 'job.failed']);
-  for (const e of events) {
-    if (e.volume === undefined || e.snapshot === undefined) continue;
-    const running = open.get(e.volume);
-    if (e.type === 'snapshot.started') {
-      if (running !== undefined && running !== e.snapshot) {
-        found.push(`${e.volume}: ${e.snapshot} started while ${running} in flight`);
-      }
-      open.set(e.volume, e.snapshot);
-    } else if ((ends.has(e.type) || e.type === 'job.retrying') && running === e.snapshot) {
-      open.delete(e.volume);
-    }
-  }
-  return found;
-}
-
-/** A final request: Succeeded, or Failed with a message and an error for each failed claim. */
-function expectSettledWithReasons(view: SnapshotRequestView): void {
-  expect(['Succeeded', 'Failed']).toContain(view.phase);
-  if (view.phase === 'Succeeded') return;
-  expect(view.message).toBeTruthy();
-  const failedClaims = view.snapshots.filter((s) => !s.readyToUse);
-  expect(failedClaims.length).toBeGreaterThan(0);
-  for (const claim of failedClaims) expect(claim.error).toBeTruthy();
 }
 
 describe('kubernetes mode: on-demand requests racing a fast scheduled policy (everest, cap 7)', () => {
