@@ -395,6 +395,18 @@ describe('planRetention: the cap', () => {
     );
   });
 
+  it('an on-demand request at the cap calls every snapshot held, as it belongs to no policy', () => {
+    const all = daily(7, { managed: false });
+    const plan = planRetention(
+      input(all, { keepLast: 3 }, { incoming, budget: 'on-demand', reservedSlots: 0 }),
+    );
+    expect(plan.canCreate).toBe(false);
+    expect(plan.blockedReason).toBe(
+      'limit reached: volume holds 7 snapshots (7 held) and the cap is 7; ' +
+        'a new snapshot needs 1 pruned first but 0 can be',
+    );
+  });
+
   it('blocks when terminating and retained snapshots leave no prunable one', () => {
     const stuck = daily(5, { state: 'Terminating', readyToUse: false }).map((s) => ({
       ...s,

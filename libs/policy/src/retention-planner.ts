@@ -157,7 +157,9 @@ function limitReason(
 ): string {
   const parts = CATEGORY_TEXT.flatMap(([category, text]) => {
     const n = evaluation.categories.get(category) ?? 0;
-    return n > 0 ? [`${n} ${text}`] : [];
+    // An on-demand snapshot belongs to no policy and prunes nothing: every snapshot is held.
+    const shown = category === 'unmanaged' && input.budget === 'on-demand' ? 'held' : text;
+    return n > 0 ? [`${n} ${shown}`] : [];
   });
   if (evaluation.prune.length > 0) parts.push(`${evaluation.prune.length} prunable`);
   const reserved = input.budget === 'scheduled' ? ` with ${input.reservedSlots} reserved` : '';
