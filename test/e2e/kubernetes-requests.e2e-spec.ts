@@ -46,11 +46,21 @@ describe('kubernetes mode: SnapshotRequest and RestoreRequest resources', () => 
       kind,
       metadata: { name, namespace: ns },
       spec,
-    } as KubeObject);
+    });
   }
 
   function read(kind: 'SnapshotRequest' | 'RestoreRequest', name: string) {
-    return cluster.sim.store.read(POLICY_API, kind, name, ns) as RequestObject | undefined;
+    const obj: RequestObject | undefined = cluster.sim.store.read(POLICY_API, kind, name, ns);
+    return obj;
+  }
+
+  /** A ready VolumeSnapshot labelled as on-demand for `request`, with an expiry label. */
+  function expectOnDemandSnapshot(name: string, request: string) {
+    const snapshot: (KubeObject & { status?: { readyToUse?: boolean } }) | undefined =
+      cluster.sim.store.read(SNAPSHOT_API, 'VolumeSnapshot', name, ns);
+    expect(snapshot?.status?.readyToUse).toBe(true);
+    expect(snapshot?.metadata.labels?.['snapwarden.io/on-demand']).toBe(request);
+    expect(snapshot?.metadata.labels?.['snapwarden.io/expires-at']).toBeDefined();
   }
 
   /** Waits until the object's phase is final and returns it. */
@@ -114,15 +124,7 @@ describe('kubernetes mode: SnapshotRequest and RestoreRequest resources', () => 
     expect(claims.map((c) => c.claim).sort()).toEqual(['db-0', 'db-1']);
     for (const claim of claims) {
       expect(claim).toMatchObject({ readyToUse: true, state: 'succeeded' });
-      const snapshot = cluster.sim.store.read(
-        SNAPSHOT_API,
-        'VolumeSnapshot',
-        claim.snapshotName ?? '',
-        ns,
-      ) as (KubeObject & { status?: { readyToUse?: boolean } }) | undefined;
-      expect(snapshot?.status?.readyToUse).toBe(true);
-      expect(snapshot?.metadata.labels?.['snapwarden.io/on-demand']).toBe('before-start');
-      expect(snapshot?.metadata.labels?.['snapwarden.io/expires-at']).toBeDefined();
+      expectOnDemandSnapshot(claim.snapshotName ?? '', 'before-start');
     }
     const expiry = Date.parse(obj.status?.expiryTime ?? '');
     const created = Date.parse(obj.metadata.creationTimestamp ?? '');
