@@ -2,10 +2,9 @@ import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import type { Config } from '#lib/config';
 import {
-  RequestStore,
-  RestoreService,
-  SnapshotRequestService,
-  SnapshotsInUse,
+  createRequestServices,
+  type RestoreService,
+  type SnapshotRequestService,
   type EngineDeps,
 } from '#lib/engine';
 import { RequestQueues } from '#lib/queues';
@@ -27,9 +26,9 @@ export class RequestsGateway implements OnApplicationShutdown {
   ) {
     this.connection = queues.workerConnection('api-requests');
     this.producer = new RequestQueues(this.connection, config.queuePrefix);
-    const store = new RequestStore(redis, config.queuePrefix);
-    this.snapshots = new SnapshotRequestService(deps, store);
-    this.restores = new RestoreService(deps, store, new SnapshotsInUse(redis, config.queuePrefix));
+    const services = createRequestServices(deps, redis, config.queuePrefix);
+    this.snapshots = services.snapshots;
+    this.restores = services.restores;
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -8,13 +8,7 @@ import {
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '#lib/config';
-import {
-  RequestStore,
-  RestoreService,
-  SnapshotRequestService,
-  SnapshotsInUse,
-  type EngineDeps,
-} from '#lib/engine';
+import { createRequestServices, type EngineDeps } from '#lib/engine';
 import type { KubeClient } from '#lib/kube';
 import { RequestQueues } from '#lib/queues';
 import {
@@ -55,11 +49,9 @@ export class RequestCrService implements OnApplicationBootstrap, BeforeApplicati
     const prefix = this.config.queuePrefix;
     this.connection = this.queues.workerConnection('request-resources');
     this.producer = new RequestQueues(this.connection, prefix);
-    const store = new RequestStore(this.redis, prefix);
     const controller = new RequestCrController({
       kube: this.kube,
-      snapshots: new SnapshotRequestService(this.deps, store),
-      restores: new RestoreService(this.deps, store, new SnapshotsInUse(this.redis, prefix)),
+      ...createRequestServices(this.deps, this.redis, prefix),
       producer: this.producer,
       audit: this.deps.audit,
       logger: this.logger,

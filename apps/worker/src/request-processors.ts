@@ -2,10 +2,7 @@ import type { Processor } from 'bullmq';
 import {
   CleanupService,
   OnDemandSnapshotService,
-  RequestStore,
-  RestoreService,
-  SnapshotRequestService,
-  SnapshotsInUse,
+  createRequestServices,
   type EngineDeps,
 } from '#lib/engine';
 import { REQUEST_QUEUE, RequestQueues, type RequestQueueName } from '#lib/queues';
@@ -27,16 +24,14 @@ export function createRequestProcessors(
 ) {
   const connection = queues.workerConnection('requests');
   const producer = new RequestQueues(connection, prefix);
-  const store = new RequestStore(connection, prefix);
-  const requests = new SnapshotRequestService(deps, store);
-  const inUse = new SnapshotsInUse(connection, prefix);
+  const { snapshots: requests, restores } = createRequestServices(deps, connection, prefix);
   const processors: Record<RequestQueueName, Processor> = {
     [REQUEST_QUEUE.requests]: requestProcessor(
       requests,
       new OnDemandSnapshotService(deps, requests),
       producer,
     ) as Processor,
-    [REQUEST_QUEUE.restores]: restoreProcessor(new RestoreService(deps, store, inUse)) as Processor,
+    [REQUEST_QUEUE.restores]: restoreProcessor(restores) as Processor,
     [REQUEST_QUEUE.cleanup]: cleanupProcessor(new CleanupService(deps, failedGraceMs)) as Processor,
   };
   return {

@@ -21,3 +21,4 @@ export * from './restore.service.js';
 export * from './cleanup.service.js';
 export { parseQuantity } from '#lib/storage';
 export * from './request-cr-status.js';
+export * from './request-services.js';
