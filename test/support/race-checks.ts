@@ -1,3 +1,4 @@
+import { expect } from '@jest/globals';
 import type { AuditEntry, SnapshotRequestView } from './kube-requests.js';
 
 /*
