@@ -192,7 +192,7 @@ describe("snapwarden's own ServiceAccount (deploy/kustomize/base/rbac.yaml)", ()
         ['patch', 'update'],
       ]);
     }
-    expect(verbsOn('', 'events')).toEqual(['create', 'patch']);
+    expect(verbsOn('', 'events')).toEqual(['create', 'get', 'patch']);
     const binding = docs.find((d) => d.kind === 'ClusterRoleBinding');
     expect(binding?.roleRef).toMatchObject({ kind: 'ClusterRole', name: 'snapwarden' });
     expect(binding?.subjects).toEqual([
