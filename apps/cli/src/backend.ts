@@ -1,17 +1,13 @@
+import type { ClaimSnapshotStatus } from '#lib/policy';
+
 /*
  * Where `snapshot` and `restore` send their requests: the REST API (api-backend.ts) or, in kube
  * mode, SnapshotRequest/RestoreRequest custom resources (kube-backend.ts). The commands' logic
  * (progress lines, exit codes, json output) only sees the statuses below.
  */
 
-/** One claim of a SnapshotRequest. */
-export interface ClaimStatus {
-  claim: string;
-  snapshotName?: string;
-  readyToUse: boolean;
-  state: string;
-  error?: string;
-}
+/** One claim of a SnapshotRequest (the same in the API's answer and the resource's status). */
+export type ClaimStatus = ClaimSnapshotStatus;
 
 /** A SnapshotRequest as the commands see it (the API's shape). */
 export interface RequestStatus {
@@ -50,9 +46,4 @@ export interface RequestBackend<Spec, S> {
   /** `name` undefined: the backend (or the server) generates one. */
   create(namespace: string, name: string | undefined, spec: Spec): Promise<Observed<S>>;
   get(namespace: string, name: string): Promise<Observed<S>>;
-}
-
-/** Drops undefined members, so that specs carry exactly the fields that were given. */
-export function defined<T extends Record<string, unknown>>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }

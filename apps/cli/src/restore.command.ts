@@ -1,6 +1,6 @@
 import { Command } from 'commander';
-import { parseRestoreRequestSpec } from '#lib/policy';
-import { defined, type Observed, type RestoreStatus } from './backend.js';
+import { parseRestoreRequestSpec, withoutUndefined } from '#lib/policy';
+import { type Observed, type RestoreStatus } from './backend.js';
 import { CliError, EXIT } from './exit-codes.js';
 import { RESTORE_REQUESTS } from './kube-backend.js';
 import {
@@ -95,7 +95,7 @@ function restoreSpec(snapshot: string, options: RestoreOptions): Record<string, 
   const target =
     options.to === undefined
       ? undefined
-      : defined({
+      : withoutUndefined({
           claimName: options.to,
           size: options.size,
           storageClassName: options.storageClass,
@@ -111,7 +111,7 @@ function restoreSpec(snapshot: string, options: RestoreOptions): Record<string, 
       throw new CliError(`${String(stray[0])} describes the new claim: only with --to`, EXIT.usage);
     }
   }
-  const spec = defined({
+  const spec = withoutUndefined({
     snapshotName: snapshot,
     mode: options.rollback ? 'Rollback' : 'NewVolume',
     target,

@@ -1,6 +1,11 @@
 import { Command } from 'commander';
-import { parseSelector, parseSnapshotRequestSpec, type LabelSelector } from '#lib/policy';
-import { defined, type Observed, type RequestStatus } from './backend.js';
+import {
+  parseSelector,
+  parseSnapshotRequestSpec,
+  withoutUndefined,
+  type LabelSelector,
+} from '#lib/policy';
+import { type Observed, type RequestStatus } from './backend.js';
 import { CliError, EXIT } from './exit-codes.js';
 import { SNAPSHOT_REQUESTS } from './kube-backend.js';
 import {
@@ -65,7 +70,7 @@ async function runSnapshot(options: SnapshotOptions): Promise<number> {
     SNAPSHOT_REQUESTS,
   );
   const { namespace, name } = requestIdentity(options);
-  const spec = defined({
+  const spec = withoutUndefined({
     ...selection(options),
     reason: options.reason,
     ttl: options.ttl,

@@ -6,6 +6,7 @@ import {
   type RequestReason,
   type RestoreRequestCrStatus,
   type SnapshotRequestCrStatus,
+  withoutUndefined,
 } from '#lib/policy';
 import type { RestoreRecord } from './request-store.js';
 import type { SnapshotRequestStatus } from './snapshot-request.service.js';
@@ -26,11 +27,11 @@ export function snapshotRequestCrStatus(
 ): SnapshotRequestCrStatus {
   const reason = request.timedOut ? REQUEST_REASON.deadlineExceeded : phaseReason(request.phase);
   const message = request.message ?? defaultMessage(request.phase, request.snapshots.length);
-  return compact({
+  return withoutUndefined({
     observedGeneration: generation,
     phase: request.phase,
     snapshots: request.snapshots.map((s) =>
-      compact({
+      withoutUndefined({
         claim: s.claim,
         snapshotName: s.snapshotName,
         readyToUse: s.readyToUse,
@@ -61,7 +62,7 @@ export function restoreRequestCrStatus(
       ? REQUEST_REASON.ruleViolated
       : phaseReason(record.phase);
   const message = record.message ?? defaultMessage(record.phase);
-  return compact({
+  return withoutUndefined({
     observedGeneration: generation,
     phase: record.phase,
     claimName: record.claimName,
@@ -88,7 +89,7 @@ export function refusedRequestCrStatus(
 ): SnapshotRequestCrStatus & RestoreRequestCrStatus {
   const message =
     typeof detail === 'string' ? detail : detail.map((e) => `${e.field}: ${e.message}`).join('; ');
-  return compact({
+  return withoutUndefined({
     observedGeneration: generation,
     phase: 'Failed' as const,
     message,
@@ -139,7 +140,7 @@ function readyCondition(input: ConditionInput): RequestCondition {
   const status = phase === 'Succeeded' ? 'True' : phase === 'Failed' ? 'False' : 'Unknown';
   const previous = current?.conditions?.find((c) => c.type === 'Ready');
   const unchanged = previous?.status === status && previous.reason === reason;
-  return compact({
+  return withoutUndefined({
     type: 'Ready' as const,
     status,
     reason,
@@ -148,11 +149,6 @@ function readyCondition(input: ConditionInput): RequestCondition {
       unchanged && previous.lastTransitionTime ? previous.lastTransitionTime : now.toISOString(),
     observedGeneration: generation,
   });
-}
-
-/** Drops `undefined` members, which a JSON merge patch would not carry anyway. */
-function compact<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }
 
 function withoutTransitions(status: object): unknown {

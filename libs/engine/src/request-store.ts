@@ -1,9 +1,6 @@
 import type { Redis } from 'ioredis';
 import { LuaScript } from '#lib/audit';
-import type { RestoreRequestSpec, SnapshotRequestSpec } from '#lib/policy';
-
-/** Phase of a SnapshotRequest or RestoreRequest; `Succeeded` and `Failed` are final. */
-export type RequestPhase = 'Pending' | 'Running' | 'Succeeded' | 'Failed';
+import type { RequestPhase, RestoreRequestSpec, SnapshotRequestSpec } from '#lib/policy';
 
 /** Which kind of request a record belongs to. */
 export type RequestKind = 'snapshot' | 'restore';
@@ -105,9 +102,4 @@ export class RequestStore {
   private key(kind: RequestKind, requestKey: string): string {
     return `${this.prefix}:request:${kind}:${requestKey}`;
   }
-}
-
-/** Whether a phase is final. */
-export function isFinalPhase(phase: RequestPhase): boolean {
-  return phase === 'Succeeded' || phase === 'Failed';
 }

@@ -1,10 +1,10 @@
 import type { AuditEventInput } from '#lib/audit';
-import type { RestoreRequestSpec } from '#lib/policy';
+import { isFinalRequestPhase, type RestoreRequestSpec } from '#lib/policy';
 import type { RestoreJobData } from '#lib/queues';
 import { InvalidRequestError, parseQuantity, type Snapshot } from '#lib/storage';
 import type { EngineDeps } from './engine-deps.js';
 import { errorText } from './format.js';
-import { isFinalPhase, type RequestStore, type RestoreRecord } from './request-store.js';
+import type { RequestStore, RestoreRecord } from './request-store.js';
 import type { SnapshotsInUse } from './snapshots-in-use.js';
 
 /** A new RestoreRequest as a caller submits it. */
@@ -54,7 +54,7 @@ export class RestoreService {
   /** One attempt: waits (delayed) while the source volume is busy; otherwise restores. */
   async run(data: RestoreJobData, jobId: string): Promise<RestoreStep> {
     const record = await this.status(data.restoreKey);
-    if (!record || isFinalPhase(record.phase)) return { kind: 'done', phase: 'Failed' };
+    if (!record || isFinalRequestPhase(record.phase)) return { kind: 'done', phase: 'Failed' };
     const snapshot = await this.deps.driver.getSnapshot({
       namespace: record.namespace,
       name: record.spec.snapshotName,

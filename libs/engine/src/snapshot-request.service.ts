@@ -5,15 +5,17 @@ import {
   LABEL_VOLUME,
   MANAGED_BY_VALUE,
   formatScheduledAt,
+  isFinalRequestPhase,
   onDemandSnapshotName,
   parseDuration,
+  type ClaimSnapshotStatus,
   type SnapshotRequestSpec,
 } from '#lib/policy';
 import { requestJobId, type RequestVolumeJob } from '#lib/queues';
 import type { Volume } from '#lib/storage';
 import type { EngineDeps } from './engine-deps.js';
 import type { StoredPolicy } from './policy-store.js';
-import { isFinalPhase, type RequestStore, type SnapshotRequestRecord } from './request-store.js';
+import type { RequestStore, SnapshotRequestRecord } from './request-store.js';
 import { selectVolumes } from './volume-selection.js';
 
 /** Label holding when an on-demand snapshot expires (compact UTC, see `formatScheduledAt`). */
@@ -30,13 +32,7 @@ export interface NewSnapshotRequest {
 }
 
 /** One claim of a request as reported to callers (`status.snapshots[]`). */
-export interface RequestClaimStatus {
-  claim: string;
-  snapshotName?: string;
-  readyToUse: boolean;
-  state: VolumeRunResult['state'];
-  error?: string;
-}
+export type RequestClaimStatus = ClaimSnapshotStatus;
 
 /** A request with its per-claim results. */
 export type SnapshotRequestStatus = SnapshotRequestRecord & {
@@ -96,7 +92,7 @@ export class SnapshotRequestService {
   /** Selects the claims and returns one job per volume; idempotent for a retried start. */
   async start(requestKey: string): Promise<RequestVolumeJob[]> {
     const record = await this.store.get<SnapshotRequestSpec>('snapshot', requestKey);
-    if (!record || isFinalPhase(record.phase)) return [];
+    if (!record || isFinalRequestPhase(record.phase)) return [];
     const { spec, namespace } = record;
     const policy = spec.policyRef
       ? await this.deps.policies.get(`${namespace}/${spec.policyRef.name}`)
@@ -189,7 +185,7 @@ export class SnapshotRequestService {
   /** The request's deadline: fails it, naming the claims not ready yet, unless it finished. */
   async timeout(requestKey: string): Promise<void> {
     const record = await this.store.get<SnapshotRequestSpec>('snapshot', requestKey);
-    if (!record || isFinalPhase(record.phase)) return;
+    if (!record || isFinalRequestPhase(record.phase)) return;
     const run = await this.deps.runs.get(requestRunId(requestKey));
     const waiting = (run?.volumes ?? []).filter(
       (v) => v.state === 'pending' || v.state === 'running',

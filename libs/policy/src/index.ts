@@ -22,3 +22,4 @@ export * from './time-zone.js';
 export * from './requests.schema.js';
 export * from './request-status.js';
 export * from './crd.js';
+export * from './objects.js';
