@@ -1,3 +1,5 @@
+import { quoteValue } from './field-errors.js';
+
 const UNIT_MS = {
   w: 7 * 24 * 3_600_000,
   d: 24 * 3_600_000,
@@ -60,5 +62,5 @@ export function formatDuration(ms: number): string {
 }
 
 function durationError(text: string, why: string): Error {
-  return new Error(`invalid duration "${text}": ${why} (e.g. 30d, 12h, 1h30m, 0)`);
+  return new Error(`invalid duration ${quoteValue(text)}: ${why} (e.g. 30d, 12h, 1h30m, 0)`);
 }

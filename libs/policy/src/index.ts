@@ -23,3 +23,4 @@ export * from './requests.schema.js';
 export * from './request-status.js';
 export * from './crd.js';
 export * from './objects.js';
+export * from './unsafe-keys.js';

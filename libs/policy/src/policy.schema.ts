@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
+import { quoteValue } from './field-errors.js';
 import { isDns1123Label, isDns1123Subdomain, isLabelKey, isLabelValue } from './k8s-syntax.js';
 import { validateSchedule } from './schedule.js';
 import { isValidTimeZone } from './time-zone.js';
@@ -39,16 +40,28 @@ const durationString = z.string().superRefine((value, ctx) => {
   }
 });
 
+const labelValue = z.string().superRefine((value, ctx) => {
+  if (!isLabelValue(value)) {
+    ctx.addIssue({ code: 'custom', message: `invalid label value ${quoteValue(value)}` });
+  }
+});
+
+/**
+ * Labels as a map, keys and values checked as Kubernetes label keys and values. Keys are checked
+ * by the record's key schema, on the input itself: a key such as `__proto__` is refused, never
+ * dropped (a dropped key would leave `{}`, a selector that matches every volume).
+ */
 const labelMap = () =>
-  z.record(z.string(), z.string()).superRefine((labels, ctx) => {
-    for (const [key, value] of Object.entries(labels)) {
-      const message = !isLabelKey(key)
-        ? 'invalid label key'
-        : !isLabelValue(value)
-          ? `invalid label value "${value}"`
-          : undefined;
-      if (message !== undefined) ctx.addIssue({ code: 'custom', path: [key], message });
-    }
+  z.record(z.string().refine(isLabelKey, { message: 'invalid label key' }), labelValue);
+
+/** A claim (volume) name: a DNS-1123 subdomain, as Kubernetes names claims. */
+export const ClaimNameSchema = z
+  .string()
+  .min(1)
+  .superRefine((name, ctx) => {
+    if (name === '' || isDns1123Subdomain(name)) return; // empty: reported by min(1)
+    const message = 'must be a DNS-1123 subdomain: lowercase letters, digits, - and ., at most 253';
+    ctx.addIssue({ code: 'custom', message });
   });
 
 /**
@@ -84,7 +97,7 @@ export const LabelSelectorRequirementSchema = z
     operator: z
       .enum(['In', 'NotIn', 'Exists', 'DoesNotExist'])
       .describe('How key and values relate.'),
-    values: z.array(z.string()).optional().describe('Values for In and NotIn.'),
+    values: z.array(labelValue).optional().describe('Values for In and NotIn.'),
   })
   .superRefine((req, ctx) => {
     const needsValues = req.operator === 'In' || req.operator === 'NotIn';
@@ -145,7 +158,7 @@ export const BackupPolicySpecSchema = z
       .describe('Stable per-policy delay, up to this many seconds, to spread load.'),
     selector: LabelSelectorSchema.optional(),
     claimNames: z
-      .array(z.string().min(1))
+      .array(ClaimNameSchema)
       .optional()
       .describe('Volumes (claims) by name, in the policy namespace.'),
     snapshotClassName: z

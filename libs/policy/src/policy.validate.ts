@@ -1,5 +1,6 @@
 import { fieldErrorsFromIssues, type FieldError } from './field-errors.js';
 import { BackupPolicySchema, type BackupPolicy, type BackupPolicySpec } from './policy.schema.js';
+import { unsafeKeyErrors } from './unsafe-keys.js';
 import { retentionFootprint } from './retention-footprint.js';
 
 /** What validation needs to know about the running mode and its drivers. */
@@ -25,6 +26,8 @@ export type PolicyParseResult =
  */
 export function parseBackupPolicy(input: unknown, ctx: PolicyContext): PolicyParseResult {
   try {
+    const unsafe = unsafeKeyErrors(input);
+    if (unsafe.length > 0) return { ok: false, errors: unsafe };
     const parsed = BackupPolicySchema.safeParse(input, { reportInput: true });
     if (!parsed.success) return { ok: false, errors: fieldErrorsFromIssues(parsed.error.issues) };
     const spec: BackupPolicySpec = {

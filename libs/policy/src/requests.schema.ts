@@ -3,7 +3,8 @@ import { parseDuration } from './duration.js';
 import { fieldErrorsFromIssues, type FieldError } from './field-errors.js';
 import { structuralOpenApiSchema, type OpenApiSchema } from './json-schema.js';
 import { isDns1123Subdomain } from './k8s-syntax.js';
-import { LabelSelectorSchema } from './policy.schema.js';
+import { ClaimNameSchema, LabelSelectorSchema } from './policy.schema.js';
+import { unsafeKeyErrors } from './unsafe-keys.js';
 
 /*
  * The SnapshotRequest and RestoreRequest contracts, once: validation, TypeScript types and the
@@ -55,7 +56,7 @@ export const SnapshotRequestSpecSchema = z
   .strictObject({
     selector: LabelSelectorSchema.optional(),
     claimNames: z
-      .array(z.string().min(1))
+      .array(ClaimNameSchema)
       .min(1)
       .optional()
       .describe('Claims by name, in the request namespace.'),
@@ -175,6 +176,8 @@ export function parseRestoreRequestSpec(input: unknown): SpecParseResult<Restore
 
 function parseSpec<T>(schema: z.ZodType<T>, input: unknown): SpecParseResult<T> {
   try {
+    const unsafe = unsafeKeyErrors(input, ['spec']);
+    if (unsafe.length > 0) return { ok: false, errors: unsafe };
     const parsed = schema.safeParse(input, { reportInput: true });
     if (parsed.success) return { ok: true, value: parsed.data };
     const issues = parsed.error.issues.map((issue) => ({
