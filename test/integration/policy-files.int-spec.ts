@@ -1,10 +1,13 @@
-import { mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PolicyReconciler } from '#lib/engine';
 import { MemoryDriver } from '#lib/storage';
 import { BullMQJobSchedulers } from '../../apps/scheduler/src/bullmq-job-scheduler.adapter.js';
-import { PolicyFileSource } from '../../apps/scheduler/src/policy-file.source.js';
+import {
+  POLICY_FILE_MAX_BYTES,
+  PolicyFileSource,
+} from '../../apps/scheduler/src/policy-file.source.js';
 import { createEngineHarness, type EngineHarness } from '../support/engine-harness.js';
 import { startTestRedis, type TestRedis } from '../support/redis-server.js';
 
@@ -167,11 +170,69 @@ describe('policy files', () => {
     expect((await schedulers.list()).map((s) => s.key)).toEqual(['default/good']);
   });
 
-  it('rejects a second definition of the same policy, naming the first file', async () => {
-    await writeFile(join(dir, 'a.yaml'), policy('same', VALID));
-    await writeFile(join(dir, 'b.yaml'), policy('same', VALID));
-    const desired = await source.load();
-    expect(desired.policies).toHaveLength(1);
-    expect(desired.problems[0]?.errors[0]?.message).toContain('a.yaml');
+  it.each([
+    ['the later file', 'a.yaml', 'b.yaml'],
+    ['the earlier file', 'b.yaml', 'a.yaml'],
+  ])(
+    'reports a duplicate in %s on both files and keeps the running version',
+    async (_, first, second) => {
+      await writeFile(join(dir, first), policy('same', VALID));
+      await sync();
+      await writeFile(join(dir, second), policy('same', VALID.replace('0 2 * * *', '0 3 * * *')));
+      const result = await sync();
+      expect(result.applied).toEqual([]);
+      const problems = await harness.deps.policies.problems();
+      expect(problems.map((p) => p.source.replace(/.*\//, '')).sort()).toEqual([
+        'a.yaml',
+        'b.yaml',
+      ]);
+      for (const p of problems) expect(p.errors[0]?.field).toBe('metadata.name');
+      const stored = await harness.deps.policies.get('default/same');
+      expect(stored?.policy.spec.schedule).toBe('0 2 * * *');
+      expect((await schedulers.list()).map((s) => s.pattern)).toEqual(['0 2 * * *']);
+    },
+  );
+
+  it('reports a file it cannot read and keeps every policy of that file running', async () => {
+    const unreadable = new Set<string>();
+    source = new PolicyFileSource(
+      dir,
+      { defaultDriver: 'local', maxSnapshotsPerVolume: () => 7 },
+      {
+        read: async (path) => {
+          if (unreadable.has(path)) {
+            throw Object.assign(new Error(`EACCES: permission denied, open '${path}'`), {
+              code: 'EACCES',
+            });
+          }
+          return readFile(path, 'utf8');
+        },
+      },
+    );
+    await writeFile(join(dir, 'two.yaml'), `${policy('one', VALID)}---\n${policy('two', VALID)}`);
+    await sync();
+    unreadable.add(join(dir, 'two.yaml'));
+    const result = await sync();
+    expect(result.removed).toEqual([]);
+    expect((await harness.deps.policies.list()).map((p) => p.key)).toEqual([
+      'default/one',
+      'default/two',
+    ]);
+    const problems = await harness.deps.policies.problems();
+    expect(problems).toEqual([
+      expect.objectContaining({
+        source: expect.stringContaining('two.yaml'),
+        errors: [{ field: '(file)', message: expect.stringContaining('EACCES') }],
+      }),
+    ]);
+  });
+
+  it('refuses a file larger than the limit without reading it whole', async () => {
+    await writeFile(join(dir, 'good.yaml'), policy('good', VALID));
+    await writeFile(join(dir, 'huge.yaml'), `# ${'x'.repeat(POLICY_FILE_MAX_BYTES)}\n`);
+    const result = await sync();
+    expect(result.applied).toEqual(['default/good']);
+    const problems = await harness.deps.policies.problems();
+    expect(problems[0]?.errors[0]?.message).toContain(`more than the ${POLICY_FILE_MAX_BYTES}`);
   });
 });

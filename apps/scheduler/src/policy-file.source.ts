@@ -1,43 +1,93 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { lstat, readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
+import type { Logger } from 'pino';
 import { parseAllDocuments } from 'yaml';
-import { parseBackupPolicy, type PolicyContext } from '#lib/policy';
+import { boundText, parseBackupPolicy, type FieldError, type PolicyContext } from '#lib/policy';
 import { policyKeyOf, type DesiredPolicies, type PolicySource } from '#lib/engine';
 
 const POLICY_FILE = /\.ya?ml$/;
 
+/** Largest policy file read; a policy is a few hundred bytes, a bigger file is refused unread. */
+export const POLICY_FILE_MAX_BYTES = 1024 * 1024;
+
+/** Aliases one document may expand; a "billion laughs" document needs far more. */
+const MAX_ALIAS_COUNT = 100;
+
+/** Reads a policy file's text; replaceable so that tests can fail reads a root process passes. */
+export type PolicyFileReader = (path: string) => Promise<string>;
+
+/** Options of {@link PolicyFileSource}. */
+export interface PolicyFileSourceOptions {
+  logger?: Logger;
+  read?: PolicyFileReader;
+  maxBytes?: number;
+}
+
+/** O_NONBLOCK: a FIFO that appears between the check and the read cannot block the pass. */
+const readText: PolicyFileReader = (path) =>
+  readFile(path, { encoding: 'utf8', flag: constants.O_RDONLY | constants.O_NONBLOCK });
+
+type Definition = { key: string; source: string } & (
+  { ok: true; policy: Parameters<typeof policyKeyOf>[0] } | { ok: false; errors: FieldError[] }
+);
+
 /**
  * Local mode's policy source: the YAML files of one folder (several documents per file
- * allowed), in the same apiVersion/kind/metadata/spec shape as the custom resource. A file that
- * fails to parse or validate becomes a problem naming the file and the field; the others load.
+ * allowed), in the same apiVersion/kind/metadata/spec shape as the custom resource. Nothing in
+ * the folder is silently ignored or takes the process down: a file that cannot be read (a
+ * dangling symlink, a symlink loop, a directory or FIFO named `*.yaml`, no permission, over
+ * {@link POLICY_FILE_MAX_BYTES}), parsed (including alias bombs) or validated becomes a
+ * problem naming the file and the field, and the last valid version of its policies keeps
+ * running. A `namespace/name` defined by more than one document is a conflict: every defining
+ * document is reported and none of them is applied, so the version applied before keeps
+ * running, whichever file sorts first.
  */
 export class PolicyFileSource implements PolicySource {
   private watcher?: FSWatcher;
+  private readonly read: PolicyFileReader;
+  private readonly maxBytes: number;
 
   constructor(
     private readonly dir: string,
     private readonly context: PolicyContext,
-  ) {}
+    private readonly options: PolicyFileSourceOptions = {},
+  ) {
+    this.read = options.read ?? readText;
+    this.maxBytes = options.maxBytes ?? POLICY_FILE_MAX_BYTES;
+  }
 
   async load(): Promise<DesiredPolicies> {
     const desired: DesiredPolicies = { policies: [], problems: [] };
-    const seen = new Map<string, string>();
+    const definitions: Definition[] = [];
     for (const file of await this.files()) {
-      const source = `file:${relative(process.cwd(), join(this.dir, file)) || file}`;
-      await this.loadFile(join(this.dir, file), source, desired, seen);
+      const path = join(this.dir, file);
+      const source = `file:${relative(process.cwd(), path) || file}`;
+      await this.loadFile(path, source, desired, definitions);
     }
+    settleDefinitions(definitions, desired);
     return desired;
   }
 
-  /** Calls `onChange` (debounced) whenever a policy file is added, changed or removed. */
+  /**
+   * Calls `onChange` (debounced) whenever a policy file is added, changed or removed. A watcher
+   * error (e.g. a symlink loop) is logged and answered with a pass, which reports the file.
+   */
   watch(onChange: () => void, debounceMs = 200): void {
     let timer: NodeJS.Timeout | undefined;
-    this.watcher = watch(this.dir, { ignoreInitial: true, depth: 0 });
-    this.watcher.on('all', (_event, path) => {
-      if (!POLICY_FILE.test(path)) return;
+    const changed = () => {
       clearTimeout(timer);
       timer = setTimeout(onChange, debounceMs);
+    };
+    this.watcher = watch(this.dir, { ignoreInitial: true, depth: 0 });
+    this.watcher.on('all', (_event, path) => {
+      if (POLICY_FILE.test(path)) changed();
+    });
+    this.watcher.on('error', (error) => {
+      const err = boundText(error instanceof Error ? error.message : String(error));
+      this.options.logger?.warn({ dir: this.dir, err }, 'policy folder watch error');
+      changed();
     });
   }
 
@@ -58,49 +108,115 @@ export class PolicyFileSource implements PolicySource {
     path: string,
     source: string,
     desired: DesiredPolicies,
-    seen: Map<string, string>,
+    definitions: Definition[],
   ): Promise<void> {
-    const text = await readFile(path, 'utf8').catch(() => undefined);
+    const text = await this.readPolicyFile(path);
     if (text === undefined) return; // removed between listing and reading
+    if (typeof text !== 'string') {
+      desired.problems.push({ source, errors: [text] });
+      return;
+    }
+    try {
+      this.parseDocuments(text, source, desired, definitions);
+    } catch (error) {
+      // Whatever the YAML holds, it is this file's problem, never the pass's.
+      const message = boundText(error instanceof Error ? error.message : String(error));
+      desired.problems.push({ source, errors: [{ field: '(yaml)', message }] });
+    }
+  }
+
+  /** The file's text, a problem saying why it cannot be read, or undefined when it is gone. */
+  private async readPolicyFile(path: string): Promise<string | FieldError | undefined> {
+    const entry = await lstat(path).catch(() => undefined);
+    if (!entry) return undefined;
+    const problem = (message: string): FieldError => ({ field: '(file)', message });
+    try {
+      const target = await stat(path);
+      if (!target.isFile()) return problem(`not a regular file (${fileType(target)})`);
+      if (target.size > this.maxBytes) {
+        return problem(
+          `${target.size} bytes, more than the ${this.maxBytes} a policy file may have`,
+        );
+      }
+      const text = await this.read(path);
+      if (text.length > this.maxBytes) return problem(`more than ${this.maxBytes} bytes`);
+      return text;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' && entry.isSymbolicLink()) {
+        const to = await readlink(path).catch(() => '?');
+        return problem(`dangling symlink to ${boundText(to, 200)}`);
+      }
+      if (code === 'ELOOP') return problem('symlink loop');
+      const message = error instanceof Error ? error.message : String(error);
+      return problem(`cannot read: ${boundText(message, 200)}`);
+    }
+  }
+
+  private parseDocuments(
+    text: string,
+    source: string,
+    desired: DesiredPolicies,
+    definitions: Definition[],
+  ): void {
     const documents = parseAllDocuments(text);
     for (const [index, document] of documents.entries()) {
       const where = documents.length > 1 ? `${source}#${index + 1}` : source;
       if (document.errors.length > 0) {
-        const message = document.errors[0]?.message ?? 'invalid YAML';
+        const message = boundText(document.errors[0]?.message ?? 'invalid YAML');
         desired.problems.push({ source: where, errors: [{ field: '(yaml)', message }] });
         continue;
       }
-      const content: unknown = document.toJS();
+      const content: unknown = document.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
       if (content === null || content === undefined) continue;
-      this.accept(content, where, desired, seen);
+      const parsed = parseBackupPolicy(content, this.context);
+      const key = parsed.ok ? policyKeyOf(parsed.policy) : keyOf(content);
+      if (parsed.ok)
+        definitions.push({ ok: true, key: key!, source: where, policy: parsed.policy });
+      else if (key) definitions.push({ ok: false, key, source: where, errors: parsed.errors });
+      else desired.problems.push({ source: where, errors: parsed.errors });
     }
   }
+}
 
-  private accept(
-    content: unknown,
-    source: string,
-    desired: DesiredPolicies,
-    seen: Map<string, string>,
-  ): void {
-    const parsed = parseBackupPolicy(content, this.context);
-    if (!parsed.ok) {
-      desired.problems.push({ source, key: keyOf(content), errors: parsed.errors });
-      return;
+/**
+ * Valid definitions become policies and invalid ones problems (keeping their key, so the last
+ * valid version keeps running); a key defined more than once is a conflict on every definition.
+ */
+function settleDefinitions(definitions: Definition[], desired: DesiredPolicies): void {
+  const byKey = new Map<string, Definition[]>();
+  for (const d of definitions) byKey.set(d.key, [...(byKey.get(d.key) ?? []), d]);
+  for (const [key, defs] of byKey) {
+    for (const d of defs) {
+      const others = defs.filter((o) => o !== d).map((o) => o.source);
+      const conflict: FieldError[] = others.length
+        ? [
+            {
+              field: 'metadata.name',
+              message:
+                `policy ${key} is also defined in ${others.join(', ')}: none of these ` +
+                'definitions is applied until only one remains',
+            },
+          ]
+        : [];
+      if (d.ok && conflict.length === 0)
+        desired.policies.push({ policy: d.policy, source: d.source });
+      else
+        desired.problems.push({
+          source: d.source,
+          key,
+          errors: [...conflict, ...(d.ok ? [] : d.errors)],
+        });
     }
-    const key = policyKeyOf(parsed.policy);
-    const first = seen.get(key);
-    if (first) {
-      desired.problems.push({
-        source,
-        errors: [
-          { field: 'metadata.name', message: `policy ${key} is already defined in ${first}` },
-        ],
-      });
-      return;
-    }
-    seen.set(key, source);
-    desired.policies.push({ policy: parsed.policy, source });
   }
+}
+
+function fileType(s: Awaited<ReturnType<typeof stat>>): string {
+  if (s.isDirectory()) return 'directory';
+  if (s.isFIFO()) return 'FIFO';
+  if (s.isSocket()) return 'socket';
+  if (s.isCharacterDevice() || s.isBlockDevice()) return 'device';
+  return 'special file';
 }
 
 /** The key an invalid document would have had, so that its last valid version keeps running. */

@@ -28,9 +28,13 @@ export function createPolicySource(
         logger,
       });
     case 'local':
-      return new PolicyFileSource(config.policyDir, {
-        defaultDriver: config.driver,
-        maxSnapshotsPerVolume: () => config.maxSnapshotsPerVolume,
-      });
+      return new PolicyFileSource(
+        config.policyDir,
+        {
+          defaultDriver: config.driver,
+          maxSnapshotsPerVolume: () => config.maxSnapshotsPerVolume,
+        },
+        { logger },
+      );
   }
 }

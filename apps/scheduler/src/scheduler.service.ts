@@ -9,10 +9,12 @@ import type { Logger } from 'pino';
 import type { Config } from '#lib/config';
 import {
   PolicyReconciler,
+  type DesiredPolicies,
   type EngineDeps,
   type PolicySource,
   type ReconcileResult,
 } from '#lib/engine';
+import { boundText, formatFieldErrors } from '#lib/policy';
 import { RequestQueues } from '#lib/queues';
 import { CONFIG, ENGINE_DEPS, LOGGER, QueueRegistry, Readiness } from '#lib/runtime';
 import { BullMQJobSchedulers } from './bullmq-job-scheduler.adapter.js';
@@ -33,6 +35,8 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
   private timer?: NodeJS.Timeout;
   private chain: Promise<void> = Promise.resolve();
   private lastSync?: Date;
+  /** What was last logged per problem source, so that a problem is logged once per change. */
+  private readonly logged = new Map<string, string>();
 
   // eslint-disable-next-line max-params -- Nest constructor injection, one parameter per provider
   constructor(
@@ -88,14 +92,7 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
   private async pass(reason: string): Promise<void> {
     try {
       const desired = await this.source.load();
-      for (const problem of desired.problems) {
-        for (const error of problem.errors) {
-          this.logger.error(
-            { source: problem.source, field: error.field },
-            `invalid policy ${problem.source}: ${error.field}: ${error.message}`,
-          );
-        }
-      }
+      this.logProblems(desired);
       const result = await this.reconciler.reconcile(desired, this.deps.clock());
       this.lastSync = this.deps.clock();
       await this.cleanUpRemoved(result);
@@ -107,6 +104,27 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
     } catch (error) {
       // Don't let one failed pass stop the next ones; the periodic resync retries.
       this.logger.error({ reason, err: (error as Error).message }, 'policy reconcile failed');
+    }
+  }
+
+  /** Logs each problem when it appears or changes, not on every pass; and when it is solved. */
+  private logProblems(desired: DesiredPolicies): void {
+    const now = new Map(desired.problems.map((p) => [p.source, p] as const));
+    for (const [source, problem] of now) {
+      const text = formatFieldErrors(problem.errors);
+      if (this.logged.get(source) === text) continue;
+      this.logged.set(source, text);
+      for (const error of problem.errors) {
+        this.logger.error(
+          { source, field: boundText(error.field) },
+          `invalid policy ${source}: ${boundText(error.field)}: ${boundText(error.message)}`,
+        );
+      }
+    }
+    for (const source of this.logged.keys()) {
+      if (now.has(source)) continue;
+      this.logged.delete(source);
+      this.logger.info({ source }, `policy problem solved: ${source}`);
     }
   }
 

@@ -17,7 +17,11 @@ export interface JobSchedulerPort {
   list(): Promise<ScheduledEntry[]>;
 }
 
-/** What a policy source (files or custom resources) currently says. */
+/**
+ * What a policy source (files or custom resources) currently says. A problem keeps the stored
+ * policy of its `key` running, and every stored policy of its source: a problem of a whole file
+ * (`file:x.yaml`) also covers the documents of that file (`file:x.yaml#2`).
+ */
 export interface DesiredPolicies {
   policies: { policy: BackupPolicy; source: string }[];
   problems: { source: string; key?: string; errors: FieldError[] }[];
@@ -114,7 +118,8 @@ export class PolicyReconciler {
 
   private async removeVanished(keep: Set<string>, invalid: Set<string>, result: ReconcileResult) {
     for (const stored of await this.store.list()) {
-      if (keep.has(stored.key) || invalid.has(stored.source)) continue;
+      const file = stored.source.replace(/#\d+$/, '');
+      if (keep.has(stored.key) || invalid.has(stored.source) || invalid.has(file)) continue;
       await this.store.remove(stored.key);
       result.removed.push(stored.key);
       await this.audit.append({
