@@ -19,10 +19,14 @@ export interface AppProcess {
   kill(): Promise<void>;
 }
 
-/** Starts the app with `env` on a free port and waits until `/healthz` answers. */
+/**
+ * Starts the app with `env` on a free port (as `user` when given) and waits until `/healthz`
+ * answers.
+ */
 export async function startApp(
   env: Record<string, string>,
   timeoutMs = 20_000,
+  user?: { uid: number; gid: number },
 ): Promise<AppProcess> {
   const port = await freePort();
   const child = spawn(process.execPath, [MAIN], {
@@ -36,6 +40,7 @@ export async function startApp(
     stdio: ['ignore', 'pipe', 'pipe'],
     // Its own process group, so that a kill also takes the embedded redis-server it started.
     detached: true,
+    ...user,
   });
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
