@@ -28,6 +28,7 @@ export function ApiWrite(spec: () => OpenApiSchema): MethodDecorator {
     ApiResponse({ status: 201, description: 'Created; the request with its phase' }),
     ApiResponse({ status: 400, description: 'Invalid body; `field` names the problem' }),
     ApiResponse({ status: 401, description: 'Missing or wrong bearer token' }),
+    ApiResponse({ status: 403, description: 'Cross-origin write (browser from another site)' }),
     ApiResponse({ status: 409, description: 'The name is taken' }),
   );
 }

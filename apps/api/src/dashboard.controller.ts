@@ -41,7 +41,9 @@ export class DashboardController {
       'Content-Type': type,
       'Cache-Control': 'no-cache',
       'Content-Security-Policy':
-        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'",
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; " +
+        "object-src 'none'; frame-ancestors 'none'",
+      'X-Frame-Options': 'DENY',
       'X-Content-Type-Options': 'nosniff',
     });
     res.sendFile(file, { root: DASHBOARD_DIR }, (error?: Error) => {

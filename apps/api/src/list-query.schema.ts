@@ -1,9 +1,18 @@
 import { z } from 'zod';
 import { AUDIT_EVENT_TYPES } from '#lib/audit';
 
-const isoDate = z
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
+
+/**
+ * An ISO 8601 date or date-time (`2026-11-21`, `2026-11-21T02:00:00Z`), nothing else that
+ * `Date.parse` would take (`1` would be the year 2001).
+ */
+export const isoDateTime = z
   .string()
-  .refine((v) => !Number.isNaN(Date.parse(v)), 'must be an ISO 8601 date-time')
+  .refine(
+    (v) => ISO_8601.test(v) && !Number.isNaN(Date.parse(v)),
+    'must be an ISO 8601 date-time such as 2026-11-21T02:00:00Z',
+  )
   .transform((v) => new Date(v));
 
 const limit = z
@@ -15,8 +24,8 @@ const limit = z
 const common = {
   policy: z.string().min(1).optional(),
   volume: z.string().min(1).optional(),
-  since: isoDate.optional(),
-  until: isoDate.optional(),
+  since: isoDateTime.optional(),
+  until: isoDateTime.optional(),
   cursor: z.string().min(1).optional(),
   limit: limit.optional(),
 };
@@ -49,3 +58,6 @@ export const EventsStreamQuerySchema = EventsQuerySchema.omit({
 export const VolumesQuerySchema = z.strictObject({
   namespace: z.string().min(1).optional(),
 });
+
+/** Query of endpoints that take no parameters: any parameter is refused by name. */
+export const NoQuerySchema = z.strictObject({});

@@ -1,4 +1,6 @@
-import { Controller, Get, Inject, NotFoundException, Param } from '@nestjs/common';
+import { Controller, Get, Inject, NotFoundException, Param, Query } from '@nestjs/common';
+import { NoQuerySchema } from './list-query.schema.js';
+import { parseInput } from './query-validation.js';
 import { nextRuns } from '#lib/policy';
 import type { PolicyStore } from '#lib/engine';
 import { POLICY_STORE } from '#lib/runtime';
@@ -11,7 +13,8 @@ export class PoliciesController {
   constructor(@Inject(POLICY_STORE) private readonly policies: PolicyStore) {}
 
   @Get()
-  async list() {
+  async list(@Query() query: unknown) {
+    parseInput(NoQuerySchema, query, 'query');
     const [items, problems] = await Promise.all([this.policies.list(), this.policies.problems()]);
     const now = new Date();
     return {
@@ -29,7 +32,12 @@ export class PoliciesController {
   }
 
   @Get(':namespace/:name')
-  async get(@Param('namespace') namespace: string, @Param('name') name: string) {
+  async get(
+    @Param('namespace') namespace: string,
+    @Param('name') name: string,
+    @Query() query: unknown,
+  ) {
+    parseInput(NoQuerySchema, query, 'query');
     const stored = await this.policies.get(`${namespace}/${name}`);
     if (!stored) {
       throw new NotFoundException({

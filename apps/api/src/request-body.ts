@@ -2,24 +2,31 @@ import { BadRequestException } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import {
+  API_VERSION,
+  fieldErrorsFromIssues,
   isDns1123Label,
   isDns1123Subdomain,
   type FieldError,
   type SpecParseResult,
 } from '#lib/policy';
 
-/** Envelope of a POSTed request: `metadata` (or top-level `name`/`namespace`) and `spec`. */
-const EnvelopeSchema = z.object({
-  apiVersion: z.string().optional(),
-  kind: z.string().optional(),
-  metadata: z
-    .object({ name: z.string().optional(), namespace: z.string().optional() })
-    .loose()
-    .optional(),
-  name: z.string().optional(),
-  namespace: z.string().optional(),
-  spec: z.unknown(),
-});
+/**
+ * Envelope of a POSTed request: `metadata` (or top-level `name`/`namespace`) and `spec`, and
+ * optionally the resource's `apiVersion` and `kind`. Strict: a field the API would not use is
+ * refused by name, never dropped.
+ */
+const envelopeSchema = (kind: string) =>
+  z.strictObject({
+    apiVersion: z.literal(API_VERSION).optional(),
+    kind: z.literal(kind).optional(),
+    metadata: z
+      .strictObject({ name: z.string().optional(), namespace: z.string().optional() })
+      .optional(),
+    name: z.string().optional(),
+    namespace: z.string().optional(),
+    spec: z.unknown(),
+  });
+type Envelope = z.output<ReturnType<typeof envelopeSchema>>;
 
 /** A validated POST body: where the request lives and its parsed spec. */
 export interface ParsedRequestBody<S> {
@@ -34,17 +41,16 @@ export interface ParsedRequestBody<S> {
  */
 export function parseRequestBody<S>(
   body: unknown,
-  prefix: string,
+  kind: { name: string; prefix: string },
   parseSpec: (spec: unknown) => SpecParseResult<S>,
 ): ParsedRequestBody<S> {
-  const envelope = EnvelopeSchema.safeParse(body ?? {});
+  const envelope = envelopeSchema(kind.name).safeParse(body ?? {});
   if (!envelope.success) {
-    const issue = envelope.error.issues[0];
-    throw badRequest({
-      field: issue?.path.join('.') || 'body',
-      message: issue?.message ?? 'invalid',
-    });
+    const error = fieldErrorsFromIssues(envelope.error.issues)[0];
+    const field = !error || error.field === '(root)' ? 'body' : error.field;
+    throw badRequest({ field, message: error?.message ?? 'invalid' });
   }
+  const prefix = kind.prefix;
   const { namespace, name } = identify(envelope.data, prefix);
   if (envelope.data.spec === undefined) throw badRequest({ field: 'spec', message: 'required' });
   const parsed = parseSpec(envelope.data.spec);
@@ -52,7 +58,7 @@ export function parseRequestBody<S>(
   return { namespace, name, spec: parsed.value };
 }
 
-function identify(envelope: z.output<typeof EnvelopeSchema>, prefix: string) {
+function identify(envelope: Envelope, prefix: string) {
   const { metadata } = envelope;
   const namespace = metadata?.namespace ?? envelope.namespace ?? 'default';
   const generated = `${prefix}-${randomBytes(4).toString('hex')}`;
@@ -67,7 +73,8 @@ function identify(envelope: z.output<typeof EnvelopeSchema>, prefix: string) {
   return { namespace, name };
 }
 
-function badRequest(error: FieldError): BadRequestException {
+/** 400 naming the field: `{ statusCode, error, field, message }`. */
+export function badRequest(error: FieldError): BadRequestException {
   return new BadRequestException({
     statusCode: 400,
     error: 'Bad Request',

@@ -1,8 +1,26 @@
-import { Body, Controller, Get, HttpCode, Inject, Param, Post, UseGuards } from '@nestjs/common';
-import { parseRestoreRequestSpec, restoreRequestSpecOpenApiSchema } from '#lib/policy';
+import {
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  Inject,
+  Param,
+  Post,
+  Query,
+  UseGuards,
+} from '@nestjs/common';
+import {
+  parseRestoreRequestSpec,
+  RESTORE_REQUEST_KIND,
+  restoreRequestSpecOpenApiSchema,
+} from '#lib/policy';
+import { createAndSubmit } from './request-submit.js';
+import { NoQuerySchema } from './list-query.schema.js';
+import { parseInput } from './query-validation.js';
 import { parseRequestBody } from './request-body.js';
 import { RequestsGateway } from './request-providers.js';
-import { conflict, notFound } from './snapshot-requests.controller.js';
+import { notFound } from './snapshot-requests.controller.js';
+import { SameOriginGuard } from './same-origin.guard.js';
 import { WriteAuthGuard } from './write-auth.guard.js';
 import { ApiTags } from '@nestjs/swagger';
 import { ApiWrite } from './api-write.decorator.js';
@@ -15,20 +33,28 @@ export class RestoresController {
 
   @Post()
   @HttpCode(201)
-  @UseGuards(WriteAuthGuard)
+  @UseGuards(SameOriginGuard, WriteAuthGuard)
   @ApiWrite(restoreRequestSpecOpenApiSchema)
   async create(@Body() body: unknown) {
-    const input = parseRequestBody(body, 'restore', parseRestoreRequestSpec);
+    const kind = { name: RESTORE_REQUEST_KIND, prefix: 'restore' };
+    const input = parseRequestBody(body, kind, parseRestoreRequestSpec);
     const key = `${input.namespace}/${input.name}`;
-    if (!(await this.gateway.restores.create({ ...input, trigger: 'api' }))) {
-      throw conflict('restore', key);
-    }
-    await this.gateway.producer.submitRestore(key);
-    return this.gateway.restores.status(key);
+    const { restores, producer } = this.gateway;
+    await createAndSubmit('restore', key, {
+      create: () => restores.create({ ...input, trigger: 'api' }),
+      submit: () => producer.submitRestore(key),
+      discard: () => restores.discard(key),
+    });
+    return restores.status(key);
   }
 
   @Get(':namespace/:name')
-  async get(@Param('namespace') namespace: string, @Param('name') name: string) {
+  async get(
+    @Param('namespace') namespace: string,
+    @Param('name') name: string,
+    @Query() query: unknown,
+  ) {
+    parseInput(NoQuerySchema, query, 'query');
     const status = await this.gateway.restores.status(`${namespace}/${name}`);
     if (!status) throw notFound('restore', `${namespace}/${name}`);
     return status;

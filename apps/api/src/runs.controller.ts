@@ -1,7 +1,7 @@
 import { Controller, Get, Inject, NotFoundException, Param, Query } from '@nestjs/common';
 import type { RunStore } from '#lib/audit';
 import { RUN_STORE } from '#lib/runtime';
-import { RunsQuerySchema } from './list-query.schema.js';
+import { NoQuerySchema, RunsQuerySchema } from './list-query.schema.js';
 import { parseInput } from './query-validation.js';
 import { withQueryErrors } from './query-errors.js';
 import { ApiTags } from '@nestjs/swagger';
@@ -21,7 +21,8 @@ export class RunsController {
   }
 
   @Get(':id')
-  async get(@Param('id') id: string) {
+  async get(@Param('id') id: string, @Query() query: unknown) {
+    parseInput(NoQuerySchema, query, 'query');
     const run = await this.runs.get(id);
     if (!run)
       throw new NotFoundException({

@@ -8,11 +8,20 @@ import {
   NotFoundException,
   Param,
   Post,
+  Query,
   UseGuards,
 } from '@nestjs/common';
-import { parseSnapshotRequestSpec, snapshotRequestSpecOpenApiSchema } from '#lib/policy';
+import {
+  parseSnapshotRequestSpec,
+  SNAPSHOT_REQUEST_KIND,
+  snapshotRequestSpecOpenApiSchema,
+} from '#lib/policy';
+import { createAndSubmit } from './request-submit.js';
+import { NoQuerySchema } from './list-query.schema.js';
+import { parseInput } from './query-validation.js';
 import { parseRequestBody } from './request-body.js';
 import { RequestsGateway } from './request-providers.js';
+import { SameOriginGuard } from './same-origin.guard.js';
 import { WriteAuthGuard } from './write-auth.guard.js';
 import { ApiTags } from '@nestjs/swagger';
 import { ApiWrite } from './api-write.decorator.js';
@@ -25,19 +34,28 @@ export class SnapshotRequestsController {
 
   @Post()
   @HttpCode(201)
-  @UseGuards(WriteAuthGuard)
+  @UseGuards(SameOriginGuard, WriteAuthGuard)
   @ApiWrite(snapshotRequestSpecOpenApiSchema)
   async create(@Body() body: unknown) {
-    const input = parseRequestBody(body, 'snapreq', parseSnapshotRequestSpec);
-    const created = await this.gateway.snapshots.create({ ...input, trigger: 'api' });
+    const kind = { name: SNAPSHOT_REQUEST_KIND, prefix: 'snapreq' };
+    const input = parseRequestBody(body, kind, parseSnapshotRequestSpec);
     const key = `${input.namespace}/${input.name}`;
-    if (!created) throw conflict('snapshot request', key);
-    await this.gateway.producer.submitRequest(key, input.spec.timeoutSeconds * 1000);
-    return this.gateway.snapshots.status(key);
+    const { snapshots, producer } = this.gateway;
+    await createAndSubmit('snapshot request', key, {
+      create: () => snapshots.create({ ...input, trigger: 'api' }),
+      submit: () => producer.submitRequest(key, input.spec.timeoutSeconds * 1000),
+      discard: () => snapshots.discard(key),
+    });
+    return snapshots.status(key);
   }
 
   @Get(':namespace/:name')
-  async get(@Param('namespace') namespace: string, @Param('name') name: string) {
+  async get(
+    @Param('namespace') namespace: string,
+    @Param('name') name: string,
+    @Query() query: unknown,
+  ) {
+    parseInput(NoQuerySchema, query, 'query');
     const status = await this.gateway.snapshots.status(`${namespace}/${name}`);
     if (!status) throw notFound('snapshot request', `${namespace}/${name}`);
     return status;

@@ -4,20 +4,16 @@ import { z } from 'zod';
 import type { RunStore } from '#lib/audit';
 import { RUN_STORE } from '#lib/runtime';
 import { ApiQueryFrom } from './api-query.decorator.js';
+import { isoDateTime } from './list-query.schema.js';
 import { withQueryErrors } from './query-errors.js';
 import { parseInput } from './query-validation.js';
 
 const DAY_MS = 86_400_000;
 
-const isoDate = z
-  .string()
-  .refine((v) => !Number.isNaN(Date.parse(v)), 'must be an ISO 8601 date-time')
-  .transform((v) => new Date(v));
-
 /** Query of `GET /api/v1/stats/runs-per-day`; the range defaults to the last 14 days. */
 export const RunsPerDayQuerySchema = z.strictObject({
-  since: isoDate.optional(),
-  until: isoDate.optional(),
+  since: isoDateTime.optional(),
+  until: isoDateTime.optional(),
   timeZone: z.string().min(1).optional(),
   policy: z.string().min(1).optional(),
 });

@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { ConfigError, loadConfig, type Config } from '#lib/config';
 import { createLogger, NestPinoLogger, startEmbeddedRedis, type EmbeddedRedis } from '#lib/runtime';
 import { setupApiDocs } from '../../api/src/api-docs.js';
+import { applySecurityHeaders } from '../../api/src/security-headers.js';
 import { AppModule } from './app.module.js';
 
 /**
@@ -33,6 +34,7 @@ async function main(): Promise<void> {
     app = await NestFactory.create(AppModule.forRoles(config, redisUrl, logger), {
       logger: new NestPinoLogger(logger),
     });
+    applySecurityHeaders(app);
     if (config.roles.includes('api')) setupApiDocs(app);
     await app.listen(config.port, config.host);
   } catch (error) {

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { AuditEvent, AuditLog, AuditSubscription } from '#lib/audit';
 import {
+  RejectedRequestError,
   refusedRequestCrStatus,
   requestStatusDiffers,
   restoreRequestCrStatus,
@@ -180,7 +181,15 @@ export class RequestCrController {
       await this.refuse(kind, obj, REQUEST_REASON.invalidSpec, parsed.errors, now);
       return;
     }
-    const stored = await this.stored(kind, obj, key, parsed.value, now);
+    let stored: Awaited<ReturnType<typeof this.stored<S>>>;
+    try {
+      stored = await this.stored(kind, obj, key, parsed.value, now);
+    } catch (error) {
+      if (!(error instanceof RejectedRequestError)) throw error;
+      const detail = [{ field: error.field, message: error.reason }];
+      await this.refuse(kind, obj, REQUEST_REASON.invalidSpec, detail, now);
+      return;
+    }
     if (!stored) return;
     if (stored.uid !== obj.metadata.uid) {
       await this.refuse(kind, obj, REQUEST_REASON.nameTaken, nameTaken(kind, name, stored), now);

@@ -23,6 +23,7 @@ export const AUDIT_EVENT_TYPES = [
   'request.started',
   'request.succeeded',
   'request.failed',
+  'api.refused',
 ] as const;
 
 /** What happened; one of {@link AUDIT_EVENT_TYPES}. */

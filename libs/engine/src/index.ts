@@ -22,3 +22,4 @@ export * from './cleanup.service.js';
 export { parseQuantity } from '#lib/storage';
 export * from './request-cr-status.js';
 export * from './request-services.js';
+export * from './request-errors.js';

@@ -57,6 +57,17 @@ const PROGRESS_FIELDS = [
   'expiresAt',
 ] as const;
 
+// Identity and initial progress in one step: a request exists whole or not at all.
+const CREATE = new LuaScript(`
+if redis.call('HSETNX', KEYS[1], 'identity', ARGV[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'phase', 'Pending', unpack(ARGV, 2))
+return 1`);
+
+// Only a request nothing has started on may be taken back (its enqueue failed).
+const DISCARD = new LuaScript(`
+if redis.call('HGET', KEYS[1], 'phase') ~= 'Pending' then return 0 end
+return redis.call('DEL', KEYS[1])`);
+
 /**
  * Snapshot and restore requests in Redis, one hash per request. Creation is atomic and refuses
  * an existing name; once a request reaches `Succeeded` or `Failed` it never changes again.
@@ -67,12 +78,23 @@ export class RequestStore {
     private readonly prefix: string,
   ) {}
 
-  /** Stores a new request as `Pending`; false when one of that name exists. */
-  async create<S>(kind: RequestKind, identity: RequestIdentity<S>): Promise<boolean> {
+  /**
+   * Stores a new request as `Pending` with `initial` progress, atomically; false when one of
+   * that name exists (nothing is written then).
+   */
+  async create<S>(
+    kind: RequestKind,
+    identity: RequestIdentity<S>,
+    initial: Omit<RequestProgress, 'phase'> = {},
+  ): Promise<boolean> {
     const key = this.key(kind, `${identity.namespace}/${identity.name}`);
-    const created = await this.redis.hsetnx(key, 'identity', JSON.stringify(identity));
-    if (created === 1) await this.redis.hset(key, 'phase', 'Pending');
-    return created === 1;
+    const args = [JSON.stringify(identity), ...progressArgs(initial)];
+    return (await CREATE.run(this.redis, [key], args)) === 1;
+  }
+
+  /** Deletes a request still `Pending` (its enqueue failed); true when deleted. */
+  async discard(kind: RequestKind, requestKey: string): Promise<boolean> {
+    return (await DISCARD.run(this.redis, [this.key(kind, requestKey)], [])) === 1;
   }
 
   async get<S>(kind: RequestKind, requestKey: string): Promise<RequestRecord<S> | undefined> {
@@ -91,15 +113,19 @@ export class RequestStore {
 
   /** Applies `patch` unless the request is final (or missing); true when applied. */
   async update(kind: RequestKind, requestKey: string, patch: RequestProgress): Promise<boolean> {
-    const args: string[] = [];
-    for (const [field, value] of Object.entries(patch)) {
-      if (value !== undefined) args.push(field, String(value));
-    }
-    const applied = await UPDATE.run(this.redis, [this.key(kind, requestKey)], args);
+    const applied = await UPDATE.run(this.redis, [this.key(kind, requestKey)], progressArgs(patch));
     return applied === 1;
   }
 
   private key(kind: RequestKind, requestKey: string): string {
     return `${this.prefix}:request:${kind}:${requestKey}`;
   }
+}
+
+function progressArgs(progress: Partial<RequestProgress>): string[] {
+  const args: string[] = [];
+  for (const [field, value] of Object.entries(progress)) {
+    if (value !== undefined) args.push(field, String(value));
+  }
+  return args;
 }

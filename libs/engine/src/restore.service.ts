@@ -47,6 +47,11 @@ export class RestoreService {
     });
   }
 
+  /** Takes back a restore whose enqueue failed, unless it has started; true when removed. */
+  discard(restoreKey: string): Promise<boolean> {
+    return this.store.discard('restore', restoreKey);
+  }
+
   async status(restoreKey: string): Promise<RestoreRecord | undefined> {
     return this.store.get<RestoreRequestSpec>('restore', restoreKey);
   }

@@ -14,6 +14,7 @@ import {
 import { requestJobId, type RequestVolumeJob } from '#lib/queues';
 import type { Volume } from '#lib/storage';
 import type { EngineDeps } from './engine-deps.js';
+import { RejectedRequestError } from './request-errors.js';
 import type { StoredPolicy } from './policy-store.js';
 import type { RequestStore, SnapshotRequestRecord } from './request-store.js';
 import { selectVolumes } from './volume-selection.js';
@@ -54,23 +55,35 @@ export class SnapshotRequestService {
     private readonly store: RequestStore,
   ) {}
 
-  /** Records a new request as `Pending`; false when the name is taken. Caller enqueues it. */
+  /**
+   * Records a new request as `Pending`; false when the name is taken. Caller enqueues it.
+   * Throws {@link RejectedRequestError}, writing nothing, when the expiry its `ttl` gives is
+   * not a date or its `policyRef` names no policy.
+   */
   async create(input: NewSnapshotRequest): Promise<boolean> {
     const now = this.deps.clock();
-    const ttlMs = parseDuration(input.spec.ttl);
-    const created = await this.store.create('snapshot', {
+    const expiresAt = expiryOf(now, input.spec.ttl);
+    const ref = input.spec.policyRef;
+    if (ref && !(await this.deps.policies.get(`${input.namespace}/${ref.name}`))) {
+      throw new RejectedRequestError(
+        'spec.policyRef.name',
+        `policy ${input.namespace}/${ref.name} not found`,
+      );
+    }
+    const identity = {
       namespace: input.namespace,
       name: input.name,
       spec: input.spec,
       trigger: input.trigger,
       createdAt: now.toISOString(),
       uid: input.uid,
-    });
-    if (created && ttlMs > 0) {
-      const expiresAt = new Date(now.getTime() + ttlMs).toISOString();
-      await this.store.update('snapshot', key(input), { phase: 'Pending', expiresAt });
-    }
-    return created;
+    };
+    return this.store.create('snapshot', identity, { expiresAt });
+  }
+
+  /** Takes back a request whose enqueue failed, unless it has started; true when removed. */
+  discard(requestKey: string): Promise<boolean> {
+    return this.store.discard('snapshot', requestKey);
   }
 
   /** The request with its per-claim results, or undefined. */
@@ -259,6 +272,17 @@ export function requestRunId(requestKey: string): string {
 
 function key(record: { namespace: string; name: string }): string {
   return `${record.namespace}/${record.name}`;
+}
+
+/** When snapshots taken now with `ttl` expire (ISO), undefined for `0` (never). */
+function expiryOf(now: Date, ttl: string): string | undefined {
+  const ttlMs = parseDuration(ttl);
+  if (ttlMs === 0) return undefined;
+  const expires = new Date(now.getTime() + ttlMs);
+  if (Number.isNaN(expires.getTime())) {
+    throw new RejectedRequestError('spec.ttl', `expiry ${ttl} from now is past the last date`);
+  }
+  return expires.toISOString();
 }
 
 function describeFailures(volumes: VolumeRunResult[]): string {
