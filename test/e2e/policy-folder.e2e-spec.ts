@@ -246,6 +246,10 @@ describe('policy folder under hostile files (local mode)', () => {
     // The symlink loop reached the watcher as an error event, which used to kill the process.
     expect(out).toContain('policy folder watch error');
     expect(out.length).toBeLessThan(2 * 1024 * 1024);
-    process.stdout.write(`policy-folder battery: app log ${out.length} bytes\n`);
+    const problems = JSON.stringify((await list()).problems);
+    expect(problems.length).toBeLessThan(64 * 1024);
+    process.stdout.write(
+      `policy-folder battery: app log ${out.length} bytes, problems ${problems.length} bytes\n`,
+    );
   });
 });
