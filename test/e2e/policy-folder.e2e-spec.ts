@@ -68,6 +68,7 @@ describe('policy folder under hostile files (local mode)', () => {
     await writeFile(join(policies, 'keeper.yaml'), policy('keeper', '0 3 * * *'));
     await writeFile(join(policies, 'locked.yaml'), policy('locked', '0 4 * * *'));
     await writeFile(join(policies, 'm-dup.yaml'), policy('dup', '0 5 * * *'));
+    await writeFile(join(policies, 'emptied.yaml'), policy('emptied', '0 8 * * *'));
     // Present at start, beside the valid policies:
     await writeFile(join(policies, 'bomb.yaml'), yamlBomb());
     await writeFile(join(policies, 'huge.yaml'), `# ${'x'.repeat(50 * 1024 * 1024)}\n`);
@@ -163,7 +164,13 @@ describe('policy folder under hostile files (local mode)', () => {
     expect(long.errors[0]?.message.length).toBeLessThan(200);
     await reported('proto.yaml', 'spec.selector.matchLabels.__proto__', /not allowed/);
     const keys = (await list()).items.map((p) => p.key).sort();
-    expect(keys).toEqual(['default/canary', 'default/dup', 'default/keeper', 'default/locked']);
+    expect(keys).toEqual([
+      'default/canary',
+      'default/dup',
+      'default/emptied',
+      'default/keeper',
+      'default/locked',
+    ]);
     expect((await fetch(`${app.url}/readyz`)).status).toBe(200);
     await canaryRunsAfter(new Date());
   });
@@ -210,6 +217,16 @@ describe('policy folder under hostile files (local mode)', () => {
       '(file)',
       /not a regular file \(FIFO\)/,
     );
+  });
+
+  it('keeps a policy whose file is emptied', async () => {
+    await step(
+      () => writeFile(join(policies, 'emptied.yaml'), ''),
+      'emptied.yaml',
+      '(file)',
+      /holds no policy/,
+    );
+    expect((await list()).items.map((p) => p.key)).toContain('default/emptied');
   });
 
   it('keeps a policy whose file becomes unreadable (mode 000, the app not root)', async () => {

@@ -38,9 +38,9 @@ type Definition = { key: string; source: string } & (
  * allowed), in the same apiVersion/kind/metadata/spec shape as the custom resource. Nothing in
  * the folder is silently ignored or takes the process down: a file that cannot be read (a
  * dangling symlink, a symlink loop, a directory or FIFO named `*.yaml`, no permission, over
- * {@link POLICY_FILE_MAX_BYTES}), parsed (including alias bombs) or validated becomes a
- * problem naming the file and the field, and the last valid version of its policies keeps
- * running. A `namespace/name` defined by more than one document is a conflict: every defining
+ * {@link POLICY_FILE_MAX_BYTES}), parsed (including alias bombs) or validated, or that holds
+ * no document (emptied), becomes a problem naming the file and the field, and the last valid
+ * version of its policies keeps running. A `namespace/name` defined by more than one document is a conflict: every defining
  * document is reported and none of them is applied, so the version applied before keeps
  * running, whichever file sorts first.
  */
@@ -160,6 +160,7 @@ export class PolicyFileSource implements PolicySource {
     definitions: Definition[],
   ): void {
     const documents = parseAllDocuments(text);
+    let found = 0;
     for (const [index, document] of documents.entries()) {
       const where = documents.length > 1 ? `${source}#${index + 1}` : source;
       if (document.errors.length > 0) {
@@ -169,13 +170,35 @@ export class PolicyFileSource implements PolicySource {
       }
       const content: unknown = document.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
       if (content === null || content === undefined) continue;
-      const parsed = parseBackupPolicy(content, this.context);
-      const key = parsed.ok ? policyKeyOf(parsed.policy) : keyOf(content);
-      if (parsed.ok)
-        definitions.push({ ok: true, key: key!, source: where, policy: parsed.policy });
-      else if (key) definitions.push({ ok: false, key, source: where, errors: parsed.errors });
-      else desired.problems.push({ source: where, errors: parsed.errors });
+      found++;
+      this.define(content, where, desired, definitions);
     }
+    // An emptied file (a truncated write, an editor crash) must not remove its policies quietly.
+    if (found === 0 && documents.every((d) => d.errors.length === 0)) {
+      desired.problems.push({ source, errors: [{ field: '(file)', message: 'holds no policy' }] });
+    }
+  }
+
+  /** One document: a definition of its key (valid or not), or a problem when it has no key. */
+  private define(
+    content: unknown,
+    source: string,
+    desired: DesiredPolicies,
+    definitions: Definition[],
+  ): void {
+    const parsed = parseBackupPolicy(content, this.context);
+    if (parsed.ok) {
+      definitions.push({
+        ok: true,
+        key: policyKeyOf(parsed.policy),
+        source,
+        policy: parsed.policy,
+      });
+      return;
+    }
+    const key = keyOf(content);
+    if (key) definitions.push({ ok: false, key, source, errors: parsed.errors });
+    else desired.problems.push({ source, errors: parsed.errors });
   }
 }
 
