@@ -227,6 +227,22 @@ describe('policy files', () => {
     ]);
   });
 
+  it('records a policy.invalid event once per episode of a problem, not once per pass', async () => {
+    const broken = policy('good', `${VALID}\nsuspendd: true`);
+    const invalidEvents = async () =>
+      (await harness.deps.audit.query({ type: 'policy.invalid' })).items.length;
+    await writeFile(join(dir, 'good.yaml'), broken);
+    await sync();
+    await sync();
+    expect(await invalidEvents()).toBe(1);
+    await writeFile(join(dir, 'good.yaml'), policy('good', VALID));
+    await sync();
+    await writeFile(join(dir, 'good.yaml'), broken);
+    await sync();
+    await sync();
+    expect(await invalidEvents()).toBe(2);
+  });
+
   it('refuses a file larger than the limit without reading it whole', async () => {
     await writeFile(join(dir, 'good.yaml'), policy('good', VALID));
     await writeFile(join(dir, 'huge.yaml'), `# ${'x'.repeat(POLICY_FILE_MAX_BYTES)}\n`);

@@ -98,7 +98,8 @@ export class PolicyReconciler {
     result.invalid.push(problem.source);
     const text = problem.errors.map((e) => `${e.field}: ${e.message}`).join('; ');
     await this.store.setProblem({ ...problem, seenAt: now.toISOString() });
-    if (await this.once(`policy-invalid:${problem.source}:${text}`)) {
+    const episode = await this.store.problemEpisode(problem.source);
+    if (await this.once(`policy-invalid:${problem.source}:${episode}:${text}`)) {
       await this.audit.append({
         type: 'policy.invalid',
         outcome: 'failed',

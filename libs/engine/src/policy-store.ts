@@ -107,8 +107,21 @@ export class PolicyStore {
     await this.redis.hset(this.problemsKey, problem.source, JSON.stringify(problem));
   }
 
+  /** Clears a solved problem; the source's next problem starts a new episode. */
   async clearProblem(source: string): Promise<void> {
-    await this.redis.hdel(this.problemsKey, source);
+    await this.redis
+      .multi()
+      .hdel(this.problemsKey, source)
+      .hincrby(this.episodesKey, source, 1)
+      .exec();
+  }
+
+  /**
+   * How many times the problems of `source` were solved: the same problem coming back is a new
+   * episode (and a new `policy.invalid` event), the same problem seen again on a resync is not.
+   */
+  async problemEpisode(source: string): Promise<number> {
+    return Number((await this.redis.hget(this.episodesKey, source)) ?? 0);
   }
 
   async problems(): Promise<PolicyProblem[]> {
@@ -126,5 +139,9 @@ export class PolicyStore {
 
   private get problemsKey(): string {
     return `${this.prefix}:policy-problems`;
+  }
+
+  private get episodesKey(): string {
+    return `${this.prefix}:policy-problem-episodes`;
   }
 }
