@@ -181,23 +181,31 @@ describe('kubernetes mode: SnapshotRequest and RestoreRequest resources', () => 
     }
   }, 30_000);
 
-  it('refuses a spec the CRD lets through but snapwarden cannot use, naming the field, creating nothing', async () => {
-    const before = cluster.sim.store.items(SNAPSHOT_API, 'VolumeSnapshot', ns).length;
-    create('SnapshotRequest', 'bad-ttl', { claimNames: ['db-0'], ttl: 'soon' });
-    const obj = await finished('SnapshotRequest', 'bad-ttl');
-    expect(obj.status).toMatchObject({
-      phase: 'Failed',
-      field: 'spec.ttl',
-      conditions: [{ status: 'False', reason: 'InvalidSpec' }],
-    });
-    expect(obj.status?.message).toMatch(/^spec\.ttl: /);
-    expect((await eventsOf('SnapshotRequest', 'bad-ttl')).map((e) => e.reason)).toEqual([
-      'InvalidSpec',
-    ]);
-    const response = await fetch(`${app.url}/api/v1/snapshot-requests/${ns}/bad-ttl`);
-    expect(response.status).toBe(404);
-    expect(cluster.sim.store.items(SNAPSHOT_API, 'VolumeSnapshot', ns)).toHaveLength(before);
-  }, 30_000);
+  it.each([
+    ['bad-ttl', { claimNames: ['db-0'], ttl: 'soon' }, 'spec.ttl'],
+    ['far-ttl', { claimNames: ['db-0'], ttl: '99999999d' }, 'spec.ttl'],
+    ['no-policy', { claimNames: ['db-0'], policyRef: { name: 'ghost' } }, 'spec.policyRef.name'],
+  ])(
+    'refuses %s, a spec the CRD lets through but snapwarden cannot use, naming the field, creating nothing',
+    async (name, spec, field) => {
+      const before = cluster.sim.store.items(SNAPSHOT_API, 'VolumeSnapshot', ns).length;
+      create('SnapshotRequest', name, spec);
+      const obj = await finished('SnapshotRequest', name);
+      expect(obj.status).toMatchObject({
+        phase: 'Failed',
+        field,
+        conditions: [{ status: 'False', reason: 'InvalidSpec' }],
+      });
+      expect(obj.status?.message).toMatch(new RegExp(`^${field.replace(/\./g, '\\.')}: `));
+      expect((await eventsOf('SnapshotRequest', name)).map((e) => e.reason)).toEqual([
+        'InvalidSpec',
+      ]);
+      const response = await fetch(`${app.url}/api/v1/snapshot-requests/${ns}/${name}`);
+      expect(response.status).toBe(404);
+      expect(cluster.sim.store.items(SNAPSHOT_API, 'VolumeSnapshot', ns)).toHaveLength(before);
+    },
+    30_000,
+  );
 
   it('refuses a name already used through the REST API without touching that request', async () => {
     const post = await fetch(`${app.url}/api/v1/snapshot-requests`, {
