@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { lstat, readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
@@ -29,6 +30,12 @@ export interface PolicyFileSourceOptions {
 const readText: PolicyFileReader = (path) =>
   readFile(path, { encoding: 'utf8', flag: constants.O_RDONLY | constants.O_NONBLOCK });
 
+/** What one file's text parsed to: its documents' definitions and its problems. */
+interface ParsedFile {
+  problems: DesiredPolicies['problems'];
+  definitions: Definition[];
+}
+
 type Definition = { key: string; source: string } & (
   { ok: true; policy: Parameters<typeof policyKeyOf>[0] } | { ok: false; errors: FieldError[] }
 );
@@ -47,6 +54,9 @@ type Definition = { key: string; source: string } & (
 export class PolicyFileSource implements PolicySource {
   private watcher?: FSWatcher;
   private readonly read: PolicyFileReader;
+  /** What each file parsed to, by source, with the hash of the text it was parsed from. */
+  private parsed = new Map<string, { hash: string; result: ParsedFile }>();
+  private nextParsed = new Map<string, { hash: string; result: ParsedFile }>();
   private readonly maxBytes: number;
 
   constructor(
@@ -61,11 +71,13 @@ export class PolicyFileSource implements PolicySource {
   async load(): Promise<DesiredPolicies> {
     const desired: DesiredPolicies = { policies: [], problems: [] };
     const definitions: Definition[] = [];
+    this.nextParsed = new Map();
     for (const file of await this.files()) {
       const path = join(this.dir, file);
       const source = `file:${relative(process.cwd(), path) || file}`;
       await this.loadFile(path, source, desired, definitions);
     }
+    this.parsed = this.nextParsed;
     settleDefinitions(definitions, desired);
     return desired;
   }
@@ -116,13 +128,25 @@ export class PolicyFileSource implements PolicySource {
       desired.problems.push({ source, errors: [text] });
       return;
     }
+    // An unchanged file is not parsed again on every resync (a hostile one costs seconds).
+    const hash = createHash('sha256').update(text).digest('hex');
+    const cached = this.parsed.get(source);
+    const result = cached?.hash === hash ? cached.result : this.parseFile(text, source);
+    this.nextParsed.set(source, { hash, result });
+    desired.problems.push(...result.problems);
+    definitions.push(...result.definitions);
+  }
+
+  private parseFile(text: string, source: string): ParsedFile {
+    const result: ParsedFile = { problems: [], definitions: [] };
     try {
-      this.parseDocuments(text, source, desired, definitions);
+      this.parseDocuments(text, source, result);
     } catch (error) {
       // Whatever the YAML holds, it is this file's problem, never the pass's.
       const message = boundText(error instanceof Error ? error.message : String(error));
-      desired.problems.push({ source, errors: [{ field: '(yaml)', message }] });
+      return { problems: [{ source, errors: [{ field: '(yaml)', message }] }], definitions: [] };
     }
+    return result;
   }
 
   /** The file's text, a problem saying why it cannot be read, or undefined when it is gone. */
@@ -153,42 +177,32 @@ export class PolicyFileSource implements PolicySource {
     }
   }
 
-  private parseDocuments(
-    text: string,
-    source: string,
-    desired: DesiredPolicies,
-    definitions: Definition[],
-  ): void {
+  private parseDocuments(text: string, source: string, out: ParsedFile): void {
     const documents = parseAllDocuments(text);
     let found = 0;
     for (const [index, document] of documents.entries()) {
       const where = documents.length > 1 ? `${source}#${index + 1}` : source;
       if (document.errors.length > 0) {
         const message = boundText(document.errors[0]?.message ?? 'invalid YAML');
-        desired.problems.push({ source: where, errors: [{ field: '(yaml)', message }] });
+        out.problems.push({ source: where, errors: [{ field: '(yaml)', message }] });
         continue;
       }
       const content: unknown = document.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
       if (content === null || content === undefined) continue;
       found++;
-      this.define(content, where, desired, definitions);
+      this.define(content, where, out);
     }
     // An emptied file (a truncated write, an editor crash) must not remove its policies quietly.
     if (found === 0 && documents.every((d) => d.errors.length === 0)) {
-      desired.problems.push({ source, errors: [{ field: '(file)', message: 'holds no policy' }] });
+      out.problems.push({ source, errors: [{ field: '(file)', message: 'holds no policy' }] });
     }
   }
 
   /** One document: a definition of its key (valid or not), or a problem when it has no key. */
-  private define(
-    content: unknown,
-    source: string,
-    desired: DesiredPolicies,
-    definitions: Definition[],
-  ): void {
+  private define(content: unknown, source: string, out: ParsedFile): void {
     const parsed = parseBackupPolicy(content, this.context);
     if (parsed.ok) {
-      definitions.push({
+      out.definitions.push({
         ok: true,
         key: policyKeyOf(parsed.policy),
         source,
@@ -197,8 +211,8 @@ export class PolicyFileSource implements PolicySource {
       return;
     }
     const key = keyOf(content);
-    if (key) definitions.push({ ok: false, key, source, errors: parsed.errors });
-    else desired.problems.push({ source, errors: parsed.errors });
+    if (key) out.definitions.push({ ok: false, key, source, errors: parsed.errors });
+    else out.problems.push({ source, errors: parsed.errors });
   }
 }
 
