@@ -1,6 +1,15 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { LuaScript } from '#lib/audit';
 import type { BackupPolicy, FieldError } from '#lib/policy';
+
+// Moves a policy's "last tick handled" forward (never back) and returns what it was.
+const ADVANCE_TICK = new LuaScript(`
+local previous = redis.call('HGET', KEYS[1], ARGV[1])
+if previous == false or tonumber(previous) < tonumber(ARGV[2]) then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+end
+return previous`);
 
 /** A valid policy as the scheduler last applied it. */
 export interface StoredPolicy {
@@ -103,6 +112,16 @@ export class PolicyStore {
     await this.redis.hdel(this.removedKey, key);
   }
 
+  /**
+   * Records that the tick of `tickMs` of policy `key` is being handled and returns the latest
+   * tick handled before it (`undefined` for the first one). Atomic across replicas, and
+   * monotonic: a retried or late tick gets a value at or after its own time.
+   */
+  async advanceLastTick(key: string, tickMs: number): Promise<number | undefined> {
+    const previous = await ADVANCE_TICK.run(this.redis, [this.lastTicksKey], [key, String(tickMs)]);
+    return typeof previous === 'string' ? Number(previous) : undefined;
+  }
+
   async setProblem(problem: PolicyProblem): Promise<void> {
     await this.redis.hset(this.problemsKey, problem.source, JSON.stringify(problem));
   }
@@ -122,6 +141,10 @@ export class PolicyStore {
 
   private get removedKey(): string {
     return `${this.prefix}:policies-removed`;
+  }
+
+  private get lastTicksKey(): string {
+    return `${this.prefix}:policy-last-tick`;
   }
 
   private get problemsKey(): string {
