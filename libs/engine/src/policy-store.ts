@@ -112,10 +112,16 @@ export class PolicyStore {
     await this.redis.hdel(this.removedKey, key);
   }
 
+  /** The latest tick of policy `key` handled so far (ms), if any. */
+  async lastTick(key: string): Promise<number | undefined> {
+    const value = await this.redis.hget(this.lastTicksKey, key);
+    return value === null ? undefined : Number(value);
+  }
+
   /**
-   * Records that the tick of `tickMs` of policy `key` is being handled and returns the latest
-   * tick handled before it (`undefined` for the first one). Atomic across replicas, and
-   * monotonic: a retried or late tick gets a value at or after its own time.
+   * Records that the tick of `tickMs` of policy `key` was handled and returns the latest tick
+   * handled before (`undefined` for the first one). Atomic across replicas, and monotonic: it
+   * never moves back for a retried or late tick.
    */
   async advanceLastTick(key: string, tickMs: number): Promise<number | undefined> {
     const previous = await ADVANCE_TICK.run(this.redis, [this.lastTicksKey], [key, String(tickMs)]);

@@ -166,13 +166,18 @@ export class TickService {
 
   /**
    * Every tick of the schedule between the last tick handled (or the policy's last change)
-   * and this one never fired (the app or Redis was down): each becomes a missed run. The
-   * ledger is advanced atomically, so replicas and retries record each gap once.
+   * and this one never fired (the app or Redis was down): each becomes a missed run, under
+   * its deterministic run id, so replicas and retries record each gap once.
    */
   private async recordMissedTicks(stored: StoredPolicy, scheduledAt: Date): Promise<void> {
-    const last = await this.deps.policies.advanceLastTick(stored.key, scheduledAt.getTime());
+    const last = await this.deps.policies.lastTick(stored.key);
     if (last !== undefined && last >= scheduledAt.getTime()) return;
-    if (stored.policy.spec.suspend) return;
+    // Recorded before the ledger moves: a crash in between records them again, never loses them.
+    if (!stored.policy.spec.suspend) await this.recordGap(stored, last, scheduledAt);
+    await this.deps.policies.advanceLastTick(stored.key, scheduledAt.getTime());
+  }
+
+  private async recordGap(stored: StoredPolicy, last: number | undefined, scheduledAt: Date) {
     const after = Math.max(last ?? 0, Date.parse(stored.appliedAt) || 0);
     const { schedule, timeZone } = stored.policy.spec;
     const missed = ticksBetween(schedule, timeZone, new Date(after), scheduledAt);
