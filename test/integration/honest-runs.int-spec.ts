@@ -81,7 +81,7 @@ describe('honest runs against a real redis-server', () => {
   }
 
   async function events(filter: { type?: AuditEvent['type']; runId?: string } = {}) {
-    return (await harness.deps.audit.query({ ...filter, limit: 500 })).items;
+    return (await harness.deps.audit.query({ ...filter, limit: 500, order: 'asc' })).items;
   }
 
   it('fails a claim named in claimNames that does not exist; the run is partial', async () => {
@@ -205,4 +205,79 @@ describe('honest runs against a real redis-server', () => {
     expect(free.deleted.map((d) => d.name)).toEqual(['on-demand-expired']);
     expect(await harness.deps.locks.owner('default/db-0')).toBeUndefined();
   });
+
+  it('cleanup never deletes inside another operation on the same volume', async () => {
+    await harness.close();
+    // Snapshots take a while to become ready: the window in which a deletion could overlap.
+    driver = new MemoryDriver({ readyDelayMs: 300 });
+    for (const name of ['db-0', 'db-1']) {
+      driver.addVolume({ name, labels: { tier: 'db' }, sizeBytes: 1024 });
+    }
+    harness = createEngineHarness({
+      redisUrl: redis.url,
+      driver,
+      timings: { busyRetryMs: 5, readyWaitMs: 2_000, readyRecheckMs: 20 },
+    });
+    const stored = await harness.addPolicy(policy({ selector: { matchLabels: { tier: 'db' } } }));
+    harness.startWorkers(1, 4);
+    const cleanup = new CleanupService(harness.deps);
+    const expired = formatScheduledAt(new Date(Date.now() - 60_000));
+    const first = nextTick(Date.now()).getTime();
+    for (let round = 0; round < 3; round++) {
+      const at = new Date(first + round * FIVE_S);
+      const runId = scheduledRunId(stored.key, at.getTime());
+      await harness.queues.addSnapshotJobs(
+        await new TickService(harness.deps).handle(tickOf(stored), at),
+      );
+      await eventually(async () =>
+        (await events({ type: 'snapshot.started', runId })).length === 2 ? true : undefined,
+      );
+      // Snapshots expire while both volumes are being snapshotted; cleanup runs right then.
+      for (const name of ['db-0', 'db-1']) {
+        const volume = await driver.getVolume({ namespace: 'default', name });
+        await driver.createSnapshot({
+          volume: volume!,
+          name: `expired-${name}-${round}`,
+          labels: {
+            [LABEL_MANAGED_BY]: MANAGED_BY_VALUE,
+            [LABEL_POLICY]: 'honest',
+            [LABEL_ON_DEMAND]: 'req',
+            [LABEL_EXPIRES_AT]: expired,
+          },
+        });
+      }
+      await cleanup.sweep('test');
+      await harness.waitForRun(runId);
+    }
+    await eventually(async () => {
+      await cleanup.sweep('test');
+      const left = (await driver.listAllSnapshots()).filter((s) => s.name.startsWith('expired-'));
+      return left.length === 0 ? true : undefined;
+    });
+    const overlaps: string[] = [];
+    const open = new Map<string, string>();
+    for (const e of await events()) {
+      if (!e.volume) continue;
+      if (e.type === 'snapshot.started') open.set(e.volume, e.snapshot ?? '');
+      else if (['snapshot.ready', 'snapshot.failed', 'snapshot.blocked'].includes(e.type)) {
+        open.delete(e.volume);
+      } else if (e.type === 'snapshot.deleted' && e.trigger.startsWith('cleanup:')) {
+        const running = open.get(e.volume);
+        if (running) overlaps.push(`${e.snapshot} deleted while ${running} was in flight`);
+      }
+    }
+    expect((await events({ type: 'snapshot.deleted' })).length).toBe(6);
+    expect(overlaps).toEqual([]);
+  });
 });
+
+/** Polls `probe` until it returns a value, or fails after ten seconds. */
+async function eventually<T>(probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('condition not met within 10 s');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
