@@ -159,6 +159,32 @@ describe('honest runs against a real redis-server', () => {
     expect(deleted[0]?.reason).toMatch(/recorded the volume as failed/);
   });
 
+  it('a job that fails for good removes the snapshot it left half-built', async () => {
+    await harness.close();
+    driver = new MemoryDriver({ readyDelayMs: 60_000 });
+    for (const name of ['db-0', 'db-1']) {
+      driver.addVolume({ name, labels: { tier: 'db' }, sizeBytes: 1024 });
+    }
+    harness = createEngineHarness({ redisUrl: redis.url, driver });
+    const stored = await harness.addPolicy(policy({ selector: { matchLabels: { tier: 'db' } } }));
+    const at = nextTick(Date.now());
+    const jobs = await new TickService(harness.deps).handle(tickOf(stored), at);
+    const service = new SnapshotService(harness.deps);
+    for (const job of jobs) {
+      const volume = await driver.getVolume(job.data.volume);
+      await driver.createSnapshot({ volume: volume!, name: job.data.snapshotName, labels: {} });
+    }
+    for (const job of jobs) await service.fail(job.data, job.id, new Error('gave up'));
+    const run = await harness.deps.runs.get(scheduledRunId(stored.key, at.getTime()));
+    const half = jobs.map((j) => j.data.snapshotName);
+    expect(await driver.listAllSnapshots()).toEqual([]);
+    expect(run?.state).toBe('failed');
+    expect(run?.volumes[0]).toMatchObject({ state: 'failed', error: 'gave up' });
+    expect(run?.volumes[0]?.snapshot).toBeUndefined();
+    expect((await events({ type: 'snapshot.deleted' })).map((e) => e.snapshot)).toEqual(half);
+    expect(await harness.deps.locks.owner('default/db-0')).toBeUndefined();
+  });
+
   it('records every tick that never fired between the last one handled and now, once', async () => {
     const stored = await harness.addPolicy(policy({ selector: { matchLabels: { tier: 'db' } } }));
     const ticks = new TickService(harness.deps);

@@ -83,8 +83,25 @@ export class SnapshotService {
   async fail(data: SnapshotJobData, jobId: string, error: unknown): Promise<void> {
     const text = errorText(error);
     await this.emit(data, { type: 'snapshot.failed', outcome: 'failed', error: text, jobId });
-    await this.finishVolume(data, jobId, { state: 'failed', error: text });
-    await this.deps.locks.release(`${data.volume.namespace}/${data.volume.name}`, jobId);
+    // A ready snapshot stays (e.g. rotation failed after it) and the result names it; a
+    // half-built one is removed, so the disk never holds more than the history says.
+    const lockKey = `${data.volume.namespace}/${data.volume.name}`;
+    const held = await this.deps.locks
+      .withLock(lockKey, jobId, this.deps.timings.lockTtlMs, () => this.settleLeftover(data, jobId))
+      .catch(() => undefined);
+    const kept = held?.value;
+    await this.finishVolume(data, jobId, { state: 'failed', error: text, snapshot: kept });
+    await this.deps.locks.release(lockKey, jobId);
+  }
+
+  /** The job's snapshot if it is ready (kept); deletes it when it is not. */
+  private async settleLeftover(data: SnapshotJobData, jobId: string) {
+    const ref = { namespace: data.volume.namespace, name: data.snapshotName };
+    const leftover = await this.deps.driver.getSnapshot(ref);
+    if (!leftover || leftover.volumeName !== data.volume.name) return undefined;
+    if (leftover.readyToUse) return leftover.name;
+    await this.discardLeftover(data, jobId, { volume: data.volume.name, state: 'failed' });
+    return undefined;
   }
 
   /** Notes a transient failure that the queue will retry. */
