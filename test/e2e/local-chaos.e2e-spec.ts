@@ -228,6 +228,16 @@ describe('local mode: workers killed at random points', () => {
     console.log(
       `chaos: ${runs.length} runs, ${failures.length} volumes failed ${JSON.stringify(failures.slice(0, 3).map((f) => f.error))}, ${skips.length} skipped, ${retries} job retries, ${events.length} events`,
     );
+    const readyAgain = VOLUMES.map((volume) => {
+      const first = events.find(
+        (e) =>
+          e.type === 'snapshot.ready' && e.volume === volume && Date.parse(e.time) > restartedAt,
+      );
+      return first ? Date.parse(first.time) - restartedAt : Infinity;
+    });
+    console.log(
+      `chaos: every volume had a new ready snapshot ${(Math.max(...readyAgain) / 1000).toFixed(1)}s after the last restart`,
+    );
     const succeeded = new Set(
       runs.flatMap((r) =>
         r.volumes.filter((v) => v.state === 'succeeded').map((v) => v.snapshot ?? ''),
