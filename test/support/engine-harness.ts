@@ -35,8 +35,12 @@ export function createEngineHarness(options: {
   const prefix = `t${randomUUID().slice(0, 8)}`;
   const logger = pino({ level: 'silent' });
   const redis = createRedis(options.redisUrl, logger, { name: 'harness' });
-  const deps = createEngineDeps(redis, options.driver, { prefix, timings: options.timings });
   const queues = new QueueRegistry(options.redisUrl, prefix, logger);
+  const deps = createEngineDeps(redis, options.driver, {
+    prefix,
+    timings: options.timings,
+    liveness: queues,
+  });
   const workers: Worker[] = [];
   return {
     prefix,

@@ -1,7 +1,7 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { Queue } from 'bullmq';
-import type { StoredPolicy } from '#lib/engine';
-import type { Snapshot, SnapshotDriver } from '#lib/storage';
+import { selectVolumes, type StoredPolicy } from '#lib/engine';
+import type { Snapshot, SnapshotDriver, Volume } from '#lib/storage';
 import { policyIntervals, volumeInterval } from './volume-policies.js';
 
 /** Where the scrape-time gauges read from. */
@@ -45,6 +45,16 @@ export function createGaugeMetrics(registry: Registry, sources: GaugeSources): G
     'Interval between the next two runs of an active policy.',
     ['policy'],
   );
+  const selected = gauge(
+    'snapwarden_policy_selected_volumes',
+    'Volumes an active policy selects now; 0 means its selector and claimNames match nothing.',
+    ['policy'],
+  );
+  const missingClaims = gauge(
+    'snapwarden_policy_missing_claims',
+    'Claims an active policy names in claimNames that do not exist (each fails every run).',
+    ['policy'],
+  );
   const queueJobs = gauge('snapwarden_queue_jobs', 'Jobs of a queue by state.', ['queue', 'state']);
   return {
     async refresh(now) {
@@ -56,6 +66,7 @@ export function createGaugeMetrics(registry: Registry, sources: GaugeSources): G
       for (const gaugeOf of [snapshots, cap, sinceReady, interval, policyInterval, queueJobs]) {
         gaugeOf.reset();
       }
+      setSelection(policies, volumes, selected, missingClaims);
       for (const [policy, seconds] of intervals) policyInterval.set({ policy }, seconds);
       await Promise.all(
         volumes.map(async (volume) => {
@@ -87,4 +98,22 @@ function newestReady(snapshots: Snapshot[]): Snapshot | undefined {
   return snapshots
     .filter((s) => s.readyToUse)
     .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())[0];
+}
+
+/** Per unsuspended policy: how many volumes it selects and how many named claims are missing. */
+function setSelection(
+  policies: StoredPolicy[],
+  volumes: Volume[],
+  selected: Gauge,
+  missing: Gauge,
+): void {
+  selected.reset();
+  missing.reset();
+  for (const stored of policies.filter((p) => !p.policy.spec.suspend)) {
+    const namespace = stored.policy.metadata.namespace ?? 'default';
+    const own = volumes.filter((v) => v.namespace === namespace);
+    const result = selectVolumes(own, stored.policy.spec);
+    selected.set({ policy: stored.key }, result.selected.length);
+    missing.set({ policy: stored.key }, result.skipped.filter((s) => s.missing).length);
+  }
 }

@@ -20,13 +20,14 @@ describe('PolicyCrSource against the API-server simulator', () => {
   let sim: KubeSim;
   let dir: string;
   let source: PolicyCrSource;
+  let kube: KubeClient;
 
   beforeAll(async () => {
     sim = await startKubeSim();
     await sim.loadCrdsFromDir('deploy/crds');
     dir = await mkdtemp(join(tmpdir(), 'snapwarden-crsource-'));
     await sim.writeKubeconfig(join(dir, 'kubeconfig'));
-    const kube = new KubeClient(loadKubeConfig({ kubeconfigPath: join(dir, 'kubeconfig') }));
+    kube = new KubeClient(loadKubeConfig({ kubeconfigPath: join(dir, 'kubeconfig') }));
     sim.store.seed({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } });
     sim.store.seed({
       apiVersion: 'snapshot.storage.k8s.io/v1',
@@ -106,5 +107,27 @@ describe('PolicyCrSource against the API-server simulator', () => {
     policy('later', { retention: { keepLast: 2 } });
     await eventually(() => Promise.resolve(changes > 0 ? true : undefined));
     expect(source.notReadyReason()).toBeUndefined();
+  });
+
+  it('warns in the status when a policy names claims that do not exist', async () => {
+    const withVolumes = new PolicyCrSource(kube, {
+      context: { defaultDriver: 'csi', maxSnapshotsPerVolume: () => undefined },
+      status: new KubePolicyStatus(kube, 'test'),
+      logger: pino({ level: 'silent' }),
+      volumes: () => Promise.resolve([]),
+    });
+    try {
+      await withVolumes.reconciled(await withVolumes.load(), RESULT, new Date());
+      expect(statusOf('good')?.conditions).toContainEqual(
+        expect.objectContaining({
+          type: 'VolumesSelected',
+          status: 'False',
+          reason: 'ClaimsNotFound',
+          message: expect.stringContaining('db') as string,
+        }),
+      );
+    } finally {
+      await withVolumes.close();
+    }
   });
 });

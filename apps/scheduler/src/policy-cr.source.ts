@@ -12,6 +12,7 @@ import {
   type ReconcileResult,
 } from '#lib/engine';
 import { Informer, type KubeClient, type KubeObject } from '#lib/kube';
+import type { Volume } from '#lib/storage';
 import { INFORMER_STALE_AFTER_MS, informerProblem } from '#lib/runtime';
 import type { SnapshotClassCaps } from './snapshot-class-caps.js';
 import {
@@ -45,6 +46,8 @@ export interface PolicyCrSourceOptions {
   /** Caps of snapshot classes, to check retention against them; unchecked when absent. */
   caps?: Pick<SnapshotClassCaps, 'capOf'>;
   logger: Logger;
+  /** Volumes of a namespace, for the `VolumesSelected` condition; omitted when absent. */
+  volumes?: (namespace: string) => Promise<Volume[]>;
   /** Coalesces bursts of changes into one reconcile (default 100 ms). */
   debounceMs?: number;
   /** An informer that has not heard from the server for this long is stale (default 5 min). */
@@ -119,8 +122,24 @@ export class PolicyCrSource implements PolicySource {
       const errors = invalid.get(source);
       const policy = valid.get(source);
       if (errors) await this.writeInvalid(obj, errors, now);
-      else if (policy)
-        await this.write(obj, appliedPolicyStatus(policy, keyOf(obj), now, obj.status), now);
+      else if (policy) {
+        const volumes = await this.volumesOf(policy.metadata.namespace ?? 'default');
+        const status = appliedPolicyStatus(policy, keyOf(obj), now, obj.status, volumes);
+        await this.write(obj, status, now);
+      }
+    }
+  }
+
+  /** Without the volumes (listing failed), the condition is left as it was. */
+  private async volumesOf(namespace: string): Promise<Volume[] | undefined> {
+    try {
+      return await this.options.volumes?.(namespace);
+    } catch (error) {
+      this.options.logger.warn(
+        { namespace, err: error instanceof Error ? error.message : String(error) },
+        'cannot list volumes for the VolumesSelected condition',
+      );
+      return undefined;
     }
   }
 

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Config } from '#lib/config';
 import type { PolicySource } from '#lib/engine';
 import type { KubeClient } from '#lib/kube';
+import type { SnapshotDriver } from '#lib/storage';
 import { KubePolicyStatus } from '#lib/runtime';
 import { PolicyCrSource } from './policy-cr.source.js';
 import { PolicyFileSource } from './policy-file.source.js';
@@ -15,6 +16,7 @@ export function createPolicySource(
   config: Config,
   logger: Logger,
   kube: KubeClient | null,
+  driver: SnapshotDriver,
 ): PolicySource {
   switch (config.mode) {
     case 'kubernetes':
@@ -25,6 +27,7 @@ export function createPolicySource(
         context: { defaultDriver: config.driver, maxSnapshotsPerVolume: () => undefined },
         caps: new SnapshotClassCaps(kube),
         status: new KubePolicyStatus(kube, 'snapwarden-scheduler'),
+        volumes: (namespace) => driver.listVolumes(namespace),
         logger,
       });
     case 'local':

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { CONFIG, KUBE_CLIENT, LOGGER } from '#lib/runtime';
+import { CONFIG, DRIVER, KUBE_CLIENT, LOGGER } from '#lib/runtime';
 import { createPolicySource } from './policy-source.factory.js';
 import { POLICY_SOURCE } from './scheduler.constants.js';
 import { SchedulerService } from './scheduler.service.js';
@@ -10,7 +10,7 @@ import { SchedulerService } from './scheduler.service.js';
     {
       provide: POLICY_SOURCE,
       useFactory: createPolicySource,
-      inject: [CONFIG, LOGGER, KUBE_CLIENT],
+      inject: [CONFIG, LOGGER, KUBE_CLIENT, DRIVER],
     },
     SchedulerService,
   ],

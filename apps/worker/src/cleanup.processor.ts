@@ -6,6 +6,10 @@ import type { CleanupJobData } from '#lib/queues';
 export function cleanupProcessor(service: CleanupService) {
   return async (job: Job<CleanupJobData>) => {
     const result = await service.sweep(job.data.trigger);
-    return { deleted: result.deleted.length, failed: result.failed.length };
+    return {
+      deleted: result.deleted.length,
+      failed: result.failed.length,
+      deferred: result.deferred.length,
+    };
   };
 }

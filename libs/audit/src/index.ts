@@ -13,6 +13,7 @@ export type { ScanBudget } from './paged-scan.js';
 export {
   RunStore,
   type RunStartResult,
+  type StoredAdmission,
   type RunStoreOptions,
   type VolumeUpdate,
 } from './run-store.js';

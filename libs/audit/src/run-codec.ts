@@ -1,6 +1,8 @@
 import {
+  finalRunState,
   isRunKind,
   isRunState,
+  isTerminalVolumeState,
   isVolumeRunState,
   type RunCounts,
   type RunRecord,
@@ -11,6 +13,12 @@ import {
 
 /** Hash field holding one volume's JSON result. */
 export const volumeField = (volume: string): string => `v:${volume}`;
+
+/** Hash field of a run's admission decision (see `RunStartInput.admission`). */
+export const ADMISSION_FIELD = 'admission';
+
+/** Hash field set once the run's start has been announced (audit events appended). */
+export const ANNOUNCED_FIELD = 'announced';
 
 /** Hash fields of counters kept by the update script. */
 const COUNTER = {
@@ -23,28 +31,36 @@ const COUNTER = {
 /** Field/value pairs of a new run's hash (meta, one JSON field per volume, counters). */
 export function startFields(input: RunStartInput, now: Date): string[] {
   const volumes = [...new Set(input.volumes)];
-  const terminal: RunState | undefined =
-    input.state ?? (volumes.length === 0 ? 'succeeded' : undefined);
+  const decided = new Map<string, VolumeRunResult>();
+  for (const result of input.decided ?? []) {
+    if (isTerminalVolumeState(result.state)) decided.set(result.volume, result);
+  }
+  const results = volumes.map((volume): VolumeRunResult => {
+    if (input.state) {
+      return {
+        volume,
+        state: 'skipped',
+        ...(input.message === undefined ? {} : { reason: input.message }),
+      };
+    }
+    return decided.get(volume) ?? { volume, state: 'pending' };
+  });
+  const tally = (state: VolumeRunResult['state']) =>
+    results.filter((r) => r.state === state).length;
+  const n = { succeeded: tally('succeeded'), failed: tally('failed'), skipped: tally('skipped') };
+  const open = tally('pending') + tally('running');
+  const terminal: RunState | undefined = input.state ?? (open === 0 ? finalRunState(n) : undefined);
   const fields = ['id', input.id, 'kind', input.kind, 'namespace', input.namespace];
   fields.push('trigger', input.trigger, 'scheduledAt', input.scheduledAt.toISOString());
   fields.push('createdAt', now.toISOString(), 'createdAtMs', String(now.getTime()));
   fields.push('state', terminal ?? 'running', 'volumes', JSON.stringify(volumes));
   if (input.policy !== undefined) fields.push('policy', input.policy);
   if (input.message !== undefined) fields.push('message', input.message);
+  if (input.admission !== undefined) fields.push(ADMISSION_FIELD, input.admission);
   if (terminal) fields.push('finishedAt', now.toISOString(), 'durationMs', '0');
-  for (const volume of volumes) {
-    const result: VolumeRunResult = terminal
-      ? {
-          volume,
-          state: 'skipped',
-          ...(input.message === undefined ? {} : { reason: input.message }),
-        }
-      : { volume, state: 'pending' };
-    fields.push(volumeField(volume), JSON.stringify(result));
-  }
-  const open = terminal ? 0 : volumes.length;
-  fields.push(COUNTER.open, String(open), COUNTER.skipped, String(volumes.length - open));
-  fields.push(COUNTER.succeeded, '0', COUNTER.failed, '0');
+  for (const result of results) fields.push(volumeField(result.volume), JSON.stringify(result));
+  fields.push(COUNTER.open, String(open), COUNTER.skipped, String(n.skipped));
+  fields.push(COUNTER.succeeded, String(n.succeeded), COUNTER.failed, String(n.failed));
   return fields;
 }
 

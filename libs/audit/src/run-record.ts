@@ -80,6 +80,17 @@ export interface RunStartInput {
   message?: string;
   /** Record a run that did not happen; it is terminal at once and its volumes are `skipped`. */
   state?: 'missed' | 'skipped';
+  /**
+   * Volumes already decided when the run starts (`skipped` or `failed`, e.g. a claim that does
+   * not exist); the others start `pending`. A run whose volumes are all decided is terminal at
+   * once, with the state {@link finalRunState} gives.
+   */
+  decided?: VolumeRunResult[];
+  /**
+   * Opaque text stored with the run in the same atomic step, e.g. which volumes a tick
+   * admitted: a retried start reads it back instead of deciding again.
+   */
+  admission?: string;
 }
 
 const TERMINAL: ReadonlySet<VolumeRunState> = new Set(['succeeded', 'failed', 'skipped']);

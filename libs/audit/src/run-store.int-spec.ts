@@ -105,7 +105,7 @@ describe('RunStore start', () => {
       snapshot: 's1',
     });
     const again = await store.start(run('r1', { volumes: ['other'], trigger: 'retry' }));
-    expect(again).toEqual({ record: progressed, created: false });
+    expect(again).toEqual({ record: progressed, created: false, announced: false });
   });
 
   it('creates a run exactly once when two processes start it at the same moment', async () => {

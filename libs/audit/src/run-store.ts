@@ -9,7 +9,14 @@ import {
 import { RunNotFoundError, UnknownRunVolumeError } from './errors.js';
 import { auditKeys } from './keys.js';
 import type { Page } from './page.js';
-import { decodeRun, pairsToMap, startFields, volumeField } from './run-codec.js';
+import {
+  ADMISSION_FIELD,
+  ANNOUNCED_FIELD,
+  decodeRun,
+  pairsToMap,
+  startFields,
+  volumeField,
+} from './run-codec.js';
 import { planRunQuery, type RunFilter, timePrefix } from './run-filter.js';
 import {
   isRunState,
@@ -38,6 +45,16 @@ export interface RunStartResult {
   record: RunRecord;
   /** False when the run already existed (a retried tick, another replica): it was left as is. */
   created: boolean;
+  /** The admission stored with the run by the call that created it. */
+  admission?: string;
+  /** True once {@link RunStore.markAnnounced} was called for the run. */
+  announced: boolean;
+}
+
+/** What {@link RunStore.admission} reads of an existing run. */
+export interface StoredAdmission {
+  admission?: string;
+  announced: boolean;
 }
 
 /** What {@link RunStore.applyVolumeResult} did, and the run afterwards. */
@@ -89,10 +106,40 @@ export class RunStore {
     }
     const reply = await START_RUN.run(this.redis, keys, [member, ...startFields(input, now)]);
     const [created, size, pairs] = reply as [number, number, string[]];
-    const record = decodeRun(pairsToMap(pairs));
+    const map = pairsToMap(pairs);
+    const record = decodeRun(map);
     if (!record) throw new Error(`run ${input.id} is not a readable run record`);
     if (created === 1 && size > this.maxRuns + this.trimSlack) await this.trim();
-    return { record, created: created === 1 };
+    return {
+      record,
+      created: created === 1,
+      admission: map.get(ADMISSION_FIELD),
+      announced: map.has(ANNOUNCED_FIELD),
+    };
+  }
+
+  /**
+   * The admission a run was started with and whether its start was announced, without reading
+   * its volumes; `undefined` when there is no such run.
+   */
+  async admission(runId: string): Promise<StoredAdmission | undefined> {
+    const key = auditKeys.run(this.prefix, runId);
+    const [id, admission, announced] = await this.redis.hmget(
+      key,
+      'id',
+      ADMISSION_FIELD,
+      ANNOUNCED_FIELD,
+    );
+    if (id === null) return undefined;
+    return { admission: admission ?? undefined, announced: announced !== null };
+  }
+
+  /**
+   * Notes that the run's start events were written. Written after them: a crash in between
+   * makes the retry write them again (at least once, never lost).
+   */
+  async markAnnounced(runId: string): Promise<void> {
+    await this.redis.hset(auditKeys.run(this.prefix, runId), ANNOUNCED_FIELD, '1');
   }
 
   /**

@@ -23,6 +23,8 @@ export const FAILED_SNAPSHOT_GRACE_MS = 3_600_000;
 export interface CleanupResult {
   deleted: { namespace: string; name: string; reason: string }[];
   failed: { namespace: string; name: string; error: string; policy?: string }[];
+  /** Left for the next pass: another operation held the volume's lock. */
+  deferred: { namespace: string; name: string; policy?: string }[];
 }
 
 /**
@@ -41,7 +43,7 @@ export class CleanupService {
   ) {}
 
   async sweep(trigger: string): Promise<CleanupResult> {
-    const result: CleanupResult = { deleted: [], failed: [] };
+    const result: CleanupResult = { deleted: [], failed: [], deferred: [] };
     const now = this.deps.clock();
     const removed = await this.deps.policies.removed();
     const all = (await this.deps.driver.listAllSnapshots()).filter(isManaged);
@@ -50,10 +52,10 @@ export class CleanupService {
       const reason = this.reasonToDelete(snapshot, now, removed);
       if (!reason || snapshot.labels[LABEL_KEEP] === KEEP_VALUE) continue;
       if (await this.isInUse(snapshot, inUse)) continue;
-      await this.delete(snapshot, reason, trigger, result);
+      await this.deleteLocked(snapshot, reason, trigger, result);
     }
     // A removed policy whose snapshot could not be deleted is tried again by the next pass.
-    const retry = new Set(result.failed.map((f) => f.policy));
+    const retry = new Set([...result.failed, ...result.deferred].map((f) => f.policy));
     for (const policy of removed) {
       if (!retry.has(policy.key)) await this.deps.policies.forgetRemoved(policy.key);
     }
@@ -92,6 +94,23 @@ export class CleanupService {
       cache.set(s.namespace, names);
     }
     return names.has(s.name);
+  }
+
+  /**
+   * Deletes under the volume's lock, like every other operation on it (invariant 4); a volume
+   * busy with another operation keeps its snapshot until the next pass.
+   */
+  private async deleteLocked(s: Snapshot, reason: string, trigger: string, result: CleanupResult) {
+    const owner = `cleanup:${trigger}:${this.deps.identity}`;
+    const held = await this.deps.locks.withLock(
+      `${s.namespace}/${s.volumeName}`,
+      owner,
+      this.deps.timings.lockTtlMs,
+      () => this.delete(s, reason, trigger, result),
+    );
+    if (held) return;
+    const policy = s.labels[LABEL_POLICY] ? `${s.namespace}/${s.labels[LABEL_POLICY]}` : undefined;
+    result.deferred.push({ namespace: s.namespace, name: s.name, policy });
   }
 
   private async delete(s: Snapshot, reason: string, trigger: string, result: CleanupResult) {

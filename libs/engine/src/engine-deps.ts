@@ -27,6 +27,11 @@ export const DEFAULT_TIMINGS: EngineTimings = {
   busyRetryMs: 250,
 };
 
+/** Where the engine reports what an operator must see besides the audit log (pino fits). */
+export interface EngineLog {
+  warn(fields: Record<string, unknown>, message: string): void;
+}
+
 /** Everything the engine's services talk to: ports, not implementations. */
 export interface EngineDeps {
   driver: SnapshotDriver;
@@ -45,6 +50,8 @@ export interface EngineDeps {
   protection?: SnapshotProtection;
   /** Told about every run's end (finished or missed); absent in local mode. */
   runObserver?: RunObserver;
+  /** Warnings such as a claim a policy names that does not exist. */
+  log?: EngineLog;
 }
 
 /** Source of snapshots protected from rotation and expiry while something uses them. */

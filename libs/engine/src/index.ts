@@ -4,6 +4,8 @@ export * from './volume-lock.js';
 export * from './active-runs.js';
 export * from './volume-selection.js';
 export * from './tick.service.js';
+export * from './tick-admission.js';
+export * from './missed-ticks.js';
 export * from './snapshot.service.js';
 export * from './once.js';
 export * from './policy-reconciler.js';

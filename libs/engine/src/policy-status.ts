@@ -1,9 +1,11 @@
 import type { RunRecord } from '#lib/audit';
 import { jitterMs, nextRuns, type BackupPolicy, type FieldError } from '#lib/policy';
+import type { Volume } from '#lib/storage';
+import { selectVolumes } from './volume-selection.js';
 
 /** One condition of a BackupPolicy's status, in the Kubernetes `metav1.Condition` shape. */
 export interface PolicyCondition {
-  type: 'Ready' | 'Scheduled';
+  type: 'Ready' | 'Scheduled' | 'VolumesSelected';
   status: 'True' | 'False' | 'Unknown';
   reason: string;
   message: string;
@@ -50,6 +52,7 @@ export function appliedPolicyStatus(
   key: string,
   now: Date,
   previous?: PolicyStatus,
+  volumes?: readonly Volume[],
 ): PolicyStatus {
   const generation = policy.metadata.generation;
   const next = nextRunTime(policy, key, now);
@@ -59,11 +62,39 @@ export function appliedPolicyStatus(
     : next
       ? condition('Scheduled', 'True', 'Scheduled', scheduledMessage(policy), generation)
       : condition('Scheduled', 'False', 'NoNextRun', 'the schedule never fires again', generation);
+  const conditions = [ready, scheduled];
+  if (volumes) conditions.push(selectionCondition(policy, volumes));
   return {
     observedGeneration: generation,
-    conditions: keepTransitions([ready, scheduled], previous, now),
+    conditions: keepTransitions(conditions, previous, now),
     nextRunTime: next?.toISOString() ?? null,
   };
+}
+
+/**
+ * `VolumesSelected`: True with how many volumes the policy selects now; False (a warning,
+ * reason `NoVolumesSelected`) when its selector and claim names match none, and also
+ * naming claims that do not exist (`ClaimsNotFound`), which fail every run.
+ */
+export function selectionCondition(
+  policy: BackupPolicy,
+  volumes: readonly Volume[],
+): PolicyCondition {
+  const namespace = policy.metadata.namespace ?? 'default';
+  const own = volumes.filter((v) => v.namespace === namespace);
+  const { selected, skipped } = selectVolumes(own, policy.spec);
+  const missing = skipped.filter((s) => s.missing).map((s) => s.name);
+  const generation = policy.metadata.generation;
+  if (selected.length === 0 && missing.length === 0) {
+    const message = `no volume in namespace ${namespace} matches the selector or claimNames`;
+    return condition('VolumesSelected', 'False', 'NoVolumesSelected', message, generation);
+  }
+  if (missing.length > 0) {
+    const message = `claimNames not found in namespace ${namespace}: ${missing.join(', ')}; ${selected.length} volume(s) selected`;
+    return condition('VolumesSelected', 'False', 'ClaimsNotFound', message, generation);
+  }
+  const message = `${selected.length} volume(s) selected`;
+  return condition('VolumesSelected', 'True', 'VolumesSelected', message, generation);
 }
 
 function scheduledMessage(policy: BackupPolicy): string {

@@ -1,6 +1,15 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { LuaScript } from '#lib/audit';
 import type { BackupPolicy, FieldError } from '#lib/policy';
+
+// Moves a policy's "last tick handled" forward (never back) and returns what it was.
+const ADVANCE_TICK = new LuaScript(`
+local previous = redis.call('HGET', KEYS[1], ARGV[1])
+if previous == false or tonumber(previous) < tonumber(ARGV[2]) then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+end
+return previous`);
 
 /** A valid policy as the scheduler last applied it. */
 export interface StoredPolicy {
@@ -103,6 +112,22 @@ export class PolicyStore {
     await this.redis.hdel(this.removedKey, key);
   }
 
+  /** The latest tick of policy `key` handled so far (ms), if any. */
+  async lastTick(key: string): Promise<number | undefined> {
+    const value = await this.redis.hget(this.lastTicksKey, key);
+    return value === null ? undefined : Number(value);
+  }
+
+  /**
+   * Records that the tick of `tickMs` of policy `key` was handled and returns the latest tick
+   * handled before (`undefined` for the first one). Atomic across replicas, and monotonic: it
+   * never moves back for a retried or late tick.
+   */
+  async advanceLastTick(key: string, tickMs: number): Promise<number | undefined> {
+    const previous = await ADVANCE_TICK.run(this.redis, [this.lastTicksKey], [key, String(tickMs)]);
+    return typeof previous === 'string' ? Number(previous) : undefined;
+  }
+
   async setProblem(problem: PolicyProblem): Promise<void> {
     await this.redis.hset(this.problemsKey, problem.source, JSON.stringify(problem));
   }
@@ -135,6 +160,10 @@ export class PolicyStore {
 
   private get removedKey(): string {
     return `${this.prefix}:policies-removed`;
+  }
+
+  private get lastTicksKey(): string {
+    return `${this.prefix}:policy-last-tick`;
   }
 
   private get problemsKey(): string {

@@ -1,4 +1,4 @@
-import type { AuditEventInput, VolumeRunResult } from '#lib/audit';
+import { isTerminalVolumeState, type AuditEventInput, type VolumeRunResult } from '#lib/audit';
 import {
   KEEP_VALUE,
   LABEL_KEEP,
@@ -52,12 +52,9 @@ export class SnapshotService {
     jobId: string,
     options: { redelivered: boolean } = { redelivered: true },
   ): Promise<SnapshotStep> {
-    if (options.redelivered && (await this.alreadyFinished(data))) {
-      return done({
-        outcome: 'skipped',
-        pruned: [],
-        reason: 'volume already finished in this run',
-      });
+    if (options.redelivered) {
+      const mine = await this.deps.runs.volumeResult(data.runId, data.volume.name);
+      if (mine && isTerminalVolumeState(mine.state)) return this.settleFinished(data, jobId, mine);
     }
     const stored = await this.deps.policies.get(data.policyKey);
     if (!stored) return this.skip(data, jobId, 'policy no longer exists');
@@ -86,8 +83,25 @@ export class SnapshotService {
   async fail(data: SnapshotJobData, jobId: string, error: unknown): Promise<void> {
     const text = errorText(error);
     await this.emit(data, { type: 'snapshot.failed', outcome: 'failed', error: text, jobId });
-    await this.finishVolume(data, jobId, { state: 'failed', error: text });
-    await this.deps.locks.release(`${data.volume.namespace}/${data.volume.name}`, jobId);
+    // A ready snapshot stays (e.g. rotation failed after it) and the result names it; a
+    // half-built one is removed, so the disk never holds more than the history says.
+    const lockKey = `${data.volume.namespace}/${data.volume.name}`;
+    const held = await this.deps.locks
+      .withLock(lockKey, jobId, this.deps.timings.lockTtlMs, () => this.settleLeftover(data, jobId))
+      .catch(() => undefined);
+    const kept = held?.value;
+    await this.finishVolume(data, jobId, { state: 'failed', error: text, snapshot: kept });
+    await this.deps.locks.release(lockKey, jobId);
+  }
+
+  /** The job's snapshot if it is ready (kept); deletes it when it is not. */
+  private async settleLeftover(data: SnapshotJobData, jobId: string) {
+    const ref = { namespace: data.volume.namespace, name: data.snapshotName };
+    const leftover = await this.deps.driver.getSnapshot(ref);
+    if (!leftover || leftover.volumeName !== data.volume.name) return undefined;
+    if (leftover.readyToUse) return leftover.name;
+    await this.discardLeftover(data, jobId, { volume: data.volume.name, state: 'failed' });
+    return undefined;
   }
 
   /** Notes a transient failure that the queue will retry. */
@@ -319,9 +333,43 @@ export class SnapshotService {
     return this.deps.activeRuns.isReplaced(data.policyKey, data.volume.uid, jobId);
   }
 
-  private async alreadyFinished(data: SnapshotJobData): Promise<boolean> {
-    const mine = await this.deps.runs.volumeResult(data.runId, data.volume.name);
-    return mine !== undefined && ['succeeded', 'failed', 'skipped'].includes(mine.state);
+  /**
+   * A job whose volume the run already recorded (an earlier attempt got that far and died, or
+   * the run was closed without it): it still releases what it holds, and a snapshot it left
+   * behind that the run does not count as succeeded is deleted, with the reason, so that the
+   * disk never says more than the history.
+   */
+  private async settleFinished(
+    data: SnapshotJobData,
+    jobId: string,
+    result: VolumeRunResult,
+  ): Promise<SnapshotStep> {
+    const lockKey = `${data.volume.namespace}/${data.volume.name}`;
+    if (result.state === 'succeeded' && result.snapshot === data.snapshotName) {
+      await this.deps.locks.release(lockKey, jobId);
+    } else {
+      const { lockTtlMs, busyRetryMs } = this.deps.timings;
+      const held = await this.deps.locks.withLock(lockKey, jobId, lockTtlMs, () =>
+        this.discardLeftover(data, jobId, result),
+      );
+      if (!held) return { kind: 'wait', delayMs: busyRetryMs, reason: 'volume-busy', data };
+    }
+    const { policyKey, volume, concurrencyPolicy } = data;
+    await this.deps.activeRuns.finish(policyKey, volume.uid, jobId, concurrencyPolicy);
+    return done({
+      outcome: 'skipped',
+      pruned: [],
+      reason: 'volume already finished in this run',
+    });
+  }
+
+  private async discardLeftover(data: SnapshotJobData, jobId: string, result: VolumeRunResult) {
+    const ref = { namespace: data.volume.namespace, name: data.snapshotName };
+    const leftover = await this.deps.driver.getSnapshot(ref);
+    if (!leftover || leftover.volumeName !== data.volume.name) return;
+    const reason = `run recorded the volume as ${result.state}; the snapshot this job left ${leftover.readyToUse ? 'is outside the run' : 'half-built'} is removed`;
+    await this.deps.driver.deleteSnapshot(ref);
+    await this.emit(data, { type: 'snapshot.deleted', outcome: 'succeeded', reason, jobId });
   }
 
   private async emit(

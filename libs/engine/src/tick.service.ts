@@ -1,11 +1,19 @@
-import { jitterMs } from '#lib/policy';
+import type { AuditEventInput, RunRecord, VolumeRunResult } from '#lib/audit';
+import { jitterMs, scheduledSnapshotName } from '#lib/policy';
 import { scheduledRunId, snapshotJobId, type SnapshotJobData, type TickJobData } from '#lib/queues';
-import { scheduledSnapshotName } from '#lib/policy';
 import type { Volume } from '#lib/storage';
 import type { EngineDeps } from './engine-deps.js';
+import { ticksBetween } from './missed-ticks.js';
 import type { StoredPolicy } from './policy-store.js';
-import { announceRunEnd, recordVolumeResult } from './run-recorder.js';
+import { announceRunEnd } from './run-recorder.js';
 import { notifyRunEnd } from './run-observer.js';
+import {
+  CLAIM_NOT_FOUND,
+  admissionMessage,
+  decidedAtStart,
+  decodeAdmission,
+  encodeAdmission,
+} from './tick-admission.js';
 import { selectVolumes, type SkippedVolume } from './volume-selection.js';
 
 /** A snapshot job the tick asks the queue to add. */
@@ -16,55 +24,173 @@ export interface SnapshotJobRequest {
 }
 
 /**
- * Turns one tick of one policy into one snapshot job per selected volume. Deterministic and
- * idempotent (invariant 3): a retried tick, or the same tick seen by another replica, yields
- * the same run id, job ids and snapshot names, so nothing is doubled.
+ * Turns one tick of one policy into one snapshot job per admitted volume. The first pass
+ * decides which volumes are admitted (selection, `concurrencyPolicy`) and stores that decision
+ * with the run in one atomic step; a retried tick, or the same tick seen by another replica,
+ * reads it back and returns the same jobs under the same ids (invariant 3), so the history
+ * never contradicts what was built. Ticks that never fired since the last one handled (an
+ * outage) are recorded as missed first.
  */
 export class TickService {
   constructor(private readonly deps: EngineDeps) {}
 
   async handle(tick: TickJobData, scheduledAt: Date): Promise<SnapshotJobRequest[]> {
     const stored = await this.deps.policies.get(tick.policyKey);
-    if (!stored || stored.policy.spec.suspend) return [];
-    const now = this.deps.clock();
+    if (!stored) return [];
+    await this.recordMissedTicks(stored, scheduledAt);
+    if (stored.policy.spec.suspend) return [];
     const runId = scheduledRunId(stored.key, scheduledAt.getTime());
+    const prior = await this.deps.runs.admission(runId);
+    if (prior) {
+      const jobs = decodeAdmission(prior.admission).jobs;
+      if (!prior.announced) await this.announceFromStore(stored, runId, jobs);
+      return jobs;
+    }
+    const now = this.deps.clock();
     if (this.isMissed(stored, scheduledAt, now)) {
-      await this.recordMiss(stored, runId, scheduledAt, now);
+      const lateBy = Math.round((now.getTime() - scheduledAt.getTime()) / 1000);
+      const message = `tick of ${scheduledAt.toISOString()} started ${lateBy}s late, past startingDeadlineSeconds ${stored.policy.spec.startingDeadlineSeconds}`;
+      await this.recordMiss(stored, scheduledAt, message);
       return [];
     }
-    const namespace = stored.policy.metadata.namespace ?? 'default';
+    return this.decide(stored, runId, scheduledAt);
+  }
+
+  /** First pass: select, admit, and store the decision with the run atomically. */
+  private async decide(
+    stored: StoredPolicy,
+    runId: string,
+    scheduledAt: Date,
+  ): Promise<SnapshotJobRequest[]> {
+    const namespace = namespaceOf(stored);
     const { selected, skipped } = selectVolumes(
       await this.deps.driver.listVolumes(namespace),
       stored.policy.spec,
     );
-    const { created, record } = await this.deps.runs.start({
+    const candidates = selected.map((volume) => this.jobFor(stored, runId, scheduledAt, volume));
+    const policy = stored.policy.spec.concurrencyPolicy;
+    const decisions = await this.deps.activeRuns.admitMany(
+      stored.key,
+      candidates.map((job) => ({ volumeUid: job.data.volume.uid, jobId: job.id })),
+      policy,
+    );
+    const now = this.deps.clock().toISOString();
+    const decided: VolumeRunResult[] = skipped.map((s) => this.unselected(stored, s, now));
+    const jobs: SnapshotJobRequest[] = [];
+    candidates.forEach((job, i) => {
+      const decision = decisions[i];
+      if (!decision || decision.admitted) jobs.push(job);
+      else {
+        const reason = `previous run still in progress (${decision.blockedBy}); concurrencyPolicy Forbid`;
+        decided.push({ volume: job.data.volume.name, state: 'skipped', reason, finishedAt: now });
+      }
+    });
+    const started = await this.deps.runs.start({
       id: runId,
       kind: 'scheduled',
       policy: stored.key,
       namespace,
       trigger: 'schedule',
       scheduledAt,
-      volumes: [...selected.map((v) => v.name), ...skipped.map((s) => s.name)],
+      volumes: [...candidates.map((j) => j.data.volume.name), ...skipped.map((s) => s.name)],
+      decided,
+      admission: encodeAdmission({ jobs }),
     });
-    if (created) {
-      await this.deps.audit.append({
+    if (!started.created) {
+      // Another pass of this tick decided first: its decision stands; give back what we took.
+      const kept = decodeAdmission(started.admission).jobs;
+      const keptIds = new Set(kept.map((j) => j.id));
+      for (const job of jobs.filter((j) => !keptIds.has(j.id))) {
+        await this.deps.activeRuns.finish(stored.key, job.data.volume.uid, job.id, policy);
+      }
+      return kept;
+    }
+    await this.announce(stored, started.record, jobs);
+    return jobs;
+  }
+
+  /** A claim that does not exist fails its volume; one not bound is skipped. */
+  private unselected(stored: StoredPolicy, s: SkippedVolume, now: string): VolumeRunResult {
+    if (!s.missing) return { volume: s.name, state: 'skipped', reason: s.reason, finishedAt: now };
+    this.deps.log?.warn(
+      { policy: stored.key, claim: s.name },
+      `policy ${stored.key} names claim ${s.name} in claimNames, which does not exist`,
+    );
+    return { volume: s.name, state: 'failed', error: CLAIM_NOT_FOUND, finishedAt: now };
+  }
+
+  /**
+   * `run.started`, one event per volume decided at start, and `run.finished` when nothing was
+   * admitted. Written after the run, then marked: a crash in between writes them again.
+   */
+  private async announce(stored: StoredPolicy, run: RunRecord, jobs: SnapshotJobRequest[]) {
+    const namespace = namespaceOf(stored);
+    const base = { trigger: 'schedule', policy: stored.key, namespace, runId: run.id };
+    const events: AuditEventInput[] = [
+      {
+        ...base,
         type: 'run.started',
         outcome: 'started',
-        trigger: 'schedule',
-        policy: stored.key,
-        namespace,
-        runId,
-        message: `${selected.length} volume(s) selected, ${skipped.length} skipped`,
-        attributes: { scheduledAt: scheduledAt.toISOString() },
-      });
+        message: admissionMessage(run, jobs.length),
+        attributes: { scheduledAt: run.scheduledAt },
+      },
+    ];
+    for (const volume of decidedAtStart(run, jobs)) {
+      events.push(
+        volume.state === 'failed'
+          ? {
+              ...base,
+              type: 'snapshot.failed',
+              outcome: 'failed',
+              volume: volume.volume,
+              error: volume.error,
+            }
+          : {
+              ...base,
+              type: 'run.skipped',
+              outcome: 'skipped',
+              volume: volume.volume,
+              reason: volume.reason,
+            },
+      );
     }
-    if (created && record.state !== 'running') {
-      // A run that selected nothing is finished as soon as it starts.
-      const ref = { runId, policyKey: stored.key, namespace, trigger: 'schedule' };
-      await announceRunEnd(this.deps, ref, record);
+    await this.deps.audit.appendMany(events);
+    if (run.state !== 'running') await announceRunEnd(this.deps, base, run);
+    await this.deps.runs.markAnnounced(run.id);
+  }
+
+  private async announceFromStore(stored: StoredPolicy, runId: string, jobs: SnapshotJobRequest[]) {
+    const run = await this.deps.runs.get(runId);
+    if (run && run.state !== 'missed') await this.announce(stored, run, jobs);
+  }
+
+  /**
+   * Every tick of the schedule between the last tick handled (or the policy's last change)
+   * and this one never fired (the app or Redis was down): each becomes a missed run, under
+   * its deterministic run id, so replicas and retries record each gap once.
+   */
+  private async recordMissedTicks(stored: StoredPolicy, scheduledAt: Date): Promise<void> {
+    const last = await this.deps.policies.lastTick(stored.key);
+    if (last !== undefined && last >= scheduledAt.getTime()) return;
+    // Recorded before the ledger moves: a crash in between records them again, never loses them.
+    if (!stored.policy.spec.suspend) await this.recordGap(stored, last, scheduledAt);
+    await this.deps.policies.advanceLastTick(stored.key, scheduledAt.getTime());
+  }
+
+  private async recordGap(stored: StoredPolicy, last: number | undefined, scheduledAt: Date) {
+    const after = Math.max(last ?? 0, Date.parse(stored.appliedAt) || 0);
+    const { schedule, timeZone } = stored.policy.spec;
+    const missed = ticksBetween(schedule, timeZone, new Date(after), scheduledAt);
+    if (missed.ticks.length === 0) return;
+    this.deps.log?.warn(
+      { policy: stored.key, missed: missed.ticks.length, truncated: missed.truncated },
+      `policy ${stored.key}: ${missed.truncated ? 'more than ' : ''}${missed.ticks.length} tick(s) before ${scheduledAt.toISOString()} never fired`,
+    );
+    for (const [i, at] of missed.ticks.entries()) {
+      const earlier = i === 0 && missed.truncated ? '; earlier ticks were missed too' : '';
+      const message = `tick of ${at.toISOString()} never fired (snapwarden or Redis was unavailable)${earlier}`;
+      await this.recordMiss(stored, at, message);
     }
-    await this.recordSkipped(stored, runId, skipped);
-    return this.admit(stored, runId, scheduledAt, selected);
   }
 
   private isMissed(stored: StoredPolicy, scheduledAt: Date, now: Date): boolean {
@@ -74,10 +200,9 @@ export class TickService {
     return now.getTime() - due > deadline * 1000;
   }
 
-  private async recordMiss(stored: StoredPolicy, runId: string, at: Date, now: Date) {
-    const lateBy = Math.round((now.getTime() - at.getTime()) / 1000);
-    const message = `tick of ${at.toISOString()} started ${lateBy}s late, past startingDeadlineSeconds ${stored.policy.spec.startingDeadlineSeconds}`;
-    const namespace = stored.policy.metadata.namespace ?? 'default';
+  private async recordMiss(stored: StoredPolicy, at: Date, message: string) {
+    const namespace = namespaceOf(stored);
+    const runId = scheduledRunId(stored.key, at.getTime());
     const { created, record } = await this.deps.runs.start({
       id: runId,
       kind: 'scheduled',
@@ -89,90 +214,42 @@ export class TickService {
       state: 'missed',
       message,
     });
-    if (created) {
-      await this.deps.audit.append({
-        type: 'run.missed',
-        outcome: 'missed',
-        trigger: 'schedule',
-        policy: stored.key,
-        namespace,
-        runId,
-        message,
-      });
-      await notifyRunEnd(this.deps.runObserver, record, stored.key);
-    }
-  }
-
-  private async recordSkipped(stored: StoredPolicy, runId: string, skipped: SkippedVolume[]) {
-    for (const volume of skipped) {
-      await this.skipVolume(stored, runId, volume.name, volume.reason);
-    }
-  }
-
-  private async skipVolume(stored: StoredPolicy, runId: string, volume: string, reason: string) {
-    const now = this.deps.clock().toISOString();
-    await recordVolumeResult(
-      this.deps,
-      {
-        runId,
-        policyKey: stored.key,
-        namespace: stored.policy.metadata.namespace ?? 'default',
-        trigger: 'schedule',
-      },
-      { volume, state: 'skipped', reason, finishedAt: now },
-    );
+    if (!created) return;
     await this.deps.audit.append({
-      type: 'run.skipped',
-      outcome: 'skipped',
+      type: 'run.missed',
+      outcome: 'missed',
       trigger: 'schedule',
       policy: stored.key,
-      namespace: stored.policy.metadata.namespace ?? 'default',
-      volume,
+      namespace,
       runId,
-      reason,
+      message,
+      attributes: { scheduledAt: at.toISOString() },
     });
+    await notifyRunEnd(this.deps.runObserver, record, stored.key);
   }
 
-  private async admit(
-    stored: StoredPolicy,
-    runId: string,
-    scheduledAt: Date,
-    volumes: Volume[],
-  ): Promise<SnapshotJobRequest[]> {
-    const delayMs = jitterMs(stored.key, stored.policy.spec.jitterSeconds);
-    const jobs: SnapshotJobRequest[] = [];
-    for (const volume of volumes) {
-      const id = snapshotJobId(stored.uid, volume.uid, scheduledAt.getTime());
-      const decision = await this.deps.activeRuns.admit(
-        stored.key,
-        volume.uid,
-        id,
-        stored.policy.spec.concurrencyPolicy,
-      );
-      if (!decision.admitted) {
-        const reason = `previous run still in progress (${decision.blockedBy}); concurrencyPolicy Forbid`;
-        await this.skipVolume(stored, runId, volume.name, reason);
-        continue;
-      }
-      jobs.push({ id, delayMs, data: this.jobData(stored, runId, scheduledAt, volume) });
-    }
-    return jobs;
-  }
-
-  private jobData(
+  private jobFor(
     stored: StoredPolicy,
     runId: string,
     scheduledAt: Date,
     volume: Volume,
-  ): SnapshotJobData {
+  ): SnapshotJobRequest {
     return {
-      runId,
-      policyKey: stored.key,
-      volume: { namespace: volume.namespace, name: volume.name, uid: volume.uid },
-      snapshotName: scheduledSnapshotName(stored.policy.metadata.name, volume.name, scheduledAt),
-      scheduledAt: scheduledAt.toISOString(),
-      trigger: 'schedule',
-      concurrencyPolicy: stored.policy.spec.concurrencyPolicy,
+      id: snapshotJobId(stored.uid, volume.uid, scheduledAt.getTime()),
+      delayMs: jitterMs(stored.key, stored.policy.spec.jitterSeconds),
+      data: {
+        runId,
+        policyKey: stored.key,
+        volume: { namespace: volume.namespace, name: volume.name, uid: volume.uid },
+        snapshotName: scheduledSnapshotName(stored.policy.metadata.name, volume.name, scheduledAt),
+        scheduledAt: scheduledAt.toISOString(),
+        trigger: 'schedule',
+        concurrencyPolicy: stored.policy.spec.concurrencyPolicy,
+      },
     };
   }
+}
+
+function namespaceOf(stored: StoredPolicy): string {
+  return stored.policy.metadata.namespace ?? 'default';
 }

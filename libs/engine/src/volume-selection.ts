@@ -5,6 +5,8 @@ import type { Volume } from '#lib/storage';
 export interface SkippedVolume {
   name: string;
   reason: string;
+  /** Named in `claimNames` but does not exist (a scheduled run fails it). */
+  missing?: true;
 }
 
 /**
@@ -26,7 +28,7 @@ export function selectVolumes(
   for (const name of spec.claimNames ?? []) {
     const volume = byName.get(name);
     if (volume) chosen.set(name, volume);
-    else skipped.push({ name, reason: 'volume not found' });
+    else skipped.push({ name, reason: 'volume not found', missing: true });
   }
   const selected: Volume[] = [];
   for (const volume of [...chosen.values()].sort((a, b) => a.name.localeCompare(b.name))) {

@@ -77,7 +77,7 @@ function backupPolicyStatus(): OpenApiSchema {
   const count = (what: string) => int(`Volumes that ${what}.`);
   return obj('Observed state of a BackupPolicy, written by the scheduler.', {
     observedGeneration,
-    conditions: conditions('Ready, Scheduled'),
+    conditions: conditions('Ready, Scheduled, VolumesSelected'),
     nextRunTime: time('Next scheduled run (jitter included).'),
     lastRunTime: time('Nominal time of the last run.'),
     lastSuccessTime: time('Nominal time of the last run in which every volume succeeded.'),

@@ -10,6 +10,7 @@ import {
   redisOnce,
   type EngineDeps,
   type EngineTimings,
+  type JobLiveness,
 } from '#lib/engine';
 import type { SnapshotDriver } from '#lib/storage';
 
@@ -23,7 +24,12 @@ export interface EngineDepsOptions {
   /** How long workers may reuse a policy read from Redis (default 1 s). */
   policyCacheMs?: number;
   timings?: Partial<EngineTimings>;
+  /** Tells whether a snapshot job is still live, so a marker a dead job left is taken over. */
+  liveness?: JobLiveness;
 }
+
+/** Backstop expiry of a concurrency marker; its job's end or liveness is what frees it. */
+const MARKER_BACKSTOP_MS = 7 * 24 * 3_600_000;
 
 /** Builds the engine's stores over one Redis client: used by the app, tests and benchmarks. */
 export function createEngineDeps(
@@ -43,7 +49,7 @@ export function createEngineDeps(
     }),
     runs: new RunStore(redis, { prefix: `${prefix}:`, maxRuns: options.runsMax }),
     locks: new VolumeLocks(redis, prefix),
-    activeRuns: new ActiveRuns(redis, prefix, timings.readyTimeoutMs + 3_600_000),
+    activeRuns: new ActiveRuns(redis, prefix, MARKER_BACKSTOP_MS, options.liveness),
     timings,
     clock: () => new Date(),
     identity: `${hostname()}/${process.pid}`,

@@ -9,11 +9,23 @@ import {
   type SnapshotJobData,
   type TickJobData,
 } from '#lib/queues';
-import type { SnapshotJobRequest } from '#lib/engine';
+import type { JobLiveness, SnapshotJobRequest } from '#lib/engine';
 import { createRedis } from './redis-connection.js';
 
-/** The producer side of every queue, one `Queue` each, sharing one connection. */
-export class QueueRegistry {
+/** Job states in which a job still has work to do. */
+const LIVE_STATES: ReadonlySet<string> = new Set([
+  'active',
+  'waiting',
+  'delayed',
+  'prioritized',
+  'waiting-children',
+]);
+
+/**
+ * The producer side of every queue, one `Queue` each, sharing one connection. Also tells
+ * whether a snapshot job is still live (see `JobLiveness`).
+ */
+export class QueueRegistry implements JobLiveness {
   private readonly connection: Redis;
   readonly ticks: Queue<TickJobData>;
   readonly snapshots: Queue<SnapshotJobData>;
@@ -59,6 +71,11 @@ export class QueueRegistry {
         opts: { ...SNAPSHOT_JOB_OPTIONS, jobId: job.id, delay: job.delayMs || undefined },
       })),
     );
+  }
+
+  /** True while the snapshot job `jobId` is waiting, delayed or running. */
+  async isLive(jobId: string): Promise<boolean> {
+    return LIVE_STATES.has(await this.snapshots.getJobState(jobId));
   }
 
   /** A new connection for a worker (BullMQ workers block on their own connection). */

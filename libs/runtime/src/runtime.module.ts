@@ -65,8 +65,10 @@ export class RuntimeModule {
     const kube = config.mode === 'kubernetes' ? createKubeClient(config) : undefined;
     const informers = kube ? createKubeInformers(kube) : undefined;
     const driver = createModeDriver(config, kube && informers ? { kube, informers } : undefined);
+    const queues = new QueueRegistry(redisUrl, config.queuePrefix, logger);
     const deps = createEngineDeps(redis, driver, {
       prefix: config.queuePrefix,
+      liveness: queues,
       auditMaxEvents: config.auditMaxEvents,
       auditMaxAgeMs: config.auditMaxAgeMs,
       runsMax: config.runsMax,
@@ -75,13 +77,13 @@ export class RuntimeModule {
         readyTimeoutMs: config.readyTimeoutMs,
       },
     });
+    deps.log = logger;
     if (kube) {
       deps.runObserver = createPolicyStatusObserver(kube, deps, redis, {
         prefix: config.queuePrefix,
         logger,
       });
     }
-    const queues = new QueueRegistry(redisUrl, config.queuePrefix, logger);
     const readiness = new Readiness();
     if (informers) registerInformerReadiness(readiness, informers);
     readiness.register('redis', async () =>
