@@ -1,6 +1,7 @@
 import type { AuditLog, RunStore } from '#lib/audit';
 import type { SnapshotDriver, VolumeRef } from '#lib/storage';
 import type { ActiveRuns } from './active-runs.js';
+import type { HookRunner } from './hooks/hook-runner.js';
 import type { PolicyStore } from './policy-store.js';
 import type { RunObserver } from './run-observer.js';
 import type { VolumeLocks } from './volume-lock.js';
@@ -45,6 +46,8 @@ export interface EngineDeps {
   protection?: SnapshotProtection;
   /** Told about every run's end (finished or missed); absent in local mode. */
   runObserver?: RunObserver;
+  /** Runs `spec.hooks` around snapshots; without it, hooks in a spec are refused at run time. */
+  hooks?: HookRunner;
 }
 
 /** Source of snapshots protected from rotation and expiry while something uses them. */

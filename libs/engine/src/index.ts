@@ -22,3 +22,5 @@ export * from './cleanup.service.js';
 export { parseQuantity } from '#lib/storage';
 export * from './request-cr-status.js';
 export * from './request-services.js';
+export * from './hooks/index.js';
+export * from './hooks/with-hooks.js';

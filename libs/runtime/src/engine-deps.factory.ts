@@ -4,12 +4,16 @@ import { AuditLog, RunStore } from '#lib/audit';
 import {
   ActiveRuns,
   DEFAULT_TIMINGS,
+  HookRunner,
+  LocalHookExecutor,
+  PendingHooks,
   PolicyStore,
   SnapshotsInUse,
   VolumeLocks,
   redisOnce,
   type EngineDeps,
   type EngineTimings,
+  type HookExecutor,
 } from '#lib/engine';
 import type { SnapshotDriver } from '#lib/storage';
 
@@ -23,6 +27,8 @@ export interface EngineDepsOptions {
   /** How long workers may reuse a policy read from Redis (default 1 s). */
   policyCacheMs?: number;
   timings?: Partial<EngineTimings>;
+  /** Runs hook commands; default: on this host, with no volume path. */
+  hookExecutor?: HookExecutor;
 }
 
 /** Builds the engine's stores over one Redis client: used by the app, tests and benchmarks. */
@@ -33,21 +39,25 @@ export function createEngineDeps(
 ): EngineDeps {
   const { prefix } = options;
   const timings = { ...DEFAULT_TIMINGS, ...options.timings };
+  const identity = `${hostname()}/${process.pid}`;
+  const audit = new AuditLog(redis, {
+    prefix: `${prefix}:`,
+    maxEvents: options.auditMaxEvents,
+    maxAgeMs: options.auditMaxAgeMs,
+  });
+  const executor = options.hookExecutor ?? new LocalHookExecutor(() => '');
   return {
     driver,
     policies: new PolicyStore(redis, prefix, options.policyCacheMs ?? 1000),
-    audit: new AuditLog(redis, {
-      prefix: `${prefix}:`,
-      maxEvents: options.auditMaxEvents,
-      maxAgeMs: options.auditMaxAgeMs,
-    }),
+    audit,
     runs: new RunStore(redis, { prefix: `${prefix}:`, maxRuns: options.runsMax }),
     locks: new VolumeLocks(redis, prefix),
     activeRuns: new ActiveRuns(redis, prefix, timings.readyTimeoutMs + 3_600_000),
     timings,
     clock: () => new Date(),
-    identity: `${hostname()}/${process.pid}`,
+    identity,
     once: redisOnce(redis, prefix),
     protection: new SnapshotsInUse(redis, prefix),
+    hooks: new HookRunner(executor, new PendingHooks(redis, prefix), audit, identity),
   };
 }

@@ -16,7 +16,7 @@ import {
   registerInformerReadiness,
   type KubeInformers,
 } from './kube-informers.js';
-import { createModeDriver } from './mode-driver.js';
+import { createHookExecutor, createModeDriver } from './mode-driver.js';
 import { QueueRegistry } from './queue-registry.js';
 import { Readiness } from './readiness.js';
 import { createRedis } from './redis-connection.js';
@@ -66,6 +66,7 @@ export class RuntimeModule {
     const informers = kube ? createKubeInformers(kube) : undefined;
     const driver = createModeDriver(config, kube && informers ? { kube, informers } : undefined);
     const deps = createEngineDeps(redis, driver, {
+      hookExecutor: createHookExecutor(config, kube),
       prefix: config.queuePrefix,
       auditMaxEvents: config.auditMaxEvents,
       auditMaxAgeMs: config.auditMaxAgeMs,
