@@ -40,9 +40,9 @@ export async function execInPod(kube: KubeClient, input: PodExecInput): Promise<
   const done = new Promise<PodExecResult>((resolve) => {
     settle = resolve;
   });
-  let socket: Socket;
+  let opened: unknown;
   try {
-    socket = (await kube.request(
+    opened = await kube.request(
       () =>
         new Exec(kube.kc)
           .exec(
@@ -61,10 +61,12 @@ export async function execInPod(kube: KubeClient, input: PodExecInput): Promise<
             throw new Error(describe(error));
           }),
       false,
-    )) as unknown as Socket;
+    );
   } catch (error) {
     return { error: `exec refused: ${describe(error)}` };
   }
+  // client-node types the socket through isomorphic-ws; only close() and onclose are used.
+  const socket = opened as Socket;
   const timer = setTimeout(() => {
     settle({
       error: `timed out after ${input.timeoutMs / 1000}s (exec stream closed)`,
@@ -92,7 +94,7 @@ function resultOf(status: V1Status): PodExecResult {
 function describe(error: unknown): string {
   if (error instanceof Error) return error.message;
   if (typeof error === 'object' && error !== null && 'message' in error) {
-    return String((error as { message: unknown }).message);
+    return String(error.message);
   }
   return String(error);
 }

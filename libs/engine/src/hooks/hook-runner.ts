@@ -108,12 +108,20 @@ export class HookRunner {
     const { hook, phase } = invocation;
     const targets = await this.executor.targets(invocation);
     if ('none' in targets) {
-      await this.emit(scope, invocation, 'hook.skipped', 'skipped', { reason: targets.none });
+      await this.emit(scope, invocation, {
+        type: 'hook.skipped',
+        outcome: 'skipped',
+        reason: targets.none,
+      });
       return undefined;
     }
     let error: string | undefined;
     for (const target of targets.targets) {
-      await this.emit(scope, invocation, 'hook.started', 'started', {}, { target });
+      await this.emit(scope, invocation, {
+        type: 'hook.started',
+        outcome: 'started',
+        attributes: { target },
+      });
       const result = await this.executor.run(invocation, target);
       await this.emitResult(scope, invocation, result);
       if (!result.ok) error ??= describeFailure(phase, hook.name, result);
@@ -124,32 +132,26 @@ export class HookRunner {
   private async emitResult(scope: HookScope, invocation: HookInvocation, result: HookExecution) {
     const attributes: AuditAttributes = { target: result.target, output: result.output };
     if (result.exitCode !== undefined) attributes.exitCode = result.exitCode;
-    await this.emit(
-      scope,
-      invocation,
-      result.ok ? 'hook.succeeded' : 'hook.failed',
-      result.ok ? 'succeeded' : 'failed',
-      {
-        durationMs: result.durationMs,
-        error: result.ok
-          ? undefined
-          : describeFailure(invocation.phase, invocation.hook.name, result),
-      },
+    const { phase, hook } = invocation;
+    await this.emit(scope, invocation, {
+      type: result.ok ? 'hook.succeeded' : 'hook.failed',
+      outcome: result.ok ? 'succeeded' : 'failed',
+      durationMs: result.durationMs,
+      error: result.ok ? undefined : describeFailure(phase, hook.name, result),
       attributes,
-    );
+    });
   }
 
   private async emit(
     scope: HookScope,
     invocation: HookInvocation,
-    type: 'hook.started' | 'hook.succeeded' | 'hook.failed' | 'hook.skipped',
-    outcome: AuditEventInput['outcome'],
-    fields: Pick<AuditEventInput, 'durationMs' | 'error' | 'reason'>,
-    attributes: AuditAttributes = {},
+    event: Pick<AuditEventInput, 'durationMs' | 'error' | 'reason'> & {
+      type: 'hook.started' | 'hook.succeeded' | 'hook.failed' | 'hook.skipped';
+      outcome: AuditEventInput['outcome'];
+      attributes?: AuditAttributes;
+    },
   ): Promise<void> {
     await this.audit.append({
-      type,
-      outcome,
       trigger: scope.trigger,
       policy: scope.policy,
       namespace: scope.volume.namespace,
@@ -158,13 +160,13 @@ export class HookRunner {
       runId: scope.runId,
       jobId: scope.jobId,
       message: `${invocation.phase} hook ${invocation.hook.name}`,
-      ...fields,
+      ...event,
       attributes: {
         ...scope.attributes,
         hook: invocation.hook.name,
         phase: invocation.phase,
         onError: invocation.hook.onError,
-        ...attributes,
+        ...event.attributes,
         worker: this.identity,
       },
     });

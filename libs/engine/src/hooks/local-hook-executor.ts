@@ -32,6 +32,8 @@ export class LocalHookExecutor implements HookExecutor {
         detached: true,
         stdio: ['ignore', 'pipe', 'pipe'],
         env: {
+          // The hook inherits the worker's environment; nothing is read from it here.
+          // eslint-disable-next-line no-restricted-syntax
           ...process.env,
           SNAPWARDEN_VOLUME_PATH: this.volumePath(volume),
           SNAPWARDEN_VOLUME_NAME: volume.name,
