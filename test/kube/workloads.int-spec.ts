@@ -77,7 +77,7 @@ describe('pods, owners, scale and pods/exec against the simulator (client-node o
   it('scales through the scale subresource: pods go and come back', async () => {
     const web = { kind: 'Deployment' as const, namespace: NS, name: 'web' };
     await expect(workloads.replicas(web)).resolves.toBe(2);
-    await workloads.annotate(web, 'snapwarden.io/quiesced-replicas', '2');
+    await workloads.annotate(web, { 'snapwarden.io/quiesced-replicas': '2' });
     await workloads.scale(web, 0);
     await eventually(async () =>
       (await workloads.listPods(NS)).some((p) => p.metadata.name.startsWith('web'))
@@ -88,7 +88,7 @@ describe('pods, owners, scale and pods/exec against the simulator (client-node o
     const annotated = await workloads.annotated(NS, 'snapwarden.io/quiesced-replicas');
     expect(annotated.map((w) => w.name)).toEqual(['web']);
     await workloads.scale(web, 2);
-    await workloads.annotate(web, 'snapwarden.io/quiesced-replicas', null);
+    await workloads.annotate(web, { 'snapwarden.io/quiesced-replicas': null });
     await eventually(async () =>
       (await workloads.listPods(NS)).filter((p) => p.metadata.name.startsWith('web')).length === 2
         ? true

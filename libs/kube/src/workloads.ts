@@ -140,10 +140,10 @@ export class KubeWorkloads {
     );
   }
 
-  /** Sets (a string) or removes (null) one annotation of the workload (merge patch). */
-  async annotate(ref: WorkloadRef, key: string, value: string | null): Promise<void> {
+  /** Sets (a string) or removes (null) annotations of the workload (one merge patch). */
+  async annotate(ref: WorkloadRef, annotations: Record<string, string | null>): Promise<void> {
     const { namespace, name } = ref;
-    const body = { metadata: { annotations: { [key]: value } } };
+    const body = { metadata: { annotations } };
     await this.kube.request(
       () =>
         ref.kind === 'Deployment'

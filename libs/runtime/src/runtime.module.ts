@@ -9,7 +9,9 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '#lib/config';
 import type { SnapshotDriver } from '#lib/storage';
+import { KubeWorkloads } from '#lib/kube';
 import { createEngineDeps } from './engine-deps.factory.js';
+import { KubeWorkloadPort } from './kube-workload-port.js';
 import { createKubeClient, createPolicyStatusObserver } from './kube-runtime.js';
 import {
   createKubeInformers,
@@ -77,6 +79,7 @@ export class RuntimeModule {
       },
     });
     if (kube) {
+      deps.workloads = new KubeWorkloadPort(new KubeWorkloads(kube));
       deps.runObserver = createPolicyStatusObserver(kube, deps, redis, {
         prefix: config.queuePrefix,
         logger,
