@@ -26,6 +26,14 @@ interface PodObject extends KubeObject {
   spec?: { volumes?: { persistentVolumeClaim?: { claimName: string } }[] };
 }
 
+interface BoundSnapshot {
+  status?: { boundVolumeSnapshotContentName?: string };
+}
+
+interface ContentObject {
+  status?: { snapshotHandle?: string };
+}
+
 interface QuiesceView extends RestoreView {
   quiesce?: string;
 }
@@ -198,12 +206,12 @@ describe('kubernetes mode: rollback with quiesce ScaleDown', () => {
   it('a rollback that fails still returns the replicas', async () => {
     const snapshotName = await snapshotOf('snap-b', 'lv-web');
     const vs = cluster.sim.store.read(SNAPSHOT_API, 'VolumeSnapshot', snapshotName, ns) as
-      (KubeObject & { status?: { boundVolumeSnapshotContentName?: string } }) | undefined;
+      BoundSnapshot | undefined;
     const content = cluster.sim.store.read(
       SNAPSHOT_API,
       'VolumeSnapshotContent',
       vs?.status?.boundVolumeSnapshotContentName ?? '',
-    ) as (KubeObject & { status?: { snapshotHandle?: string } }) | undefined;
+    ) as ContentObject | undefined;
     // The provider lost the snapshot: HwameiStor reports the rollback Failed.
     expect(cluster.sim.provider.snapshots.delete(content?.status?.snapshotHandle ?? '')).toBe(true);
     await rollback('broken', snapshotName, 'ScaleDown');
