@@ -84,7 +84,10 @@ export async function releaseQuiesced(deps: EngineDeps, ctx: QuiesceContext): Pr
   const port = deps.workloads;
   if (!port) return;
   const left = await port.quiescedBy(ctx.volume.namespace, ctx.owner);
-  if (left.length > 0) await restoreAll(port, ctx, left);
+  if (left.length === 0) return;
+  // A scale-up that fails here is already a quiesce.failed event and the status; the restore
+  // still ends Failed, and the annotations stay on the workload for an operator.
+  await restoreAll(port, ctx, left).catch(() => undefined);
 }
 
 function mountedError(volume: VolumeRef, pods: string[]): InvalidRequestError {
@@ -113,7 +116,7 @@ async function scaleDownOwners(
       message: `${owner.kind}/${owner.name} scaled from ${replicas} to 0 (recorded on it)`,
     });
   }
-  await ctx.status(`ScaledDown: ${describe(quiesced)}`);
+  if (quiesced.length > 0) await ctx.status(`ScaledDown: ${describe(quiesced)}`);
 }
 
 async function drain(deps: EngineDeps, port: WorkloadPort, ctx: QuiesceContext): Promise<void> {
@@ -161,7 +164,10 @@ async function restoreAll(
       });
     }
   }
-  if (quiesced.length === 0) return;
+  if (quiesced.length === 0) {
+    await ctx.status('NotNeeded: no pod mounted the claim');
+    return;
+  }
   if (failures.length > 0) {
     await ctx.status(`RestoreFailed: ${failures.join('; ')}`);
     // The annotations stay: the retried job (or the failure handler) scales them back.
