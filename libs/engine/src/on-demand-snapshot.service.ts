@@ -69,30 +69,36 @@ export class OnDemandSnapshotService {
       if (blocked) return this.failClaim(data, jobId, blocked, 'snapshot.blocked');
       if (!data.startedAt)
         await this.emit(data, jobId, { type: 'snapshot.started', outcome: 'started' });
-      const hooked = await withHooks(
-        this.deps,
-        { ...hookScopeOf(data), jobId, attributes: { request: data.requestKey } },
-        data.hooks,
-        true,
-        () =>
-          this.deps.driver.createSnapshot({
-            volume,
-            name: data.snapshotName,
-            labels: data.labels,
-            snapshotClassName: data.snapshotClassName,
-          }),
-      );
+      const hooked = await this.createWithHooks(data, jobId, volume);
       if (hooked.error !== undefined || !hooked.value) {
         return this.failClaim(data, jobId, hooked.error ?? 'snapshot not created');
       }
-      const created = hooked.value;
-      snapshot = created.snapshot;
-      await this.emit(data, jobId, {
-        type: created.adopted ? 'snapshot.adopted' : 'snapshot.created',
-        outcome: 'succeeded',
-      });
+      snapshot = hooked.value;
     }
     return this.awaitReady({ ...data, startedAt }, jobId, snapshot);
+  }
+
+  /** Creates the snapshot between the request's hooks; the creation event precedes the post hooks'. */
+  private createWithHooks(data: RequestVolumeJobData, jobId: string, volume: Volume) {
+    return withHooks(
+      this.deps,
+      { ...hookScopeOf(data), jobId, attributes: { request: data.requestKey } },
+      data.hooks,
+      true,
+      async () => {
+        const created = await this.deps.driver.createSnapshot({
+          volume,
+          name: data.snapshotName,
+          labels: data.labels,
+          snapshotClassName: data.snapshotClassName,
+        });
+        await this.emit(data, jobId, {
+          type: created.adopted ? 'snapshot.adopted' : 'snapshot.created',
+          outcome: 'succeeded',
+        });
+        return created.snapshot;
+      },
+    );
   }
 
   /** Why the cap leaves no room (every snapshot counts, the reserved slots are ours). */
