@@ -137,6 +137,19 @@ describe('pods, owners, scale and pods/exec against the simulator (client-node o
     ]);
   });
 
+  it('a delayed exit status arrives after its delay, or the client gives up at its timeout', async () => {
+    sim.exec.respond(() => ({ delayMs: 150, stdout: 'working', exitCode: 2 }));
+    await expect(exec('db-0', ['slow'], undefined, 5_000)).resolves.toEqual({
+      exitCode: 2,
+      output: 'working',
+    });
+    sim.exec.respond(() => ({ delayMs: 10_000, stdout: 'working' }));
+    await expect(exec('db-0', ['slower'], undefined, 100)).resolves.toMatchObject({
+      timedOut: true,
+      output: 'working',
+    });
+  });
+
   it('closes a hanging exec at its timeout', async () => {
     sim.exec.respond(() => ({ hang: true, stdout: 'freezing' }));
     const result = await exec('db-0', ['sleep', 'forever'], undefined, 300);
