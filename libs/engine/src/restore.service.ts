@@ -91,11 +91,8 @@ export class RestoreService {
     const record = await this.status(data.restoreKey);
     if (!record) return;
     if (record.spec.mode === 'Rollback') {
-      const snapshot = await this.deps.driver.getSnapshot({
-        namespace: record.namespace,
-        name: record.spec.snapshotName,
-      });
-      const volume = { namespace: record.namespace, name: snapshot?.volumeName ?? '' };
+      // Workloads an attempt scaled down (found by their annotations) get their replicas back.
+      const volume = { namespace: record.namespace, name: '' };
       await releaseQuiesced(this.deps, this.quiesceContext(record, volume));
     }
     await this.finish(record, 'Failed', errorText(error));

@@ -83,11 +83,18 @@ export async function quiescedRollback(
 export async function releaseQuiesced(deps: EngineDeps, ctx: QuiesceContext): Promise<void> {
   const port = deps.workloads;
   if (!port) return;
-  const left = await port.quiescedBy(ctx.volume.namespace, ctx.owner);
-  if (left.length === 0) return;
-  // A scale-up that fails here is already a quiesce.failed event and the status; the restore
-  // still ends Failed, and the annotations stay on the workload for an operator.
-  await restoreAll(port, ctx, left).catch(() => undefined);
+  try {
+    const left = await port.quiescedBy(ctx.volume.namespace, ctx.owner);
+    if (left.length > 0) await restoreAll(port, ctx, left);
+  } catch (error) {
+    // The restore still ends Failed; the annotations stay on the workloads for an operator.
+    await ctx.audit({
+      type: 'quiesce.failed',
+      outcome: 'failed',
+      message: 'replicas of the quiesced workloads not restored',
+      error: errorText(error),
+    });
+  }
 }
 
 function mountedError(volume: VolumeRef, pods: string[]): InvalidRequestError {
