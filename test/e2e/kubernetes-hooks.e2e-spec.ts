@@ -13,6 +13,7 @@ const HOOK = '/hooks/run';
 
 interface HookEvent {
   type: string;
+  reason?: string;
   snapshot?: string;
   error?: string;
   attributes?: Record<string, string | number | boolean>;
@@ -52,7 +53,7 @@ describe('kubernetes mode: pre/post hooks over pods/exec', () => {
   beforeAll(async () => {
     cluster = await startKubeCluster();
     ns = cluster.namespace;
-    await cluster.boundClaims(['pg-data', 'sched-data'], { app: 'hooks' });
+    await cluster.boundClaims(['pg-data', 'sched-data', 'free-data'], { app: 'hooks' });
     cluster.sim.store.seed(deployment(ns, 'pg', 'pg-data'));
     cluster.sim.store.seed(deployment(ns, 'sched', 'sched-data'));
     cluster.sim.exec.respond((call) =>
@@ -175,6 +176,28 @@ describe('kubernetes mode: pre/post hooks over pods/exec', () => {
       5_000,
       'the hung exec session closed',
     );
+  });
+
+  it('podSelector picks the pods; a claim no pod mounts skips the hook, loudly', async () => {
+    const mark = cluster.sim.requestLog.mark();
+    const selected = await request('od-selector', 'pg-data', {
+      pre: [hook('elsewhere', { podSelector: { matchLabels: { app: 'sched' } } })],
+    });
+    expect(selected.phase).toBe('Succeeded');
+    const pods = cluster.sim.requestLog
+      .since(mark)
+      .filter((r) => r.resource === 'pods/exec')
+      .map((r) => r.name);
+    expect(pods).toEqual(['sched-sim-0']);
+    const free = await request('od-free', 'free-data', { pre: [hook('nobody')] });
+    expect(free.phase).toBe('Succeeded');
+    const events = await hookEvents(free.snapshots[0]?.snapshotName ?? '');
+    expect(events).toEqual([
+      expect.objectContaining({
+        type: 'hook.skipped',
+        reason: 'no running pod mounts claim free-data',
+      }),
+    ]);
   });
 
   it('a container the pod lacks fails the hook by name', async () => {
