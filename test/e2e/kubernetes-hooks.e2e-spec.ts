@@ -92,33 +92,6 @@ describe('kubernetes mode: pre/post hooks over pods/exec', () => {
     return events.filter((e) => e.type.startsWith('hook.') && e.snapshot === snapshot);
   }
 
-  it('runs pre and post hooks around each scheduled snapshot', async () => {
-    const mark = cluster.sim.requestLog.mark();
-    cluster.createPolicy('sched', {
-      schedule: '*/2 * * * * *',
-      claimNames: ['sched-data'],
-      retention: { keepLast: 3 },
-      hooks: { pre: [hook('sched-pre')], post: [hook('sched-post')] },
-    });
-    const [run] = await untilRuns(app, `${ns}/sched`, 'succeeded', 1, 30_000);
-    const policy = cluster.sim.store.read('snapwarden.io/v1alpha1', 'BackupPolicy', 'sched', ns);
-    if (policy) cluster.sim.store.mergeInto(policy, { spec: { suspend: true } });
-    expect(sequence(mark).slice(0, 3)).toEqual(['sched-pre', 'snapshot', 'sched-post']);
-    const snapshot = run?.volumes[0]?.snapshot ?? '';
-    const events = await hookEvents(snapshot);
-    expect(events.map((e) => `${e.type} ${String(e.attributes?.hook)}`)).toEqual([
-      'hook.started sched-pre',
-      'hook.succeeded sched-pre',
-      'hook.started sched-post',
-      'hook.succeeded sched-post',
-    ]);
-    expect(events[1]?.attributes).toMatchObject({
-      exitCode: 0,
-      phase: 'pre',
-      target: 'sched-sim-0',
-    });
-  }, 45_000);
-
   it('runs pre and post hooks around an on-demand snapshot, in order, with the output kept', async () => {
     results.set('od-pre', { stdout: 'CHECKPOINT\n' });
     const mark = cluster.sim.requestLog.mark();
@@ -258,4 +231,32 @@ describe('kubernetes mode: pre/post hooks over pods/exec', () => {
       phase: 'Succeeded',
     });
   }, 90_000);
+
+  // Last: the schedule keeps firing until the suspension reaches the app.
+  it('runs pre and post hooks around each scheduled snapshot', async () => {
+    const mark = cluster.sim.requestLog.mark();
+    cluster.createPolicy('sched', {
+      schedule: '*/2 * * * * *',
+      claimNames: ['sched-data'],
+      retention: { keepLast: 3 },
+      hooks: { pre: [hook('sched-pre')], post: [hook('sched-post')] },
+    });
+    const [run] = await untilRuns(app, `${ns}/sched`, 'succeeded', 1, 30_000);
+    const policy = cluster.sim.store.read('snapwarden.io/v1alpha1', 'BackupPolicy', 'sched', ns);
+    if (policy) cluster.sim.store.mergeInto(policy, { spec: { suspend: true } });
+    expect(sequence(mark).slice(0, 3)).toEqual(['sched-pre', 'snapshot', 'sched-post']);
+    const snapshot = run?.volumes[0]?.snapshot ?? '';
+    const events = await hookEvents(snapshot);
+    expect(events.map((e) => `${e.type} ${String(e.attributes?.hook)}`)).toEqual([
+      'hook.started sched-pre',
+      'hook.succeeded sched-pre',
+      'hook.started sched-post',
+      'hook.succeeded sched-post',
+    ]);
+    expect(events[1]?.attributes).toMatchObject({
+      exitCode: 0,
+      phase: 'pre',
+      target: 'sched-sim-0',
+    });
+  }, 45_000);
 });
