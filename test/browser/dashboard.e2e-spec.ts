@@ -21,6 +21,10 @@ spec:
       suite: ui
   retention:
     keepLast: 3
+  hooks:
+    pre:
+      - name: settle
+        command: [sh, -c, 'echo settled']
 `;
 
 describe('the dashboard in headless Chromium', () => {
@@ -93,6 +97,8 @@ describe('the dashboard in headless Chromium', () => {
     const timeline = page.getByRole('list', { name: 'Audit events of this run' });
     await expectText(timeline, 'run.started');
     await expectText(timeline, 'snapshot.ready');
+    await expectText(timeline, 'hook.succeeded');
+    await expectText(timeline, 'pre hook settle');
     await page.screenshot({ path: join(SCREENSHOTS, 'run.png'), fullPage: true });
   });
 

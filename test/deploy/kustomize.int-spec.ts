@@ -93,6 +93,13 @@ describeWithKubectl('kustomize manifests')('kustomize manifests in deploy/kustom
         'storage.k8s.io/storageclasses: get,list,watch',
         'core/events: create,get,patch',
         'hwameistor.io/localvolumesnapshotrestores: get,create,watch',
+        'core/pods: list',
+        'core/pods/exec: create,get',
+        'apps/replicasets: get',
+        'apps/deployments: get,list,patch',
+        'apps/statefulsets: get,list,patch',
+        'apps/deployments/scale: get,patch',
+        'apps/statefulsets/scale: get,patch',
       ].sort(),
     );
     const binding = find(await render('base'), 'ClusterRoleBinding', 'snapwarden');

@@ -400,6 +400,8 @@ describe('snapwarden snapshot/restore --kube create the custom resources (simula
         snapshotName: 'snap-1',
         mode: 'NewVolume',
         target: { claimName: 'new', size: '10Gi' },
+        // Defaulted by the CRD schema.
+        quiesce: 'None',
       });
       expect(request?.metadata.labels).toEqual({
         'app.kubernetes.io/created-by': 'snapwarden-cli',
@@ -412,7 +414,18 @@ describe('snapwarden snapshot/restore --kube create the custom resources (simula
       expect(readRequest('RestoreRequest', 'roll')?.spec).toEqual({
         snapshotName: 'snap-1',
         mode: 'Rollback',
+        quiesce: 'None',
       });
+      const quiesced = await restore(
+        'snap-1',
+        '--rollback',
+        '--quiesce',
+        'ScaleDown',
+        '--name',
+        'q',
+      );
+      expect(quiesced.code).toBe(0);
+      expect(readRequest('RestoreRequest', 'q')?.spec).toMatchObject({ quiesce: 'ScaleDown' });
     });
 
     it('refuses bad input with exit code 2 naming the problem, creating nothing', async () => {

@@ -254,6 +254,15 @@ const deploymentStrategy: Strategy = {
   },
 };
 
+/** StatefulSets and ReplicaSets: `replicas` defaults to 1; selector and template are required. */
+const workloadStrategy: Strategy = {
+  prepare(obj, _old, ctx) {
+    if (ctx.operation === 'create') obj.status = {};
+    setDefault(specOf(obj), 'replicas', 1);
+  },
+  validate: deploymentStrategy.validate,
+};
+
 const jobStrategy: Strategy = {
   prepare(obj, _old, ctx) {
     const spec = specOf(obj);
@@ -321,6 +330,8 @@ export function builtinStrategies(objects: ObjectStore): Record<string, Strategy
     configmaps: immutableData,
     services: serviceStrategy,
     deployments: deploymentStrategy,
+    statefulsets: workloadStrategy,
+    replicasets: workloadStrategy,
     jobs: jobStrategy,
     pods: podStrategy,
     events: eventStrategy,

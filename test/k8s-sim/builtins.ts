@@ -15,6 +15,8 @@ interface BuiltinSpec {
   status?: boolean;
   generation?: boolean;
   returnDeleted?: boolean;
+  /** Serves the autoscaling/v1 `scale` subresource over `spec.replicas`. */
+  scale?: boolean;
   fields?: Record<string, (obj: KubeObject) => string | undefined>;
   namePriority?: number;
 }
@@ -139,6 +141,31 @@ const BUILTINS: BuiltinSpec[] = [
     categories: ALL,
     status: true,
     generation: true,
+    scale: true,
+  },
+  {
+    group: 'apps',
+    version: 'v1',
+    kind: 'StatefulSet',
+    plural: 'statefulsets',
+    namespaced: true,
+    shortNames: ['sts'],
+    categories: ALL,
+    status: true,
+    generation: true,
+    scale: true,
+  },
+  {
+    group: 'apps',
+    version: 'v1',
+    kind: 'ReplicaSet',
+    plural: 'replicasets',
+    namespaced: true,
+    shortNames: ['rs'],
+    categories: ALL,
+    status: true,
+    generation: true,
+    scale: true,
   },
   {
     group: 'batch',
@@ -211,6 +238,7 @@ export function builtinResources(objects: ObjectStore): ResourceType[] {
     shortNames: spec.shortNames ?? [],
     categories: spec.categories ?? [],
     statusSubresource: spec.status ?? false,
+    scaleSubresource: spec.scale ?? false,
     tracksGeneration: spec.generation ?? false,
     allowUnconditionalUpdate: true,
     returnDeletedObject: spec.returnDeleted ?? false,

@@ -40,7 +40,16 @@ function apiResource(rt: ResourceType, version: string): Record<string, unknown>
     kind: rt.kind,
     verbs: STATUS_VERBS,
   };
-  return rt.statusSubresource ? [main, status] : [main];
+  const scale = {
+    name: `${rt.plural}/scale`,
+    singularName: '',
+    namespaced: rt.namespaced,
+    group: 'autoscaling',
+    version: 'v1',
+    kind: 'Scale',
+    verbs: ['get', 'patch', 'update'],
+  };
+  return [main, ...(rt.statusSubresource ? [status] : []), ...(rt.scaleSubresource ? [scale] : [])];
 }
 
 /** `APIResourceList` for `/api/v1` or `/apis/<group>/<version>`. */

@@ -31,6 +31,7 @@ import { renderList, renderObject, type RenderOptions } from './present.js';
 import type { RequestLog } from './request-log.js';
 import type { ResourceRegistry } from './resources.js';
 import { route, type ResourceRequest } from './router.js';
+import { serveScale } from './scale.js';
 import { compileFilter } from './selectors.js';
 import type { DeleteOptions, FieldValidation, SimStore } from './sim-store.js';
 import type { IncludeObject } from './table.js';
@@ -222,6 +223,18 @@ export class ApiHandler {
   }
 
   private dispatch(call: Call, logStart: () => void): void {
+    if (call.info.subresource === 'scale') {
+      const { info } = call;
+      const scale = serveScale(this.deps.store, {
+        verb: info.verb,
+        rt: info.rt,
+        namespace: info.namespace,
+        name: info.name ?? '',
+        body: call.body,
+        contentType: call.req.headers['content-type'],
+      });
+      return this.reply(call, 200, scale);
+    }
     switch (call.info.verb) {
       case 'get':
         return this.reply(

@@ -16,4 +16,5 @@ export { RESTORED_FROM_ANNOTATION, RESTORED_FROM_HANDLE_ANNOTATION } from './pro
 export { renderKubeconfig } from './kubeconfig.js';
 export { simClients, simKubeConfig, statusOf, eventually, type SimClients } from './sim-client.js';
 export { ApiError } from './errors.js';
+export { ExecSimulator, type ExecCall, type ExecResult, type ExecResponder } from './exec.js';
 export type { KubeObject } from './types.js';

@@ -47,6 +47,8 @@ export interface ResourceType {
   categories: string[];
   /** True when the resource has a `/status` subresource. */
   statusSubresource: boolean;
+  /** True when the resource serves the autoscaling/v1 `scale` subresource (built-ins only). */
+  scaleSubresource?: boolean;
   /** True when `metadata.generation` is maintained (CRDs and spec-carrying built-ins). */
   tracksGeneration: boolean;
   /** PUT without `metadata.resourceVersion` is allowed (built-ins) or rejected (custom resources). */

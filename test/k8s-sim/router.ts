@@ -105,10 +105,15 @@ export function route(method: string, url: URL, registry: ResourceRegistry): Req
   const verb = verbFor(method, address.name !== undefined, watch);
   if (!verb)
     throw methodNotAllowed('the server does not allow this method on the requested resource');
-  const sub = address.subresource;
-  if (sub !== undefined && (sub !== 'status' || !address.rt.statusSubresource))
-    throw pathNotFound();
+  if (!servesSubresource(address.rt, address.subresource)) throw pathNotFound();
   return { kind: 'resource', verb, ...address };
+}
+
+/** `status` and `scale` where the resource has them; no subresource is always fine. */
+function servesSubresource(rt: ResourceType, sub: string | undefined): boolean {
+  if (sub === undefined) return true;
+  if (sub === 'status') return rt.statusSubresource;
+  return sub === 'scale' && rt.scaleSubresource === true;
 }
 
 /** `/api/v1/watch/...` (deprecated) is a watch of the path without `watch/`. */

@@ -1,16 +1,19 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { preinstalledCrds } from './builtin-crds.js';
 import { builtinResources } from './builtins.js';
 import { crdResourceType, loadCrdsFromDir } from './crd.js';
 import { CrdController } from './crd-controller.js';
 import { CsiSnapshotter } from './csi-snapshotter.js';
+import { ExecSimulator } from './exec.js';
 import { FaultInjector } from './faults.js';
 import { LifecycleController } from './lifecycle-controller.js';
 import { type DriverRules, FakeStorageProvider } from './provider.js';
 import { Provisioner } from './provisioner.js';
 import { RestoreController } from './restore-controller.js';
 import { SnapshotController } from './snapshot-controller.js';
+import { WorkloadController } from './workload-controller.js';
 import { ApiHandler } from './handlers.js';
 import { type KubeconfigOptions, renderKubeconfig, writeKubeconfigFile } from './kubeconfig.js';
 import { RequestLog } from './request-log.js';
@@ -36,6 +39,8 @@ export interface KubeSimOptions {
   bookmarkIntervalMs?: number;
   /** Directories of CRD manifests to register at start. */
   crdDirs?: string[];
+  /** Time a pod of a scaled-down Deployment/StatefulSet takes to terminate (default 100 ms). */
+  podStopDelayMs?: number;
   /** Per-driver provider rules, merged over the defaults (`disk.csi.everest.io`: cap 7, equal-capacity restores). */
   drivers?: Record<string, DriverRules>;
 }
@@ -56,6 +61,8 @@ export interface KubeSim {
   requestLog: RequestLog;
   /** The fake storage backend (disks and snapshots) behind the CSI drivers. */
   provider: FakeStorageProvider;
+  /** `pods/exec` sessions: per-test results (`respond`) and what was run (`calls`). */
+  exec: ExecSimulator;
   /** Registers the CRDs of a directory (create or update). */
   loadCrdsFromDir(dir: string): Promise<string[]>;
   /** Stops controllers, ends watches and closes the server. */
@@ -114,6 +121,7 @@ export function createCluster(options: KubeSimOptions = {}): Cluster {
     sidecar,
     new Provisioner(store, provider, { provisionDelayMs: options.provisionDelayMs ?? 50 }),
     new RestoreController(store, provider, { restoreDelayMs: options.restoreDelayMs ?? 100 }),
+    new WorkloadController(store, { podStopDelayMs: options.podStopDelayMs ?? 100 }),
   ];
   controllers.forEach((c) => c.start());
   faults.onRelease(() => {
@@ -142,7 +150,9 @@ export async function startKubeSim(options: KubeSimOptions = {}): Promise<KubeSi
     log: requestLog,
     watch: { bookmarkIntervalMs: options.bookmarkIntervalMs ?? 1000 },
   });
+  const exec = new ExecSimulator(store, requestLog);
   const server = createServer((req, res) => void handler.handle(req, res));
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex) => exec.handleUpgrade(req, socket));
   server.keepAliveTimeout = 60_000;
   const host = options.host ?? '127.0.0.1';
   const port = await listen(server, options.port ?? 0, host);
@@ -155,12 +165,14 @@ export async function startKubeSim(options: KubeSimOptions = {}): Promise<KubeSi
     faults,
     requestLog,
     provider,
+    exec,
     kubeconfig: (kc) => renderKubeconfig(url, kc),
     writeKubeconfig: (path, kc) => writeKubeconfigFile(path, url, kc),
     loadCrdsFromDir: (dir) => loadCrdsFromDir(store, dir),
     async stop() {
       controllers.forEach((c) => c.stop());
       faults.dropWatches('graceful');
+      exec.closeAll();
       await close(server);
     },
   };

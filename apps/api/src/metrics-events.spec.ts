@@ -44,4 +44,23 @@ describe('event-fed metrics', () => {
     expect(text).toContain('snapwarden_operation_duration_seconds_count{operation="ready"} 1');
     expect(text).not.toContain('operation="create"');
   });
+
+  it('counts hooks by phase and result, and observes their durations', async () => {
+    const registry = new Registry();
+    const metrics = createEventMetrics(registry);
+    const hook = (
+      type: 'hook.started' | 'hook.succeeded' | 'hook.failed' | 'hook.skipped',
+      phase: string,
+    ) => event({ type, outcome: 'info', durationMs: 250, attributes: { phase, hook: 'freeze' } });
+    metrics.record(hook('hook.started', 'pre'));
+    metrics.record(hook('hook.failed', 'pre'));
+    metrics.record(hook('hook.succeeded', 'post'));
+    metrics.record(hook('hook.skipped', 'post'));
+    const text = await registry.metrics();
+    expect(text).toContain('snapwarden_hooks_total{phase="pre",result="failed"} 1');
+    expect(text).toContain('snapwarden_hooks_total{phase="post",result="succeeded"} 1');
+    expect(text).toContain('snapwarden_hooks_total{phase="post",result="skipped"} 1');
+    expect(text).not.toContain('result="started"');
+    expect(text).toContain('snapwarden_operation_duration_seconds_count{operation="hook"} 2');
+  });
 });

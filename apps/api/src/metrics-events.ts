@@ -8,6 +8,8 @@ const OPERATIONS: Partial<Record<string, string>> = {
   'snapshot.deleted': 'delete',
   'restore.succeeded': 'restore',
   'restore.failed': 'restore',
+  'hook.succeeded': 'hook',
+  'hook.failed': 'hook',
 };
 
 /** Counters and histograms fed from the audit live tail. */
@@ -32,13 +34,26 @@ export function createEventMetrics(registry: Registry): EventMetrics {
   });
   const durations = new Histogram({
     name: 'snapwarden_operation_duration_seconds',
-    help: 'Duration of snapshot and restore operations: create, ready, delete, restore.',
+    help: 'Duration of snapshot and restore operations: create, ready, delete, restore, hook.',
     labelNames: ['operation'] as const,
     buckets: [0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600],
     registers: [registry],
   });
+  const hooks = new Counter({
+    name: 'snapwarden_hooks_total',
+    help: 'Hook executions by phase (pre, post) and result (succeeded, failed, skipped).',
+    labelNames: ['phase', 'result'] as const,
+    registers: [registry],
+  });
   return {
     record(event) {
+      if (
+        event.type === 'hook.succeeded' ||
+        event.type === 'hook.failed' ||
+        event.type === 'hook.skipped'
+      ) {
+        hooks.inc({ phase: String(event.attributes?.phase ?? ''), result: event.type.slice(5) });
+      }
       const policy = event.policy ?? '';
       if (event.type === 'run.finished') runs.inc({ policy, result: runResult(event) });
       else if (event.type === 'run.skipped') runs.inc({ policy, result: 'skipped' });

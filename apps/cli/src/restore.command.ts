@@ -21,6 +21,7 @@ interface RestoreOptions extends CommonOptions, KubeOptions {
   namespace: string;
   to?: string;
   rollback?: boolean;
+  quiesce?: string;
   size?: string;
   storageClass?: string;
   accessMode?: string[];
@@ -40,6 +41,10 @@ export function restoreCommand(): Command {
     .requiredOption('-n, --namespace <namespace>', 'namespace of the snapshot')
     .option('--to <claim>', 'the new claim to create from the snapshot')
     .option('--rollback', "roll the snapshot's source claim back (only where the driver can)")
+    .option(
+      '--quiesce <mode>',
+      'with --rollback: ScaleDown scales the workloads mounting the claim to 0 and back (or None)',
+    )
     .option('--size <quantity>', 'size of the new claim, e.g. 10Gi')
     .option('--storage-class <name>', 'storage class of the new claim')
     .option('--access-mode <mode>', 'access mode of the new claim (repeatable)', collect)
@@ -115,6 +120,7 @@ function restoreSpec(snapshot: string, options: RestoreOptions): Record<string, 
     snapshotName: snapshot,
     mode: options.rollback ? 'Rollback' : 'NewVolume',
     target,
+    quiesce: options.quiesce,
   });
   requireValid(parseRestoreRequestSpec(spec));
   return spec;

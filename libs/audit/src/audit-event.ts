@@ -24,6 +24,14 @@ export const AUDIT_EVENT_TYPES = [
   'request.succeeded',
   'request.failed',
   'api.refused',
+  'hook.started',
+  'hook.succeeded',
+  'hook.failed',
+  'hook.skipped',
+  'quiesce.scaled-down',
+  'quiesce.drained',
+  'quiesce.restored',
+  'quiesce.failed',
 ] as const;
 
 /** What happened; one of {@link AUDIT_EVENT_TYPES}. */

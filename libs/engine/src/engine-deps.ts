@@ -1,6 +1,8 @@
 import type { AuditLog, RunStore } from '#lib/audit';
 import type { SnapshotDriver, VolumeRef } from '#lib/storage';
 import type { ActiveRuns } from './active-runs.js';
+import type { HookRunner } from './hooks/hook-runner.js';
+import type { WorkloadPort } from './quiesce/workload-port.js';
 import type { PolicyStore } from './policy-store.js';
 import type { RunObserver } from './run-observer.js';
 import type { VolumeLocks } from './volume-lock.js';
@@ -52,6 +54,10 @@ export interface EngineDeps {
   runObserver?: RunObserver;
   /** Warnings such as a claim a policy names that does not exist. */
   log?: EngineLog;
+  /** Runs `spec.hooks` around snapshots; without it, hooks in a spec are refused at run time. */
+  hooks?: HookRunner;
+  /** Pods and workloads around claims, for a rollback's quiesce (kubernetes mode). */
+  workloads?: WorkloadPort;
 }
 
 /** Source of snapshots protected from rotation and expiry while something uses them. */

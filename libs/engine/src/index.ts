@@ -25,3 +25,7 @@ export { parseQuantity } from '#lib/storage';
 export * from './request-cr-status.js';
 export * from './request-services.js';
 export * from './request-errors.js';
+export * from './hooks/index.js';
+export * from './hooks/with-hooks.js';
+export * from './quiesce/workload-port.js';
+export { quiescedRollback, releaseQuiesced, type QuiesceContext } from './quiesce/quiesce.js';

@@ -4,6 +4,7 @@ import type { RequestVolumeJobData } from '#lib/queues';
 import { SnapshotTimeoutError, type Snapshot, type Volume } from '#lib/storage';
 import type { EngineDeps } from './engine-deps.js';
 import { errorText } from './format.js';
+import { hookScopeOf, withHooks } from './hooks/with-hooks.js';
 import type { SnapshotRequestService } from './snapshot-request.service.js';
 
 /** What the worker does with a request's volume job after one attempt. */
@@ -59,6 +60,7 @@ export class OnDemandSnapshotService {
     if (!volume || volume.uid !== data.volume.uid) {
       return this.failClaim(data, jobId, 'volume no longer exists (or was recreated)');
     }
+    await this.deps.hooks?.recover(data.volume, jobId);
     const existing = await this.deps.driver.listSnapshots(volume);
     let snapshot = existing.find((s) => s.name === data.snapshotName);
     const startedAt = data.startedAt ?? this.deps.clock().toISOString();
@@ -67,19 +69,36 @@ export class OnDemandSnapshotService {
       if (blocked) return this.failClaim(data, jobId, blocked, 'snapshot.blocked');
       if (!data.startedAt)
         await this.emit(data, jobId, { type: 'snapshot.started', outcome: 'started' });
-      const created = await this.deps.driver.createSnapshot({
-        volume,
-        name: data.snapshotName,
-        labels: data.labels,
-        snapshotClassName: data.snapshotClassName,
-      });
-      snapshot = created.snapshot;
-      await this.emit(data, jobId, {
-        type: created.adopted ? 'snapshot.adopted' : 'snapshot.created',
-        outcome: 'succeeded',
-      });
+      const hooked = await this.createWithHooks(data, jobId, volume);
+      if (hooked.error !== undefined || !hooked.value) {
+        return this.failClaim(data, jobId, hooked.error ?? 'snapshot not created');
+      }
+      snapshot = hooked.value;
     }
     return this.awaitReady({ ...data, startedAt }, jobId, snapshot);
+  }
+
+  /** Creates the snapshot between the request's hooks; the creation event precedes the post hooks'. */
+  private createWithHooks(data: RequestVolumeJobData, jobId: string, volume: Volume) {
+    return withHooks(
+      this.deps,
+      { ...hookScopeOf(data), jobId, attributes: { request: data.requestKey } },
+      data.hooks,
+      true,
+      async () => {
+        const created = await this.deps.driver.createSnapshot({
+          volume,
+          name: data.snapshotName,
+          labels: data.labels,
+          snapshotClassName: data.snapshotClassName,
+        });
+        await this.emit(data, jobId, {
+          type: created.adopted ? 'snapshot.adopted' : 'snapshot.created',
+          outcome: 'succeeded',
+        });
+        return created.snapshot;
+      },
+    );
   }
 
   /** Why the cap leaves no room (every snapshot counts, the reserved slots are ours). */

@@ -32,7 +32,12 @@ function restore(patch: Partial<RestoreRecord> = {}): RestoreRecord {
   return {
     namespace: 'shop',
     name: 'back',
-    spec: { snapshotName: 's', mode: 'NewVolume', target: { claimName: 'db-new' } },
+    spec: {
+      snapshotName: 's',
+      mode: 'NewVolume',
+      target: { claimName: 'db-new' },
+      quiesce: 'None',
+    },
     trigger: 'kube',
     createdAt: T0.toISOString(),
     phase: 'Pending',

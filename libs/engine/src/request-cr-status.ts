@@ -66,6 +66,7 @@ export function restoreRequestCrStatus(
     observedGeneration: generation,
     phase: record.phase,
     claimName: record.claimName,
+    quiesce: record.quiesce,
     field: record.field,
     message,
     startTime: record.startedAt,

@@ -29,6 +29,8 @@ export interface RequestProgress {
   field?: string;
   /** For a restore: the claim restored into. */
   claimName?: string;
+  /** For a quiesced rollback: its step and workloads, e.g. `ScaledDown: Deployment/web=2`. */
+  quiesce?: string;
   /** When the request's snapshots expire (ISO), if they do. */
   expiresAt?: string;
 }
@@ -55,6 +57,7 @@ const PROGRESS_FIELDS = [
   'field',
   'claimName',
   'expiresAt',
+  'quiesce',
 ] as const;
 
 // Identity and initial progress in one step: a request exists whole or not at all.

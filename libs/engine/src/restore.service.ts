@@ -1,9 +1,10 @@
 import type { AuditEventInput } from '#lib/audit';
 import { isFinalRequestPhase, type RestoreRequestSpec } from '#lib/policy';
 import type { RestoreJobData } from '#lib/queues';
-import { InvalidRequestError, parseQuantity, type Snapshot } from '#lib/storage';
+import { InvalidRequestError, parseQuantity, type Snapshot, type VolumeRef } from '#lib/storage';
 import type { EngineDeps } from './engine-deps.js';
 import { errorText } from './format.js';
+import { quiescedRollback, releaseQuiesced, type QuiesceContext } from './quiesce/quiesce.js';
 import type { RequestStore, RestoreRecord } from './request-store.js';
 import type { SnapshotsInUse } from './snapshots-in-use.js';
 
@@ -94,6 +95,11 @@ export class RestoreService {
   async fail(data: RestoreJobData, error: unknown): Promise<void> {
     const record = await this.status(data.restoreKey);
     if (!record) return;
+    if (record.spec.mode === 'Rollback') {
+      // Workloads an attempt scaled down (found by their annotations) get their replicas back.
+      const volume = { namespace: record.namespace, name: '' };
+      await releaseQuiesced(this.deps, this.quiesceContext(record, volume));
+    }
     await this.finish(record, 'Failed', errorText(error));
     await this.inUse.remove(record.namespace, record.spec.snapshotName, data.restoreKey);
   }
@@ -107,7 +113,7 @@ export class RestoreService {
       await this.audit(record, { type: 'restore.started', outcome: 'started' }, snapshot);
     try {
       if (record.spec.mode === 'Rollback') {
-        await this.rollback(snapshot);
+        await this.rollback(record, snapshot);
         return await this.finish(
           record,
           'Succeeded',
@@ -156,7 +162,7 @@ export class RestoreService {
     return { kind: 'wait', delayMs: Math.min(readyRecheckMs, 1_000) };
   }
 
-  private async rollback(snapshot: Snapshot): Promise<void> {
+  private async rollback(record: RestoreRecord, snapshot: Snapshot): Promise<void> {
     const volume = { namespace: snapshot.namespace, name: snapshot.volumeName };
     const caps = await this.deps.driver.capabilities(volume);
     if (!caps.rollback) {
@@ -165,7 +171,21 @@ export class RestoreService {
         'mode',
       );
     }
-    await this.deps.driver.rollback(snapshot);
+    await quiescedRollback(this.deps, this.quiesceContext(record, volume), () =>
+      this.deps.driver.rollback(snapshot),
+    );
+  }
+
+  private quiesceContext(record: RestoreRecord, volume: VolumeRef): QuiesceContext {
+    return {
+      volume,
+      quiesce: record.spec.quiesce ?? 'None',
+      owner: keyOf(record),
+      status: async (quiesce) => {
+        await this.store.update('restore', keyOf(record), { phase: 'Running', quiesce });
+      },
+      audit: (event) => this.audit(record, event),
+    };
   }
 
   private async newVolume(record: RestoreRecord, snapshot: Snapshot): Promise<string> {

@@ -178,6 +178,7 @@ export class SnapshotRequestService {
         labels: { ...extraLabels, ...labelsFor(record, volume) },
         snapshotClassName,
         trigger: record.trigger,
+        hooks: record.spec.hooks ?? policy?.policy.spec.hooks,
       },
     }));
   }

@@ -20,6 +20,7 @@ import { SnapshotTimeoutError, type Snapshot, type Volume } from '#lib/storage';
 import type { EngineDeps } from './engine-deps.js';
 import type { StoredPolicy } from './policy-store.js';
 import { errorText } from './format.js';
+import { hookScopeOf, withHooks } from './hooks/with-hooks.js';
 import { recordVolumeResult } from './run-recorder.js';
 
 /** What the worker should do with a snapshot job after one attempt. */
@@ -131,7 +132,19 @@ export class SnapshotService {
     if (!data.startedAt) {
       await this.emit(data, { type: 'snapshot.started', outcome: 'started', jobId: attempt.jobId });
     }
-    const { snapshot, pending } = await this.create(attempt, volume, mine);
+    const hooked = await withHooks(
+      this.deps,
+      { ...hookScopeOf(data), policy: data.policyKey, jobId: attempt.jobId },
+      attempt.stored.policy.spec.hooks,
+      !mine,
+      () => this.create(attempt, volume, mine),
+    );
+    if (hooked.error !== undefined || !hooked.value) {
+      // A post hook failed after the snapshot was created: record the creation, then the failure.
+      if (hooked.value) await this.deps.audit.appendMany(hooked.value.pending);
+      return this.failFinal(attempt, hooked.error ?? 'snapshot not created');
+    }
+    const { snapshot, pending } = hooked.value;
     return this.awaitReady({ ...attempt, data: { ...data, startedAt } }, snapshot, pending);
   }
 

@@ -20,3 +20,5 @@ export { type ListWatchSource, resourcePath } from './list-watch-source.js';
 export { type KubeEventInput, eventName } from './events.js';
 export type { KubeConfig } from '@kubernetes/client-node';
 export * from './resources.js';
+export * from './workloads.js';
+export * from './pod-exec.js';

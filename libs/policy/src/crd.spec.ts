@@ -155,6 +155,7 @@ describe('buildCrds', () => {
       'spec.snapshotName',
       'spec.mode',
       'spec.target',
+      'spec.quiesce',
     ]);
     const selectorOnly = { properties: { selector: { properties: { matchExpressions: {} } } } };
     expect(missingFields(SnapshotRequestSpecSchema, selectorOnly, 'spec')).toContain(
@@ -197,13 +198,14 @@ describe('buildCrds', () => {
     ]);
   });
 
-  it('keeps CEL rules to cheap ones: none on policies, the target rule on restores', () => {
+  it('keeps CEL rules to cheap ones: none on policies, the target and quiesce rules on restores', () => {
     const rules = (kind: string) =>
       (rootOf(kind).properties?.spec?.['x-kubernetes-validations'] ?? []) as { rule: string }[];
     expect(rules('BackupPolicy')).toEqual([]);
     expect(rules('SnapshotRequest')).toEqual([]);
     expect(rules('RestoreRequest').map((r) => r.rule)).toEqual([
       "self.mode == 'Rollback' ? !has(self.target) : has(self.target)",
+      "self.mode == 'Rollback' || self.quiesce == 'None'",
     ]);
   });
 });

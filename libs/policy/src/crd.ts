@@ -133,6 +133,10 @@ function restoreRequestStatus(): OpenApiSchema {
     observedGeneration,
     phase: phase(['Pending', 'Running', 'Succeeded', 'Failed']),
     claimName: str('Claim that holds the restored data.'),
+    quiesce: str(
+      'For a rollback with quiesce ScaleDown: its step (ScaledDown, Drained, RollingBack, ' +
+        'Restored, RestoreFailed) and the workloads with their recorded replicas.',
+    ),
     field: str('For a failed restore: the field whose rule is broken, e.g. spec.target.size.'),
     message: str('Human-readable summary; names the broken restore rule on failure.'),
     startTime: time('When work on the request started.'),

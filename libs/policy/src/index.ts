@@ -5,6 +5,7 @@
  */
 export * from './duration.js';
 export * from './field-errors.js';
+export * from './hooks.schema.js';
 export * from './jitter.js';
 export * from './json-schema.js';
 export * from './k8s-syntax.js';

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
 import { quoteValue } from './field-errors.js';
+import { hooksSchemaWith } from './hooks.schema.js';
 import { isDns1123Label, isDns1123Subdomain, isLabelKey, isLabelValue } from './k8s-syntax.js';
 import { validateSchedule } from './schedule.js';
 import { isValidTimeZone } from './time-zone.js';
@@ -123,6 +124,9 @@ export const LabelSelectorSchema = z
   })
   .describe('Label selector over volumes (claims).');
 
+/** `spec.hooks` of BackupPolicy and SnapshotRequest (see hooks.schema.ts). */
+export const HooksSchema = hooksSchemaWith(LabelSelectorSchema);
+
 /** What happens when a scheduled run finds the previous run of the same volume still going. */
 export const ConcurrencyPolicySchema = z.enum(['Forbid', 'Replace', 'Allow']);
 /** What happens to a policy's snapshots when the policy is deleted. */
@@ -195,6 +199,7 @@ export const BackupPolicySpecSchema = z
     deletionPolicy: DeletionPolicySchema.default('Retain').describe(
       "What happens to the policy's snapshots when the policy is deleted.",
     ),
+    hooks: HooksSchema.optional(),
   })
   .superRefine((spec, ctx) => {
     if (spec.selector === undefined && (spec.claimNames ?? []).length === 0) {

@@ -74,6 +74,8 @@ export interface RestoreRequestCrStatus {
   observedGeneration?: number;
   phase: RequestPhase;
   claimName?: string;
+  /** For a quiesced rollback: its step and workloads (`ScaledDown: Deployment/web=2`…). */
+  quiesce?: string;
   /** For a failed restore: the field whose rule is broken (`spec.target.size`, `spec.mode`…). */
   field?: string;
   message?: string;

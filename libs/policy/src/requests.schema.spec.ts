@@ -69,7 +69,7 @@ describe('parseRestoreRequestSpec', () => {
     const spec = { snapshotName: 'snap-1', target: { claimName: 'restored' } };
     expect(parseRestoreRequestSpec(spec)).toEqual({
       ok: true,
-      value: { ...spec, mode: 'NewVolume' },
+      value: { ...spec, mode: 'NewVolume', quiesce: 'None' },
     });
   });
 
@@ -83,8 +83,11 @@ describe('parseRestoreRequestSpec', () => {
     expect(parseRestoreRequestSpec({ snapshotName: 's', target }).ok).toBe(true);
     expect(parseRestoreRequestSpec({ snapshotName: 's', mode: 'Rollback' })).toEqual({
       ok: true,
-      value: { snapshotName: 's', mode: 'Rollback' },
+      value: { snapshotName: 's', mode: 'Rollback', quiesce: 'None' },
     });
+    expect(
+      parseRestoreRequestSpec({ snapshotName: 's', mode: 'Rollback', quiesce: 'ScaleDown' }).ok,
+    ).toBe(true);
   });
 
   it.each<[string, unknown, string, RegExp]>([
@@ -96,6 +99,18 @@ describe('parseRestoreRequestSpec', () => {
       /not allowed for mode Rollback/,
     ],
     ['a missing snapshot name', { target: { claimName: 'x' } }, 'spec.snapshotName', /required/],
+    [
+      'quiesce on a new volume',
+      { snapshotName: 's', target: { claimName: 'x' }, quiesce: 'ScaleDown' },
+      'spec.quiesce',
+      /only for mode Rollback/,
+    ],
+    [
+      'an unknown quiesce',
+      { snapshotName: 's', mode: 'Rollback', quiesce: 'Freeze' },
+      'spec.quiesce',
+      /ScaleDown/,
+    ],
     [
       'an unknown mode',
       { snapshotName: 's', mode: 'Clone', target: { claimName: 'x' } },
@@ -160,6 +175,7 @@ describe('request spec OpenAPI schemas', () => {
       expect.objectContaining({
         rule: "self.mode == 'Rollback' ? !has(self.target) : has(self.target)",
       }),
+      expect.objectContaining({ rule: "self.mode == 'Rollback' || self.quiesce == 'None'" }),
     ]);
   });
 

@@ -3,7 +3,8 @@ import { parseDuration } from './duration.js';
 import { fieldErrorsFromIssues, type FieldError } from './field-errors.js';
 import { structuralOpenApiSchema, type OpenApiSchema } from './json-schema.js';
 import { isDns1123Subdomain } from './k8s-syntax.js';
-import { ClaimNameSchema, LabelSelectorSchema } from './policy.schema.js';
+import { QuiesceSchema } from './hooks.schema.js';
+import { ClaimNameSchema, HooksSchema, LabelSelectorSchema } from './policy.schema.js';
 import { unsafeKeyErrors } from './unsafe-keys.js';
 
 /*
@@ -76,6 +77,7 @@ export const SnapshotRequestSpecSchema = z
       .min(1)
       .default(600)
       .describe('The request fails when its snapshots are not all ready after this many seconds.'),
+    hooks: HooksSchema.optional(),
   })
   .superRefine((spec, ctx) => {
     if (spec.selector === undefined && spec.claimNames === undefined) {
@@ -132,9 +134,14 @@ export const RestoreRequestSpecSchema = z
     snapshotName: objectName('VolumeSnapshot to restore, in the request namespace.'),
     mode: RestoreModeSchema.default('NewVolume').describe(
       'NewVolume creates target.claimName from the snapshot; Rollback rolls the source claim back ' +
-        '(only where the driver can, e.g. HwameiStor; stop its I/O first).',
+        '(only where the driver can, e.g. HwameiStor; its I/O must stop: see quiesce).',
     ),
     target: RestoreTargetSchema.optional(),
+    quiesce: QuiesceSchema.default('None').describe(
+      'Rollback only. ScaleDown scales the Deployments/StatefulSets whose pods mount the claim to ' +
+        'zero, rolls back, and restores their replicas (also when the rollback fails); None ' +
+        'refuses a rollback of a claim that a running pod mounts.',
+    ),
   })
   .superRefine((spec, ctx) => {
     if (spec.mode === 'NewVolume' && spec.target === undefined)
@@ -145,6 +152,8 @@ export const RestoreRequestSpecSchema = z
         path: ['target'],
         message: "not allowed for mode Rollback (it restores onto the snapshot's source claim)",
       });
+    if (spec.mode !== 'Rollback' && spec.quiesce !== 'None')
+      ctx.addIssue({ code: 'custom', path: ['quiesce'], message: 'only for mode Rollback' });
   })
   .describe('Desired state of a RestoreRequest.');
 
@@ -213,6 +222,11 @@ export function restoreRequestSpecOpenApiSchema(): OpenApiSchema {
       rule: "self.mode == 'Rollback' ? !has(self.target) : has(self.target)",
       message: 'target is required for mode NewVolume and not allowed for mode Rollback',
       fieldPath: '.target',
+    },
+    {
+      rule: "self.mode == 'Rollback' || self.quiesce == 'None'",
+      message: 'quiesce is only for mode Rollback',
+      fieldPath: '.quiesce',
     },
   ];
   return spec;

@@ -1,3 +1,4 @@
+import type { Hooks } from '#lib/policy';
 import type { VolumeKey } from './payloads.js';
 
 /** Payload of a `start` or `timeout` job: which request (`namespace/name`). */
@@ -14,6 +15,8 @@ export interface RequestVolumeJobData {
   labels: Record<string, string>;
   snapshotClassName?: string;
   trigger: string;
+  /** The request's `spec.hooks` (else its policy's), fixed when the request started. */
+  hooks?: Hooks;
   /** When the operation first started, set by the first attempt, for the ready timeout. */
   startedAt?: string;
 }

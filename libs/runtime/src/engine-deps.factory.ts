@@ -4,6 +4,9 @@ import { AuditLog, RunStore } from '#lib/audit';
 import {
   ActiveRuns,
   DEFAULT_TIMINGS,
+  HookRunner,
+  LocalHookExecutor,
+  PendingHooks,
   PolicyStore,
   SnapshotsInUse,
   VolumeLocks,
@@ -11,6 +14,7 @@ import {
   type EngineDeps,
   type EngineTimings,
   type JobLiveness,
+  type HookExecutor,
 } from '#lib/engine';
 import type { SnapshotDriver } from '#lib/storage';
 
@@ -26,6 +30,8 @@ export interface EngineDepsOptions {
   timings?: Partial<EngineTimings>;
   /** Tells whether a snapshot job is still live, so a marker a dead job left is taken over. */
   liveness?: JobLiveness;
+  /** Runs hook commands; default: on this host, with no volume path. */
+  hookExecutor?: HookExecutor;
 }
 
 /** Backstop expiry of a concurrency marker; its job's end or liveness is what frees it. */
@@ -39,21 +45,25 @@ export function createEngineDeps(
 ): EngineDeps {
   const { prefix } = options;
   const timings = { ...DEFAULT_TIMINGS, ...options.timings };
+  const identity = `${hostname()}/${process.pid}`;
+  const audit = new AuditLog(redis, {
+    prefix: `${prefix}:`,
+    maxEvents: options.auditMaxEvents,
+    maxAgeMs: options.auditMaxAgeMs,
+  });
+  const executor = options.hookExecutor ?? new LocalHookExecutor(() => '');
   return {
     driver,
     policies: new PolicyStore(redis, prefix, options.policyCacheMs ?? 1000),
-    audit: new AuditLog(redis, {
-      prefix: `${prefix}:`,
-      maxEvents: options.auditMaxEvents,
-      maxAgeMs: options.auditMaxAgeMs,
-    }),
+    audit,
     runs: new RunStore(redis, { prefix: `${prefix}:`, maxRuns: options.runsMax }),
     locks: new VolumeLocks(redis, prefix),
     activeRuns: new ActiveRuns(redis, prefix, MARKER_BACKSTOP_MS, options.liveness),
     timings,
     clock: () => new Date(),
-    identity: `${hostname()}/${process.pid}`,
+    identity,
     once: redisOnce(redis, prefix),
     protection: new SnapshotsInUse(redis, prefix),
+    hooks: new HookRunner(executor, new PendingHooks(redis, prefix), audit, identity),
   };
 }

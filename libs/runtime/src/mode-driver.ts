@@ -1,7 +1,10 @@
+import { join } from 'node:path';
 import type { Config } from '#lib/config';
-import type { KubeClient } from '#lib/kube';
+import { LocalHookExecutor, type HookExecutor } from '#lib/engine';
+import { KubeWorkloads, type KubeClient } from '#lib/kube';
 import { createDriver, type SnapshotDriver } from '#lib/storage';
 import type { KubeInformers } from './kube-informers.js';
+import { KubeHookExecutor } from './kube-hook-executor.js';
 
 /** The Kubernetes side of kubernetes mode: the client and the informers shared with the driver. */
 export interface KubeParts {
@@ -30,4 +33,16 @@ export function createModeDriver(config: Config, kubeParts: KubeParts | undefine
         maxSnapshotsPerVolume: config.maxSnapshotsPerVolume,
       });
   }
+}
+
+/**
+ * Where hooks run: `pods/exec` in kubernetes mode; host commands in local mode, with the
+ * volume's directory (local driver) as `SNAPWARDEN_VOLUME_PATH`.
+ */
+export function createHookExecutor(config: Config, kube: KubeClient | undefined): HookExecutor {
+  if (kube) return new KubeHookExecutor(kube, new KubeWorkloads(kube));
+  const volumesDir = join(config.dataDir, 'volumes');
+  return new LocalHookExecutor((volume) =>
+    config.driver === 'local' ? join(volumesDir, volume.name) : '',
+  );
 }

@@ -9,14 +9,16 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '#lib/config';
 import type { SnapshotDriver } from '#lib/storage';
+import { KubeWorkloads } from '#lib/kube';
 import { createEngineDeps } from './engine-deps.factory.js';
+import { KubeWorkloadPort } from './kube-workload-port.js';
 import { createKubeClient, createPolicyStatusObserver } from './kube-runtime.js';
 import {
   createKubeInformers,
   registerInformerReadiness,
   type KubeInformers,
 } from './kube-informers.js';
-import { createModeDriver } from './mode-driver.js';
+import { createHookExecutor, createModeDriver } from './mode-driver.js';
 import { QueueRegistry } from './queue-registry.js';
 import { Readiness } from './readiness.js';
 import { createRedis } from './redis-connection.js';
@@ -67,6 +69,7 @@ export class RuntimeModule {
     const driver = createModeDriver(config, kube && informers ? { kube, informers } : undefined);
     const queues = new QueueRegistry(redisUrl, config.queuePrefix, logger);
     const deps = createEngineDeps(redis, driver, {
+      hookExecutor: createHookExecutor(config, kube),
       prefix: config.queuePrefix,
       liveness: queues,
       auditMaxEvents: config.auditMaxEvents,
@@ -79,6 +82,7 @@ export class RuntimeModule {
     });
     deps.log = logger;
     if (kube) {
+      deps.workloads = new KubeWorkloadPort(new KubeWorkloads(kube));
       deps.runObserver = createPolicyStatusObserver(kube, deps, redis, {
         prefix: config.queuePrefix,
         logger,
