@@ -34,7 +34,7 @@ export class MetricsService implements OnApplicationBootstrap, OnModuleDestroy {
     @Inject(POLICY_STORE) policies: PolicyStore,
     @Inject(QueueRegistry) private readonly queues: QueueRegistry,
   ) {
-    collectDefaultMetrics({ register: this.registry, prefix: 'snapwarden_process_' });
+    collectDefaultMetrics({ register: this.registry, prefix: 'snapwarden_' });
     this.gauges = createGaugeMetrics(this.registry, {
       driver,
       policies: () => policies.list(),
