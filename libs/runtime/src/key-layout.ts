@@ -54,7 +54,14 @@ export async function checkKeyLayoutWhenReachable(
       await checkKeyLayout(redis, prefix);
       return;
     } catch (error) {
-      if (error instanceof KeyLayoutError || Date.now() > deadline) throw error;
+      if (error instanceof KeyLayoutError) throw error;
+      if (Date.now() > deadline) {
+        throw new Error(
+          `Redis did not answer within ${Math.round(waitMs / 1000)} s of start-up, so its key ` +
+            `layout could not be checked: ${(error as Error).message}`,
+          { cause: error },
+        );
+      }
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
   }
