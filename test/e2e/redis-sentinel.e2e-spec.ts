@@ -109,6 +109,12 @@ describe('Redis through Sentinel: the primary is SIGKILLed during runs of a 2 s 
       'the sentinels promoting the replica',
     );
     const promotedAt = Date.now();
+    // Runs resume within the failover time plus a few seconds (generous on a loaded machine).
+    await eventually(
+      async () => (succeededAfter(await allRuns(running), killedAt).length > 0 ? true : undefined),
+      30_000,
+      'a succeeded run scheduled after the kill, within 30 s of the promotion',
+    );
     // Runs scheduled after the promotion, all the way to succeeded, on the new primary.
     const after = await eventually(
       async () => {
