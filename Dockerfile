@@ -4,15 +4,16 @@
 # Local mode (the default here): policies in /app/policies, volumes and snapshots in /app/data;
 # without REDIS_URL an embedded redis-server keeps its data under /app/data/redis.
 
-FROM node:20-bookworm-slim AS build
+# Node 24 LTS (engines in package.json; CI runs the suite on the same line).
+FROM node:24-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 # No scripts yet: `prepare` builds, and the sources are not copied at this point.
-RUN npm install --ignore-scripts --no-audit --no-fund
+RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY . .
 RUN npm run build && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 # redis-server for local mode's embedded Redis; kubernetes mode uses REDIS_URL instead.
 RUN apt-get update \
   && apt-get install -y --no-install-recommends redis-server \

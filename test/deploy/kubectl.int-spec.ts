@@ -1,14 +1,16 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startKubeSim, type KubeSim } from '../k8s-sim/index.js';
 import {
   describeWithKubectl,
   kubectl as runKubectl,
+  REPO_ROOT,
   type KubectlResult,
 } from './kubectl-runner.js';
 
 const EXAMPLES = 'deploy/kustomize/overlays/examples';
+const FIXTURES = join(REPO_ROOT, 'test', 'deploy', 'fixtures');
 
 describeWithKubectl('kubectl with the CRDs from deploy/, against the simulator')(
   'kubectl with the CRDs from deploy/, against the simulator',
@@ -235,10 +237,7 @@ describeWithKubectl('kubectl with the CRDs from deploy/, against the simulator')
     });
 
     it('installs the kustomize base and the examples with apply -k', async () => {
-      // --validate=false: the simulator publishes no OpenAPI for built-in kinds, which kubectl's
-      // client-side validation would download (a real server has it). The base, not with-redis:
-      // the simulator serves no StatefulSets.
-      const base = await kubectlOk('apply', '--validate=false', '-k', 'deploy/kustomize/base');
+      const base = await kubectlOk('apply', '-k', 'deploy/kustomize/base');
       for (const line of [
         'namespace/snapwarden-system created',
         'serviceaccount/snapwarden created',
@@ -248,6 +247,7 @@ describeWithKubectl('kubectl with the CRDs from deploy/, against the simulator')
         'deployment.apps/snapwarden-worker created',
         'deployment.apps/snapwarden-api created',
         'service/snapwarden-api created',
+        'poddisruptionbudget.policy/snapwarden-worker created',
       ])
         expect(base).toContain(line);
       const examples = await kubectlOk('apply', '-k', 'deploy/kustomize/overlays/examples');
@@ -262,6 +262,42 @@ describeWithKubectl('kubectl with the CRDs from deploy/, against the simulator')
         'jsonpath={.metadata.annotations.snapwarden\\.io/max-snapshots-per-volume}',
       );
       expect(cap).toBe('7');
+    });
+
+    it('applies every other overlay over the installed base', async () => {
+      await sim.loadCrdsFromDir(join(FIXTURES, 'prometheus-operator'));
+      const applied: Record<string, string[]> = {
+        'with-redis': [
+          'service/snapwarden-redis created',
+          'service/snapwarden-redis-headless created',
+          'statefulset.apps/snapwarden-redis created',
+        ],
+        'with-monitoring': [
+          'configmap/snapwarden-grafana-dashboard created',
+          'servicemonitor.monitoring.coreos.com/snapwarden created',
+          'prometheusrule.monitoring.coreos.com/snapwarden created',
+        ],
+        // Last: its ConfigMap (no REDIS_URL) is checked below.
+        'with-redis-sentinel': ['configmap/snapwarden-config configured'],
+      };
+      const overlays = (await readdir(join(REPO_ROOT, 'deploy/kustomize/overlays'))).sort();
+      expect(overlays).toEqual(['examples', ...Object.keys(applied)].sort());
+      for (const [overlay, lines] of Object.entries(applied)) {
+        const out = await kubectlOk('apply', '-k', `deploy/kustomize/overlays/${overlay}`);
+        for (const line of lines)
+          expect([overlay, out]).toEqual([overlay, expect.stringContaining(line)]);
+      }
+      const config = await kubectlOk(
+        'get',
+        'configmap',
+        'snapwarden-config',
+        '-n',
+        'snapwarden-system',
+        '-o',
+        'jsonpath={.data}',
+      );
+      expect(JSON.parse(config)).not.toHaveProperty('REDIS_URL');
+      expect(JSON.parse(config)).toHaveProperty('REDIS_SENTINEL_NAME', 'mymaster');
     });
   },
 );

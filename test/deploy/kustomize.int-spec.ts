@@ -1,4 +1,5 @@
 import { parseAllDocuments } from 'yaml';
+import { loadConfig } from '#lib/config';
 import { parseBackupPolicy } from '#lib/policy';
 import { describeWithKubectl, kubectl } from './kubectl-runner.js';
 
@@ -13,6 +14,7 @@ interface Container {
   env: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string } } }[];
   envFrom: { configMapRef: { name: string } }[];
   livenessProbe: { httpGet: { path: string } };
+  startupProbe?: { httpGet: { path: string }; periodSeconds: number; failureThreshold: number };
   readinessProbe: { httpGet: { path: string } };
   resources: { requests: object; limits: object };
   securityContext: { readOnlyRootFilesystem: boolean; allowPrivilegeEscalation: boolean };
@@ -21,11 +23,6 @@ interface PodSpec {
   serviceAccountName: string;
   securityContext: { runAsNonRoot: boolean };
   containers: Container[];
-}
-interface Rule {
-  apiGroups: string[];
-  resources: string[];
-  verbs: string[];
 }
 
 async function render(dir: string): Promise<Manifest[]> {
@@ -58,6 +55,7 @@ const BASE_KINDS = [
   'Deployment/snapwarden-scheduler',
   'Deployment/snapwarden-worker',
   'Namespace/snapwarden-system',
+  'PodDisruptionBudget/snapwarden-worker',
   'Service/snapwarden-api',
   'ServiceAccount/snapwarden',
 ];
@@ -71,37 +69,9 @@ describeWithKubectl('kustomize manifests')('kustomize manifests in deploy/kustom
         expect([m.kind, m.metadata.namespace]).toEqual([m.kind, 'snapwarden-system']);
   });
 
-  it('grants exactly the verbs and resources snapwarden uses', async () => {
-    const role = find(await render('base'), 'ClusterRole', 'snapwarden');
-    const granted = ((role as unknown as { rules: Rule[] }).rules ?? []).flatMap((rule) =>
-      rule.resources.map(
-        (r) => `${rule.apiGroups.join(',') || 'core'}/${r}: ${rule.verbs.join(',')}`,
-      ),
-    );
-    expect(granted.sort()).toEqual(
-      [
-        'snapwarden.io/backuppolicies: get,list,watch',
-        'snapwarden.io/snapshotrequests: get,list,watch',
-        'snapwarden.io/restorerequests: get,list,watch',
-        'snapwarden.io/backuppolicies/status: update,patch',
-        'snapwarden.io/snapshotrequests/status: update,patch',
-        'snapwarden.io/restorerequests/status: update,patch',
-        'core/persistentvolumeclaims: get,list,watch,create',
-        'snapshot.storage.k8s.io/volumesnapshots: get,list,watch,create,delete',
-        'snapshot.storage.k8s.io/volumesnapshotcontents: get,list,watch,create',
-        'snapshot.storage.k8s.io/volumesnapshotclasses: get,list,watch',
-        'storage.k8s.io/storageclasses: get,list,watch',
-        'core/events: create,get,patch',
-        'hwameistor.io/localvolumesnapshotrestores: get,create,watch',
-        'core/pods: list',
-        'core/pods/exec: create,get',
-        'apps/replicasets: get',
-        'apps/deployments: get,list,patch',
-        'apps/statefulsets: get,list,patch',
-        'apps/deployments/scale: get,patch',
-        'apps/statefulsets/scale: get,patch',
-      ].sort(),
-    );
+  // Which verbs the ClusterRole grants is checked against the calls the app makes, both ways,
+  // in test/deploy/rbac-calls.e2e-spec.ts.
+  it('binds the ClusterRole to the ServiceAccount the Deployments run as', async () => {
     const binding = find(await render('base'), 'ClusterRoleBinding', 'snapwarden');
     expect(binding).toMatchObject({
       subjects: [{ kind: 'ServiceAccount', name: 'snapwarden', namespace: 'snapwarden-system' }],
@@ -130,6 +100,49 @@ describeWithKubectl('kustomize manifests')('kustomize manifests in deploy/kustom
     },
   );
 
+  it.each(['scheduler', 'worker', 'api'])(
+    'lets the %s role start for up to 120 s before liveness applies',
+    async (role) => {
+      const spec = podSpec(find(await render('base'), 'Deployment', `snapwarden-${role}`));
+      expect(spec.containers[0]?.startupProbe).toMatchObject({
+        httpGet: { path: '/healthz' },
+        periodSeconds: 5,
+        failureThreshold: 24,
+      });
+    },
+  );
+
+  it('keeps one worker through voluntary disruptions', async () => {
+    expect(find(await render('base'), 'PodDisruptionBudget', 'snapwarden-worker')).toMatchObject({
+      spec: {
+        minAvailable: 1,
+        selector: { matchLabels: { 'app.kubernetes.io/component': 'worker' } },
+      },
+    });
+  });
+
+  it('with-redis-sentinel replaces REDIS_URL with the sentinels, passwords from an optional Secret', async () => {
+    const manifests = await render('overlays/with-redis-sentinel');
+    const config = find(manifests, 'ConfigMap', 'snapwarden-config') as unknown as {
+      data: Record<string, string>;
+    };
+    expect(config.data.REDIS_URL).toBeUndefined();
+    const env = {
+      ...config.data,
+      REDIS_PASSWORD: 'from-secret',
+      REDIS_SENTINEL_PASSWORD: 'from-secret',
+    };
+    expect(loadConfig(env).redisSentinel).toMatchObject({ name: 'mymaster' });
+    for (const role of ['scheduler', 'worker', 'api']) {
+      const names = podSpec(find(manifests, 'Deployment', `snapwarden-${role}`))
+        .containers[0]?.env.filter(
+          (e) => e.valueFrom?.secretKeyRef?.name === 'snapwarden-redis-auth',
+        )
+        .map((e) => e.name);
+      expect(names).toEqual(['REDIS_PASSWORD', 'REDIS_SENTINEL_PASSWORD']);
+    }
+  });
+
   it('configures kubernetes mode and Redis through the ConfigMap', async () => {
     expect(find(await render('base'), 'ConfigMap', 'snapwarden-config')).toMatchObject({
       data: { SNAPWARDEN_MODE: 'kubernetes', REDIS_URL: 'redis://snapwarden-redis:6379' },
@@ -139,16 +152,40 @@ describeWithKubectl('kustomize manifests')('kustomize manifests in deploy/kustom
   it('with-redis adds a Redis with AOF and noeviction behind the service REDIS_URL names', async () => {
     const manifests = await render('overlays/with-redis');
     expect(kinds(manifests)).toEqual(
-      [...BASE_KINDS, 'Service/snapwarden-redis', 'StatefulSet/snapwarden-redis'].sort(),
+      [
+        ...BASE_KINDS,
+        'Service/snapwarden-redis',
+        'Service/snapwarden-redis-headless',
+        'StatefulSet/snapwarden-redis',
+      ].sort(),
     );
     const redis = find(manifests, 'StatefulSet', 'snapwarden-redis') as unknown as {
       metadata: { namespace: string };
-      spec: { template: { spec: { containers: { args: string[] }[] } } };
+      spec: {
+        serviceName: string;
+        template: {
+          spec: {
+            automountServiceAccountToken?: boolean;
+            containers: { args: string[]; resources: { limits: { memory: string } } }[];
+          };
+        };
+      };
     };
     expect(redis.metadata.namespace).toBe('snapwarden-system');
-    const args = redis.spec.template.spec.containers[0]?.args.join(' ');
+    const pod = redis.spec.template.spec;
+    expect(pod.automountServiceAccountToken).toBe(false);
+    const args = pod.containers[0]?.args.join(' ');
     expect(args).toContain('--appendonly yes');
     expect(args).toContain('--maxmemory-policy noeviction');
+    // noeviction acts only below maxmemory, which must leave the container headroom.
+    const maxmemoryMb = Number(/--maxmemory (\d+)mb/.exec(args ?? '')?.[1]);
+    const limitMi = Number(/^(\d+)Mi$/.exec(pod.containers[0]?.resources.limits.memory ?? '')?.[1]);
+    expect(maxmemoryMb).toBeGreaterThan(0);
+    expect(maxmemoryMb * 1e6).toBeLessThan(0.85 * limitMi * 2 ** 20);
+    const headless = find(manifests, 'Service', redis.spec.serviceName) as unknown as {
+      spec: { clusterIP?: string };
+    };
+    expect(headless.spec.clusterIP).toBe('None');
   });
 
   it('examples hold snapshot classes with their cap and policies that validate under it', async () => {

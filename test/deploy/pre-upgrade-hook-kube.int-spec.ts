@@ -189,7 +189,7 @@ describe("snapwarden's own ServiceAccount (deploy/kustomize/base/rbac.yaml)", ()
       ]);
       expect([resource, verbsOn('snapwarden.io', `${resource}/status`)]).toEqual([
         resource,
-        ['patch', 'update'],
+        ['patch'],
       ]);
     }
     expect(verbsOn('', 'events')).toEqual(['create', 'get', 'patch']);

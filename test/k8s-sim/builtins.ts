@@ -168,6 +168,16 @@ const BUILTINS: BuiltinSpec[] = [
     scale: true,
   },
   {
+    group: 'policy',
+    version: 'v1',
+    kind: 'PodDisruptionBudget',
+    plural: 'poddisruptionbudgets',
+    namespaced: true,
+    shortNames: ['pdb'],
+    status: true,
+    generation: true,
+  },
+  {
     group: 'batch',
     version: 'v1',
     kind: 'Job',

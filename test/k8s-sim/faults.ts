@@ -18,6 +18,8 @@ export interface FailRule {
   /** For 429 and 503: sent as `Retry-After` and `details.retryAfterSeconds`. */
   retryAfterSeconds?: number;
   message?: string;
+  /** The Status `reason` (default: the status code's, e.g. `Conflict`; `AlreadyExists` for a 409 on create). */
+  reason?: string;
 }
 
 /** What a request is, for fault matching. */
@@ -152,7 +154,7 @@ export class FaultInjector {
       retry !== undefined ? { 'Retry-After': String(retry) } : {};
     return new ApiError(
       rule.status,
-      REASONS[rule.status],
+      rule.reason ?? REASONS[rule.status],
       rule.message ?? MESSAGES[rule.status],
       retry !== undefined ? { retryAfterSeconds: retry } : undefined,
       headers,

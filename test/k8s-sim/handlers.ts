@@ -121,6 +121,7 @@ export class ApiHandler {
         resource: info
           ? `${info.rt.plural}${info.subresource ? `/${info.subresource}` : ''}`
           : undefined,
+        subresource: info?.subresource,
         group: info?.group,
         namespace: info?.namespace,
         name: info?.name,

@@ -8,8 +8,13 @@ export interface RequestRecord {
   query: string;
   /** Kubernetes verb (`get`, `list`, `watch`, `create`, `update`, `patch`, `delete`, `deletecollection`) or the lowercase HTTP method for discovery/OpenAPI URLs. */
   verb: string;
-  /** Plural resource, with `/status` for the status subresource; undefined for non-resource URLs. */
+  /**
+   * Plural resource with its subresource as RBAC names it (`volumesnapshots`,
+   * `backuppolicies/status`); undefined for non-resource URLs.
+   */
   resource?: string;
+  /** The subresource alone (`status`, `scale`, `exec`), when the URL names one. */
+  subresource?: string;
   group?: string;
   namespace?: string;
   name?: string;

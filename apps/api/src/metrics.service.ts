@@ -34,7 +34,17 @@ export class MetricsService implements OnApplicationBootstrap, OnModuleDestroy {
     @Inject(POLICY_STORE) policies: PolicyStore,
     @Inject(QueueRegistry) private readonly queues: QueueRegistry,
   ) {
-    collectDefaultMetrics({ register: this.registry, prefix: 'snapwarden_process_' });
+    // prom-client's process_* and nodejs_* families under our one prefix.
+    collectDefaultMetrics({ register: this.registry, prefix: 'snapwarden_' });
+    // Gauges named *_total break the Prometheus naming rules (promtool check metrics); each is
+    // the sum of its by-type gauge without the suffix, which stays.
+    for (const name of [
+      'active_handles_total',
+      'active_requests_total',
+      'active_resources_total',
+    ]) {
+      this.registry.removeSingleMetric(`snapwarden_nodejs_${name}`);
+    }
     this.gauges = createGaugeMetrics(this.registry, {
       driver,
       policies: () => policies.list(),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseSentinelList } from './redis-target.js';
 
 const ROLES = ['scheduler', 'worker', 'api'] as const;
 /** A process role; one build runs any subset of them. */
@@ -71,6 +72,24 @@ export const EnvSchema = z.object({
     .trim()
     .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL')
     .optional(),
+  REDIS_SENTINELS: z
+    .string()
+    .trim()
+    .superRefine((v, ctx) => {
+      try {
+        parseSentinelList(v);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: `${(error as Error).message}` });
+      }
+    })
+    .optional(),
+  REDIS_SENTINEL_NAME: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9._-]+$/, 'must be the monitored primary name (letters, digits, . _ -)')
+    .optional(),
+  REDIS_SENTINEL_PASSWORD: z.string().min(1).optional(),
+  REDIS_PASSWORD: z.string().min(1).optional(),
   PORT: int(1, 65535, 8080),
   HOST: z.string().trim().min(1).default('0.0.0.0'),
   SNAPWARDEN_DATA_DIR: z.string().trim().min(1, 'must not be empty').default('./data'),

@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from '#lib/config';
+import { ConfigError, loadConfig, parseSentinelUrl } from '#lib/config';
 
 describe('loadConfig', () => {
   it('applies the documented defaults in local mode', () => {
@@ -41,6 +41,18 @@ describe('loadConfig', () => {
     [{ SNAPWARDEN_KUBE_BURST: 'many' }, 'SNAPWARDEN_KUBE_BURST'],
     [{ SNAPWARDEN_KUBE_QPS: '50', SNAPWARDEN_KUBE_BURST: '10' }, 'SNAPWARDEN_KUBE_BURST'],
     [{ SNAPWARDEN_NAMESPACE: 'Shop_Prod' }, 'SNAPWARDEN_NAMESPACE'],
+    [{ REDIS_SENTINELS: 'a:26379,b', REDIS_SENTINEL_NAME: 'm' }, 'REDIS_SENTINELS'],
+    [{ REDIS_SENTINELS: 'a:99999', REDIS_SENTINEL_NAME: 'm' }, 'REDIS_SENTINELS'],
+    [{ REDIS_SENTINELS: ' , ', REDIS_SENTINEL_NAME: 'm' }, 'REDIS_SENTINELS'],
+    [{ REDIS_SENTINELS: 'a:26379' }, 'REDIS_SENTINEL_NAME'],
+    [{ REDIS_SENTINELS: 'a:26379', REDIS_SENTINEL_NAME: 'my primary' }, 'REDIS_SENTINEL_NAME'],
+    [{ REDIS_SENTINEL_NAME: 'm' }, 'REDIS_SENTINEL_NAME'],
+    [{ REDIS_SENTINEL_PASSWORD: 'secret' }, 'REDIS_SENTINEL_PASSWORD'],
+    [{ REDIS_PASSWORD: 'secret' }, 'REDIS_PASSWORD'],
+    [
+      { REDIS_URL: 'redis://r:6379', REDIS_SENTINELS: 'a:26379', REDIS_SENTINEL_NAME: 'm' },
+      'REDIS_URL',
+    ],
   ])('rejects %p naming %s', (env, variable) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     try {
@@ -121,5 +133,29 @@ describe('loadConfig', () => {
       qps: 5,
       burst: 10,
     });
+  });
+
+  it('finds Redis through Sentinel: every sentinel, the primary name and both passwords', () => {
+    const config = loadConfig({
+      SNAPWARDEN_MODE: 'kubernetes',
+      REDIS_SENTINELS: 'sentinel-0.redis:26379, 10.0.0.7:26380,[::1]:26381',
+      REDIS_SENTINEL_NAME: 'snapwarden',
+      REDIS_SENTINEL_PASSWORD: 's3cret/with@odd:chars',
+      REDIS_PASSWORD: 'p@ss word',
+    });
+    const expected = {
+      sentinels: [
+        { host: 'sentinel-0.redis', port: 26379 },
+        { host: '10.0.0.7', port: 26380 },
+        { host: '::1', port: 26381 },
+      ],
+      name: 'snapwarden',
+      sentinelPassword: 's3cret/with@odd:chars',
+      password: 'p@ss word',
+    };
+    expect(config.redisSentinel).toEqual(expected);
+    expect(config.redisUrl).toMatch(/^redis\+sentinel:\/\//);
+    expect(parseSentinelUrl(config.redisUrl ?? '')).toEqual(expected);
+    expect(parseSentinelUrl('redis://r:6379')).toBeUndefined();
   });
 });

@@ -1,11 +1,18 @@
 import { resolve } from 'node:path';
 import { EnvSchema, type Role } from './config.schema.js';
+import { parseSentinelList, sentinelUrl, type RedisSentinelSettings } from './redis-target.js';
 
 /** Validated settings of one process. Paths are absolute. */
 export interface Config {
   mode: 'local' | 'kubernetes';
-  /** Unset in local mode: an embedded redis-server is started under the data directory. */
+  /**
+   * Where Redis is: a `redis://` URL, or with `REDIS_SENTINELS` a `redis+sentinel://` string
+   * (see `sentinelUrl`). Unset in local mode: an embedded redis-server is started under the
+   * data directory.
+   */
   redisUrl?: string;
+  /** The Sentinel setup `redisUrl` encodes, when Redis is found through Sentinel. */
+  redisSentinel?: RedisSentinelSettings;
   host: string;
   port: number;
   dataDir: string;
@@ -74,14 +81,19 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
       { variable: 'SNAPWARDEN_KUBE_BURST', message: 'must be at least SNAPWARDEN_KUBE_QPS' },
     ]);
   }
-  if (e.SNAPWARDEN_MODE === 'kubernetes' && e.REDIS_URL === undefined) {
+  const redisSentinel = sentinelSettings(e);
+  if (e.SNAPWARDEN_MODE === 'kubernetes' && e.REDIS_URL === undefined && !redisSentinel) {
     throw new ConfigError([
-      { variable: 'REDIS_URL', message: 'is required in kubernetes mode (no embedded Redis)' },
+      {
+        variable: 'REDIS_URL',
+        message: 'is required in kubernetes mode (no embedded Redis), or set REDIS_SENTINELS',
+      },
     ]);
   }
   return {
     mode: e.SNAPWARDEN_MODE,
-    redisUrl: e.REDIS_URL,
+    redisUrl: redisSentinel ? sentinelUrl(redisSentinel) : e.REDIS_URL,
+    ...(redisSentinel ? { redisSentinel } : {}),
     host: e.HOST,
     port: e.PORT,
     dataDir: resolve(cwd, e.SNAPWARDEN_DATA_DIR),
@@ -107,5 +119,46 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
       qps: e.SNAPWARDEN_KUBE_QPS,
       burst: e.SNAPWARDEN_KUBE_BURST,
     },
+  };
+}
+
+type ParsedEnv = ReturnType<typeof EnvSchema.parse>;
+
+/** The Sentinel settings, when `REDIS_SENTINELS` is set; every inconsistent variable is named. */
+function sentinelSettings(e: ParsedEnv): RedisSentinelSettings | undefined {
+  const problems: { variable: string; message: string }[] = [];
+  if (e.REDIS_SENTINELS === undefined) {
+    for (const variable of [
+      'REDIS_SENTINEL_NAME',
+      'REDIS_SENTINEL_PASSWORD',
+      'REDIS_PASSWORD',
+    ] as const) {
+      if (e[variable] !== undefined) {
+        problems.push({ variable, message: 'is only used with REDIS_SENTINELS, which is unset' });
+      }
+    }
+  } else {
+    if (e.REDIS_URL !== undefined) {
+      problems.push({
+        variable: 'REDIS_URL',
+        message: 'must be unset when REDIS_SENTINELS is set (the sentinels name the primary)',
+      });
+    }
+    if (e.REDIS_SENTINEL_NAME === undefined) {
+      problems.push({
+        variable: 'REDIS_SENTINEL_NAME',
+        message: 'is required with REDIS_SENTINELS (the name the sentinels monitor)',
+      });
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  if (e.REDIS_SENTINELS === undefined || e.REDIS_SENTINEL_NAME === undefined) return undefined;
+  return {
+    sentinels: parseSentinelList(e.REDIS_SENTINELS),
+    name: e.REDIS_SENTINEL_NAME,
+    ...(e.REDIS_SENTINEL_PASSWORD === undefined
+      ? {}
+      : { sentinelPassword: e.REDIS_SENTINEL_PASSWORD }),
+    ...(e.REDIS_PASSWORD === undefined ? {} : { password: e.REDIS_PASSWORD }),
   };
 }

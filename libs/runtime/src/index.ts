@@ -10,3 +10,4 @@ export * from './kube-runtime.js';
 export * from './kube-policy-status.js';
 export * from './net-util.js';
 export * from './kube-informers.js';
+export * from './key-layout.js';

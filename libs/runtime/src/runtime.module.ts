@@ -4,6 +4,7 @@ import {
   Module,
   type DynamicModule,
   type OnApplicationShutdown,
+  type OnModuleInit,
 } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -21,6 +22,7 @@ import {
 import { createHookExecutor, createModeDriver } from './mode-driver.js';
 import { QueueRegistry } from './queue-registry.js';
 import { Readiness } from './readiness.js';
+import { checkKeyLayoutWhenReachable } from './key-layout.js';
 import { createRedis } from './redis-connection.js';
 import {
   AUDIT_LOG,
@@ -51,6 +53,18 @@ class RuntimeShutdown implements OnApplicationShutdown {
     this.informers?.snapshotInformer.stop();
     this.informers?.claimInformer.stop();
     this.redis.disconnect();
+  }
+}
+
+/** Refuses to start on keys of an unknown layout, before any role touches them. */
+class KeyLayoutCheck implements OnModuleInit {
+  constructor(
+    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(CONFIG) private readonly config: Config,
+  ) {}
+
+  onModuleInit(): Promise<void> {
+    return checkKeyLayoutWhenReachable(this.redis, this.config.queuePrefix);
   }
 }
 
@@ -109,7 +123,7 @@ export class RuntimeModule {
     ];
     return {
       module: RuntimeModule,
-      providers: [...values, RuntimeShutdown],
+      providers: [...values, KeyLayoutCheck, RuntimeShutdown],
       exports: values.map((v) => v.provide),
     };
   }
