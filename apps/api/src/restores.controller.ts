@@ -1,4 +1,5 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, UseGuards } from '@nestjs/common';
+import { restoreRunId } from '#lib/engine';
 import { parseRestoreRequestSpec, restoreRequestSpecOpenApiSchema } from '#lib/policy';
 import { parseRequestBody } from './request-body.js';
 import { RequestsGateway } from './request-providers.js';
@@ -24,13 +25,20 @@ export class RestoresController {
       throw conflict('restore', key);
     }
     await this.gateway.producer.submitRestore(key);
-    return this.gateway.restores.status(key);
+    return this.withRun(await this.gateway.restores.status(key));
   }
 
   @Get(':namespace/:name')
   async get(@Param('namespace') namespace: string, @Param('name') name: string) {
     const status = await this.gateway.restores.status(`${namespace}/${name}`);
     if (!status) throw notFound('restore', `${namespace}/${name}`);
-    return status;
+    return this.withRun(status);
+  }
+
+  /** The record with the id of its run in the history (kind `restore`). */
+  private withRun<T extends { namespace: string; name: string; createdAt: string }>(
+    status: T | undefined,
+  ): (T & { runId: string }) | undefined {
+    return status && { ...status, runId: restoreRunId(status) };
   }
 }

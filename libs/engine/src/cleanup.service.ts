@@ -12,6 +12,7 @@ import type { EngineDeps } from './engine-deps.js';
 import { errorText } from './format.js';
 import { LABEL_EXPIRES_AT } from './snapshot-request.service.js';
 import type { StoredPolicy } from './policy-store.js';
+import { type CleanupTarget, runCleanup } from './operation-runs.js';
 
 /**
  * How long a snapshot whose creation failed stays for inspection before cleanup deletes it, by
@@ -46,12 +47,16 @@ export class CleanupService {
     const removed = await this.deps.policies.removed();
     const all = (await this.deps.driver.listAllSnapshots()).filter(isManaged);
     const inUse = new Map<string, ReadonlySet<string>>();
+    const due: CleanupTarget[] = [];
     for (const snapshot of all) {
       const reason = this.reasonToDelete(snapshot, now, removed);
       if (!reason || snapshot.labels[LABEL_KEEP] === KEEP_VALUE) continue;
       if (await this.isInUse(snapshot, inUse)) continue;
-      await this.delete(snapshot, reason, trigger, result);
+      due.push({ snapshot, reason });
     }
+    await runCleanup(this.deps, due, trigger, now, (t, runId) =>
+      this.delete(t.snapshot, t.reason, trigger, result, runId),
+    );
     // A removed policy whose snapshot could not be deleted is tried again by the next pass.
     const retry = new Set(result.failed.map((f) => f.policy));
     for (const policy of removed) {
@@ -94,8 +99,16 @@ export class CleanupService {
     return names.has(s.name);
   }
 
-  private async delete(s: Snapshot, reason: string, trigger: string, result: CleanupResult) {
+  /** Deletes one snapshot; returns the error text when it could not. */
+  private async delete(
+    s: Snapshot,
+    reason: string,
+    trigger: string,
+    result: CleanupResult,
+    runId: string,
+  ): Promise<string | undefined> {
     const base = {
+      runId,
       trigger: `cleanup:${trigger}`,
       namespace: s.namespace,
       volume: s.volumeName,
@@ -120,10 +133,11 @@ export class CleanupService {
         error: text,
         policy: base.policy,
       });
-      return;
+      return text;
     }
     await this.deps.audit.append({ ...base, type: 'snapshot.deleted', outcome: 'succeeded' });
     result.deleted.push({ namespace: s.namespace, name: s.name, reason });
+    return undefined;
   }
 }
 

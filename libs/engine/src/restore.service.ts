@@ -4,6 +4,7 @@ import type { RestoreJobData } from '#lib/queues';
 import { InvalidRequestError, parseQuantity, type Snapshot } from '#lib/storage';
 import type { EngineDeps } from './engine-deps.js';
 import { errorText } from './format.js';
+import { finishRestoreRun, restoreRunId, startRestoreRun } from './operation-runs.js';
 import type { RequestStore, RestoreRecord } from './request-store.js';
 import type { SnapshotsInUse } from './snapshots-in-use.js';
 
@@ -98,6 +99,7 @@ export class RestoreService {
       phase: 'Running',
       startedAt: this.deps.clock().toISOString(),
     });
+    await startRestoreRun(this.deps, record, snapshot.volumeName);
     if (started)
       await this.audit(record, { type: 'restore.started', outcome: 'started' }, snapshot);
     try {
@@ -198,11 +200,13 @@ export class RestoreService {
       await this.audit(record, {
         type: phase === 'Succeeded' ? 'restore.succeeded' : 'restore.failed',
         outcome: phase === 'Succeeded' ? 'succeeded' : 'failed',
+        volume: claimName,
         message,
         error: phase === 'Failed' ? message : undefined,
         reason: field,
         durationMs: this.deps.clock().getTime() - Date.parse(record.createdAt),
       });
+      await finishRestoreRun(this.deps, record, phase, message);
     }
     return { kind: 'done', phase };
   }
@@ -217,6 +221,7 @@ export class RestoreService {
       namespace: record.namespace,
       snapshot: record.spec.snapshotName,
       volume: snapshot?.volumeName,
+      runId: restoreRunId(record),
       ...event,
       attributes: {
         restore: record.name,
