@@ -64,6 +64,7 @@ export class PoliciesController {
     const latest = await this.runs.latestFinished([key]);
     return {
       ...stored,
+      spec,
       nextRuns: spec.suspend
         ? []
         : nextRuns(spec.schedule, spec.timeZone, now, 5).map((d) => d.toISOString()),

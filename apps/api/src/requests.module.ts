@@ -8,5 +8,6 @@ import { WriteAuthGuard } from './write-auth.guard.js';
 @Module({
   controllers: [SnapshotRequestsController, RestoresController],
   providers: [RequestsGateway, WriteAuthGuard],
+  exports: [RequestsGateway],
 })
 export class RequestsModule {}
