@@ -62,6 +62,8 @@ describe('the CLI for operators: listings, preview verdicts, start-up, --wait ac
       SNAPWARDEN_DATA_DIR: join(dir, 'data'),
       SNAPWARDEN_POLICY_DIR: join(dir, 'policies'),
       SNAPWARDEN_API_TOKEN: TOKEN,
+      SNAPWARDEN_RESYNC_INTERVAL: '1s',
+      LOG_LEVEL: 'debug',
     };
     app = await startApp(appEnv);
     env = { SNAPWARDEN_SERVER: app.url, SNAPWARDEN_API_TOKEN: TOKEN };
@@ -199,6 +201,35 @@ describe('the CLI for operators: listings, preview verdicts, start-up, --wait ac
     );
     expect(kube.code).toBe(2);
     expect(await readFile(log, 'utf8')).toContain('@kubernetes/client-node');
+  });
+
+  it('logs a failed run at warn with volume and error, routes at debug, an invalid policy once', async () => {
+    const failed = await runCli(
+      ['snapshot', '-n', 'default', '--claim', 'no-such-claim', '--wait', '--timeout', '30s'],
+      env,
+    );
+    expect(failed.code).toBe(1);
+    const lines = () =>
+      app
+        .output()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { level: number; msg: string; [k: string]: unknown });
+    // Several resync passes (one a second), each finding the same invalid file.
+    for (let i = 0; lines().filter((l) => l.msg === 'policies reconciled').length < 3; i++) {
+      if (i > 300) throw new Error('fewer than 3 reconcile passes');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const all = lines();
+    const warn = all.find((l) => l.level === 40 && l.volume === 'no-such-claim');
+    expect(warn).toMatchObject({ kind: 'on-demand', state: 'failed', err: 'volume not found' });
+    const routes = all.filter((l) => l.msg.startsWith('Mapped {'));
+    expect(routes.length).toBeGreaterThan(10);
+    expect(routes.every((l) => l.level === 20)).toBe(true);
+    const invalid = all.filter(
+      (l) => l.msg.startsWith('invalid policy') && l.msg.includes('broken.yaml'),
+    );
+    expect(invalid).toHaveLength(1);
   });
 
   it('snapshot --wait rides out a server restart and exits 0', async () => {

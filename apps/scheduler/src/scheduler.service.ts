@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { Config } from '#lib/config';
 import {
   PolicyReconciler,
+  type DesiredPolicies,
   type EngineDeps,
   type PolicySource,
   type ReconcileResult,
@@ -33,6 +34,8 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
   private timer?: NodeJS.Timeout;
   private chain: Promise<void> = Promise.resolve();
   private lastSync?: Date;
+  /** The errors last logged per invalid source, so a resync does not repeat them. */
+  private loggedProblems = new Map<string, string>();
 
   // eslint-disable-next-line max-params -- Nest constructor injection, one parameter per provider
   constructor(
@@ -88,19 +91,14 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
   private async pass(reason: string): Promise<void> {
     try {
       const desired = await this.source.load();
-      for (const problem of desired.problems) {
-        for (const error of problem.errors) {
-          this.logger.error(
-            { source: problem.source, field: error.field },
-            `invalid policy ${problem.source}: ${error.field}: ${error.message}`,
-          );
-        }
-      }
+      this.logProblems(desired.problems);
       const result = await this.reconciler.reconcile(desired, this.deps.clock());
       this.lastSync = this.deps.clock();
       await this.cleanUpRemoved(result);
       await this.source.reconciled?.(desired, result, this.lastSync);
-      this.logger.info(
+      // A pass that changed nothing (the periodic resync, mostly) is not worth an info line.
+      const changed = result.applied.length + result.removed.length + result.upserted.length > 0;
+      this.logger[changed ? 'info' : 'debug'](
         { reason, policies: desired.policies.length, ...result },
         'policies reconciled',
       );
@@ -108,6 +106,23 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
       // Don't let one failed pass stop the next ones; the periodic resync retries.
       this.logger.error({ reason, err: (error as Error).message }, 'policy reconcile failed');
     }
+  }
+
+  /** Logs each invalid policy source once per distinct set of errors, not on every pass. */
+  private logProblems(problems: DesiredPolicies['problems']): void {
+    const seen = new Map<string, string>();
+    for (const problem of problems) {
+      const text = problem.errors.map((e) => `${e.field}: ${e.message}`).join('; ');
+      seen.set(problem.source, text);
+      if (this.loggedProblems.get(problem.source) === text) continue;
+      for (const error of problem.errors) {
+        this.logger.error(
+          { source: problem.source, field: error.field },
+          `invalid policy ${problem.source}: ${error.field}: ${error.message}`,
+        );
+      }
+    }
+    this.loggedProblems = seen;
   }
 
   /**

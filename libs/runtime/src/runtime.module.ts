@@ -32,6 +32,7 @@ import {
   REDIS,
   RUN_STORE,
 } from './runtime.constants.js';
+import { logRunEnds } from './run-log.observer.js';
 
 /** Closes the shared connections after every role has stopped. */
 class RuntimeShutdown implements OnApplicationShutdown {
@@ -81,6 +82,7 @@ export class RuntimeModule {
         logger,
       });
     }
+    deps.runObserver = logRunEnds(logger, deps.runObserver);
     const queues = new QueueRegistry(redisUrl, config.queuePrefix, logger);
     const readiness = new Readiness();
     if (informers) registerInformerReadiness(readiness, informers);
