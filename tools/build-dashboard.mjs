@@ -1,5 +1,6 @@
 // Bundles the dashboard (dashboard/src, browser TypeScript + chart.js) into dist/dashboard.
 import { build } from 'esbuild';
+import { Buffer } from 'node:buffer';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

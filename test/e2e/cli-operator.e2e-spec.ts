@@ -116,7 +116,9 @@ describe('the CLI for operators: listings, preview verdicts, start-up, --wait ac
     expect(snapshots.stdout).toMatch(
       /^NAMESPACE\s+NAME\s+VOLUME\s+STATE\s+SIZE\s+ORIGIN\s+CREATED\s+EXPIRES/,
     );
-    expect(snapshots.stdout).toMatch(/default\s+\S+\s+shop-db\s+Ready\s+\d+\s+request\/snapreq-/);
+    expect(snapshots.stdout).toMatch(
+      /default\s+\S+\s+shop-db\s+Ready\s+\d+(\.\d)?Ki\s+request\/snapreq-/,
+    );
     const yaml = parse((await runCli(['get', 'snapshots', '-o', 'yaml'], env)).stdout) as {
       items: { volumeName: string; origin: { kind: string; reason?: string } }[];
     };

@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
+import { DateTime } from 'luxon';
 import { parseDuration } from '#lib/policy';
 import { ApiClient } from './api-client.js';
 import { cliConnection } from './cli-config.js';
@@ -78,8 +79,8 @@ async function listPolicies(options: ListOptions): Promise<void> {
       p.spec.schedule,
       p.spec.timeZone,
       String(p.spec.suspend ?? false),
-      p.nextRunTime ?? '-',
-      p.lastRun ? `${p.lastRun.state} ${p.lastRun.scheduledAt}` : '-',
+      inZone(p.nextRunTime, p.spec.timeZone),
+      p.lastRun ? `${p.lastRun.state} ${inZone(p.lastRun.scheduledAt, p.spec.timeZone)}` : '-',
     ]),
   );
   const problems = body.problems ?? [];
@@ -96,6 +97,26 @@ async function listPolicies(options: ListOptions): Promise<void> {
       ]),
     ),
   );
+}
+
+/** An ISO time in `zone` with its offset (`2026-12-03T02:00:00+01:00`), or `-`. */
+function inZone(iso: string | undefined, zone: string): string {
+  if (!iso) return '-';
+  const time = DateTime.fromISO(iso, { zone });
+  return time.isValid ? (time.toISO({ suppressMilliseconds: true }) ?? iso) : iso;
+}
+
+/** Bytes as kubectl prints quantities: `512`, `294Ki`, `1.2Gi`. */
+function quantity(bytes: number | undefined): string {
+  if (bytes === undefined) return '-';
+  const units = ['', 'Ki', 'Mi', 'Gi', 'Ti'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${unit === 0 || value >= 10 ? Math.round(value) : value.toFixed(1)}${units[unit]}`;
 }
 
 /** `--since`: a duration back from now (`1h`, `30m`) or a date-time, as ISO. */
@@ -176,7 +197,7 @@ async function listSnapshots(options: ListOptions): Promise<void> {
       s.name,
       s.volumeName,
       s.readyToUse ? 'Ready' : s.state,
-      s.restoreSizeBytes === undefined ? '-' : String(s.restoreSizeBytes),
+      quantity(s.restoreSizeBytes),
       origin(s),
       s.createdAt,
       s.expiresAt ?? '-',
