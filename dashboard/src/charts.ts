@@ -10,7 +10,7 @@ import {
   PointElement,
   Tooltip,
 } from 'chart.js';
-import { percentile } from './format.js';
+import { percentile, when } from './format.js';
 import type { DailyCounts, Run } from './types.js';
 
 Chart.register(
@@ -87,7 +87,7 @@ function durationData(runs: Run[]) {
   const byDay = new Map<string, number[]>();
   for (const run of runs) {
     if (run.durationMs === undefined) continue;
-    const day = run.createdAt.slice(0, 10);
+    const day = when(run.createdAt).slice(0, 10);
     byDay.set(day, [...(byDay.get(day) ?? []), run.durationMs / 1000]);
   }
   const days = [...byDay.keys()].sort();
@@ -103,7 +103,7 @@ function durationData(runs: Run[]) {
   };
 }
 
-/** Lines: p50, p90 and p99 of finished runs' durations (seconds) per day. */
+/** Lines: p50, p90 and p99 of finished runs' durations (seconds) per day in the browser's zone. */
 export function durationChart(canvas: HTMLCanvasElement, runs: Run[]): Chart {
   themeChart();
   return new Chart(canvas, {

@@ -2,7 +2,7 @@ import type { Chart } from 'chart.js';
 import { getJson } from './api.js';
 import { durationChart, runsPerDayChart, updateDurations, updateRunsPerDay } from './charts.js';
 import { badge, el, link, section, swap, table } from './dom.js';
-import { timeEl } from './format.js';
+import { LOCAL_ZONE, timeEl } from './format.js';
 import type { DailyCounts, Page, Policy, PolicyProblem, Run, VolumeView } from './types.js';
 import type { View } from './view.js';
 
@@ -69,7 +69,7 @@ async function load(): Promise<OverviewData> {
     getJson<{ items: Policy[]; problems?: PolicyProblem[] }>('/api/v1/policies'),
     getJson<{ items: VolumeView[] }>('/api/v1/volumes'),
     getJson<Page<Run>>('/api/v1/runs', { limit: '500' }),
-    getJson<{ items: DailyCounts[] }>('/api/v1/stats/runs-per-day'),
+    getJson<{ items: DailyCounts[] }>('/api/v1/stats/runs-per-day', { timeZone: LOCAL_ZONE }),
     lastDayRuns(Date.now()),
   ]);
   const timelines = new Map<string, Run[]>();

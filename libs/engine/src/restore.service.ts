@@ -38,7 +38,7 @@ export class RestoreService {
 
   /** Records a new restore as `Pending`; false when the name is taken. Caller enqueues it. */
   async create(input: NewRestoreRequest): Promise<boolean> {
-    return this.store.create('restore', {
+    const created = await this.store.create('restore', {
       namespace: input.namespace,
       name: input.name,
       spec: input.spec,
@@ -46,6 +46,17 @@ export class RestoreService {
       createdAt: this.deps.clock().toISOString(),
       uid: input.uid,
     });
+    const record = created ? await this.status(keyOf(input)) : undefined;
+    // Its run starts now, so that it can be followed at once and its duration covers the wait.
+    if (record) await startRestoreRun(this.deps, record, await this.sourceVolume(record));
+    return created;
+  }
+
+  /** The volume a rollback writes (the snapshot's source), when the snapshot can be read. */
+  private async sourceVolume(record: RestoreRecord): Promise<string | undefined> {
+    if (record.spec.mode !== 'Rollback') return undefined;
+    const ref = { namespace: record.namespace, name: record.spec.snapshotName };
+    return (await this.deps.driver.getSnapshot(ref).catch(() => undefined))?.volumeName;
   }
 
   async status(restoreKey: string): Promise<RestoreRecord | undefined> {
