@@ -46,22 +46,22 @@ interface OverviewData {
   problems: PolicyProblem[];
   volumes: VolumeView[];
   recent: Run[];
-  lastDay: { runs: Run[]; complete: boolean };
+  lastDay: Omit<DailyCounts, 'day'>;
   daily: DailyCounts[];
   timelines: Map<string, Run[]>;
 }
 
-async function lastDayRuns(now: number): Promise<{ runs: Run[]; complete: boolean }> {
-  const runs: Run[] = [];
-  let cursor: string | undefined;
-  for (let pages = 0; pages < 10; pages++) {
-    const since = new Date(now - DAY_MS).toISOString();
-    const page = await getJson<Page<Run>>('/api/v1/runs', { since, limit: '500', cursor });
-    runs.push(...page.items);
-    cursor = page.nextCursor;
-    if (!cursor) return { runs, complete: true };
+/** Runs of the last 24 h by result: the daily counts of exactly `[now − 24 h, now)`, summed. */
+async function lastDayCounts(now: number): Promise<Omit<DailyCounts, 'day'>> {
+  const { items } = await getJson<{ items: DailyCounts[] }>('/api/v1/stats/runs-per-day', {
+    since: new Date(now - DAY_MS).toISOString(),
+    until: new Date(now).toISOString(),
+  });
+  const sum = { succeeded: 0, failed: 0, partial: 0, missed: 0, skipped: 0 };
+  for (const day of items) {
+    for (const key of Object.keys(sum) as (keyof typeof sum)[]) sum[key] += day[key];
   }
-  return { runs, complete: false };
+  return sum;
 }
 
 async function load(): Promise<OverviewData> {
@@ -70,7 +70,7 @@ async function load(): Promise<OverviewData> {
     getJson<{ items: VolumeView[] }>('/api/v1/volumes'),
     getJson<Page<Run>>('/api/v1/runs', { limit: '500' }),
     getJson<{ items: DailyCounts[] }>('/api/v1/stats/runs-per-day', { timeZone: LOCAL_ZONE }),
-    lastDayRuns(Date.now()),
+    lastDayCounts(Date.now()),
   ]);
   const timelines = new Map<string, Run[]>();
   await Promise.all(
@@ -113,11 +113,7 @@ export function runTimeline(runs: Run[], label: string): HTMLElement {
 }
 
 function summary(data: OverviewData): HTMLElement {
-  const counts = { succeeded: 0, failed: 0, partial: 0, missed: 0 };
-  for (const run of data.lastDay.runs) {
-    if (run.state in counts) counts[run.state as keyof typeof counts]++;
-  }
-  const more = data.lastDay.complete ? '' : '+';
+  const counts = data.lastDay;
   const next = data.policies
     .filter((p) => p.nextRunTime)
     .sort((a, b) => Date.parse(a.nextRunTime ?? '') - Date.parse(b.nextRunTime ?? ''))[0];
@@ -130,14 +126,14 @@ function summary(data: OverviewData): HTMLElement {
       el('span', { className: 'tile-value' }, [value]),
     ]);
   return el('section', { className: 'summary', attrs: { 'aria-label': 'Summary' } }, [
-    tile('sum-succeeded', 'Succeeded (24 h)', `${counts.succeeded}${more}`, 'good'),
+    tile('sum-succeeded', 'Succeeded (24 h)', String(counts.succeeded), 'good'),
     tile(
       'sum-failed',
       'Failed (24 h)',
-      `${counts.failed + counts.partial}${more}`,
+      String(counts.failed + counts.partial),
       counts.failed + counts.partial > 0 ? 'bad' : '',
     ),
-    tile('sum-missed', 'Missed (24 h)', `${counts.missed}${more}`, counts.missed > 0 ? 'warn' : ''),
+    tile('sum-missed', 'Missed (24 h)', String(counts.missed), counts.missed > 0 ? 'warn' : ''),
     tile(
       'sum-next',
       'Next run',
