@@ -6,9 +6,18 @@ export function tokenField(): HTMLElement {
   const token = input('api-token', { type: 'password', autocomplete: 'off' });
   token.value = getToken();
   token.addEventListener('change', () => setToken(token.value.trim()));
-  return el('div', { className: 'token' }, [
+  // A form of its own, so browsers treat the password field as one; Enter just keeps it.
+  const form = el('form', { className: 'token', attrs: { 'aria-label': 'API token' } }, [
+    el('input', {
+      attrs: { type: 'text', name: 'username', autocomplete: 'username', hidden: '' },
+    }),
     field('API token (for writes, kept for this tab)', token),
   ]);
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    setToken(token.value.trim());
+  });
+  return form;
 }
 
 function status(id: string): HTMLParagraphElement {

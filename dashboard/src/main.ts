@@ -16,31 +16,36 @@ let current: View | undefined;
 let generation = 0;
 
 /** The view of a hash path: `/`, `/runs?…`, `/runs/<id>`, `/volumes/<ns>/<name>`, `/policies/<ns>/<name>`. */
-function render(parts: string[], search: string): Promise<View> {
+function render(root: HTMLElement, parts: string[], search: string): Promise<View> {
   const [section, a, b] = parts;
   if (section === 'runs')
-    return a ? renderRun(view, a) : renderRuns(view, new URLSearchParams(search));
-  if (section === 'volumes' && a && b) return renderVolume(view, a, b);
-  if (section === 'policies' && a && b) return renderPolicy(view, a, b);
-  return renderOverview(view);
+    return a ? renderRun(root, a) : renderRuns(root, new URLSearchParams(search));
+  if (section === 'volumes' && a && b) return renderVolume(root, a, b);
+  if (section === 'policies' && a && b) return renderPolicy(root, a, b);
+  return renderOverview(root);
 }
 
-/** Renders the route of the location hash; a later route change wins over a slower one. */
+/**
+ * Renders the route of the location hash into a container of its own: a refresh of the
+ * previous view still in flight then draws into a detached element, never over this one.
+ */
 async function route(): Promise<void> {
   const [path = '/', search = ''] = location.hash.replace(/^#/, '').split('?');
   const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
   const mine = ++generation;
   current?.dispose?.();
   current = undefined;
+  const root = el('div', { className: 'route' });
+  view.replaceChildren(root);
   view.setAttribute('aria-busy', 'true');
   try {
-    const next = await render(parts, search);
+    const next = await render(root, parts, search);
     if (mine === generation) current = next;
     else next.dispose?.();
   } catch (error) {
-    view.replaceChildren(el('p', { className: 'error', text: `Could not load: ${String(error)}` }));
+    root.replaceChildren(el('p', { className: 'error', text: `Could not load: ${String(error)}` }));
   } finally {
-    view.setAttribute('aria-busy', 'false');
+    if (mine === generation) view.setAttribute('aria-busy', 'false');
   }
 }
 
