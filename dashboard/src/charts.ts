@@ -10,7 +10,7 @@ import {
   PointElement,
   Tooltip,
 } from 'chart.js';
-import { percentile } from './format.js';
+import { percentile, when } from './format.js';
 import type { DailyCounts, Run } from './types.js';
 
 Chart.register(
@@ -34,19 +34,32 @@ const COLOURS: Record<string, string> = {
   skipped: '#475467',
 };
 
+const RESULTS = ['succeeded', 'failed', 'partial', 'missed', 'skipped'] as const;
+
+function perDayData(days: DailyCounts[]) {
+  return {
+    labels: days.map((d) => d.day),
+    datasets: RESULTS.map((result) => ({
+      label: result,
+      data: days.map((d) => d[result]),
+      backgroundColor: COLOURS[result],
+    })),
+  };
+}
+
+/** Text and grid colours following the page's (light or dark) scheme. */
+function themeChart(): void {
+  const style = getComputedStyle(document.documentElement);
+  Chart.defaults.color = style.getPropertyValue('--muted').trim() || '#475467';
+  Chart.defaults.borderColor = style.getPropertyValue('--line').trim() || '#d0d5dd';
+}
+
 /** Stacked bars: runs per day by result. Returns the chart to destroy on re-render. */
 export function runsPerDayChart(canvas: HTMLCanvasElement, days: DailyCounts[]): Chart {
-  const results = ['succeeded', 'failed', 'partial', 'missed', 'skipped'] as const;
+  themeChart();
   return new Chart(canvas, {
     type: 'bar',
-    data: {
-      labels: days.map((d) => d.day),
-      datasets: results.map((result) => ({
-        label: result,
-        data: days.map((d) => d[result]),
-        backgroundColor: COLOURS[result],
-      })),
-    },
+    data: perDayData(days),
     options: {
       animation: false,
       responsive: true,
@@ -58,12 +71,23 @@ export function runsPerDayChart(canvas: HTMLCanvasElement, days: DailyCounts[]):
   });
 }
 
-/** Lines: p50, p90 and p99 of finished runs' durations (seconds) per day. */
-export function durationChart(canvas: HTMLCanvasElement, runs: Run[]): Chart {
+/** Sets new counts in place (no redraw from empty). */
+export function updateRunsPerDay(chart: Chart, days: DailyCounts[]): void {
+  chart.data = perDayData(days);
+  chart.update('none');
+}
+
+/** Sets new durations in place (no redraw from empty). */
+export function updateDurations(chart: Chart, runs: Run[]): void {
+  chart.data = durationData(runs);
+  chart.update('none');
+}
+
+function durationData(runs: Run[]) {
   const byDay = new Map<string, number[]>();
   for (const run of runs) {
     if (run.durationMs === undefined) continue;
-    const day = run.createdAt.slice(0, 10);
+    const day = when(run.createdAt).slice(0, 10);
     byDay.set(day, [...(byDay.get(day) ?? []), run.durationMs / 1000]);
   }
   const days = [...byDay.keys()].sort();
@@ -73,12 +97,18 @@ export function durationChart(canvas: HTMLCanvasElement, runs: Run[]): Chart {
     borderColor: colour,
     backgroundColor: colour,
   });
+  return {
+    labels: days,
+    datasets: [line(50, '#175cd3'), line(90, '#b54708'), line(99, '#b42318')],
+  };
+}
+
+/** Lines: p50, p90 and p99 of finished runs' durations (seconds) per day in the browser's zone. */
+export function durationChart(canvas: HTMLCanvasElement, runs: Run[]): Chart {
+  themeChart();
   return new Chart(canvas, {
     type: 'line',
-    data: {
-      labels: days,
-      datasets: [line(50, '#175cd3'), line(90, '#b54708'), line(99, '#b42318')],
-    },
+    data: durationData(runs),
     options: { animation: false, responsive: true, scales: { y: { beginAtZero: true } } },
   });
 }

@@ -28,13 +28,14 @@ export function link(route: string, text: string): HTMLAnchorElement {
   return el('a', { text, attrs: { href: `#${route}` } });
 }
 
-/** A table with a caption, header cells and rows of cells. */
+/** A table with a caption, header cells and rows of cells; `id` names it for tests and live swaps. */
 export function table(
   caption: string,
   headers: string[],
   rows: (Node | string)[][],
+  id?: string,
 ): HTMLTableElement {
-  return el('table', {}, [
+  return el('table', id ? { attrs: { id } } : {}, [
     el('caption', { text: caption }),
     el('thead', {}, [
       el(
@@ -84,4 +85,30 @@ export function select(id: string, options: string[], anyLabel = 'any'): HTMLSel
 /** A state badge: text plus a class for its colour. */
 export function badge(state: string): HTMLSpanElement {
   return el('span', { text: state, className: `badge badge-${state.replace(/[^a-z-]/g, '')}` });
+}
+
+/** A section: a heading and its content, wrapped so it can scroll sideways on narrow screens. */
+export function section(id: string, children: (Node | string)[]): HTMLElement {
+  return el('section', { className: 'block', attrs: { id } }, children);
+}
+
+/** Where focus is: the focused element's id, or its link target inside `root`. */
+function focusKey(root: HTMLElement): string | undefined {
+  const active = document.activeElement;
+  if (!(active instanceof HTMLElement) || !root.contains(active)) return undefined;
+  if (active.id) return `#${active.id}`;
+  const href = active.getAttribute('href');
+  return href ? `a[href="${CSS.escape(href)}"]` : undefined;
+}
+
+/**
+ * Replaces `root`'s content in one step (no empty frame), keeping focus on the element with the
+ * same id or link target, and the page's scroll position.
+ */
+export function swap(root: HTMLElement, children: Node[]): void {
+  const key = focusKey(root);
+  const { scrollX, scrollY } = window;
+  root.replaceChildren(...children);
+  if (key) root.querySelector<HTMLElement>(key)?.focus({ preventScroll: true });
+  window.scrollTo(scrollX, scrollY);
 }

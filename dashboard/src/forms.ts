@@ -6,9 +6,18 @@ export function tokenField(): HTMLElement {
   const token = input('api-token', { type: 'password', autocomplete: 'off' });
   token.value = getToken();
   token.addEventListener('change', () => setToken(token.value.trim()));
-  return el('div', { className: 'token' }, [
+  // A form of its own, so browsers treat the password field as one; Enter just keeps it.
+  const form = el('form', { className: 'token', attrs: { 'aria-label': 'API token' } }, [
+    el('input', {
+      attrs: { type: 'text', name: 'username', autocomplete: 'username', hidden: '' },
+    }),
     field('API token (for writes, kept for this tab)', token),
   ]);
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    setToken(token.value.trim());
+  });
+  return form;
 }
 
 function status(id: string): HTMLParagraphElement {
@@ -74,19 +83,33 @@ export function restoreForm(namespace: string, snapshotName: string): HTMLFormEl
   mode.value = 'NewVolume';
   const target = input('restore-target', { placeholder: 'name of the new volume' });
   const out = status('restore-status');
+  const follow = el('p', { attrs: { id: 'restore-follow' } });
   const form = el('form', { attrs: { id: 'restore-form', 'aria-labelledby': 'restore-title' } }, [
     el('h3', { text: `Restore ${snapshotName}`, attrs: { id: 'restore-title' } }),
     field('Mode', mode),
     field('New volume (mode NewVolume)', target),
     el('button', { text: 'Restore', attrs: { type: 'submit' } }),
     out,
+    follow,
   ]);
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     void submit(out, async () => {
       const spec: Record<string, unknown> = { snapshotName, mode: mode.value };
       if (mode.value === 'NewVolume') spec.target = { claimName: target.value.trim() };
-      await postJson('/api/v1/restores', { metadata: { namespace }, spec });
+      const created = await postJson<{ runId?: string }>('/api/v1/restores', {
+        metadata: { namespace },
+        spec,
+      });
+      follow.replaceChildren();
+      if (created.runId) {
+        follow.append(
+          el('a', {
+            text: 'Follow the restore run',
+            attrs: { href: `#/runs/${encodeURIComponent(created.runId)}`, id: 'restore-run-link' },
+          }),
+        );
+      }
       return `Restore of ${snapshotName} requested.`;
     });
   });

@@ -1,11 +1,15 @@
 import { getJson } from './api.js';
-import { badge, el, field, input, link, select, table } from './dom.js';
-import { duration, when } from './format.js';
+import { badge, el, field, input, select, swap, table } from './dom.js';
+import { duration, timeEl } from './format.js';
 import type { Page, Run } from './types.js';
+import type { View } from './view.js';
 
 const KINDS = ['scheduled', 'on-demand', 'restore', 'cleanup'];
 const STATES = ['running', 'succeeded', 'failed', 'partial', 'missed', 'skipped'];
 const FILTERS = ['policy', 'volume', 'kind', 'state', 'since', 'until'] as const;
+const PAGE = 25;
+const MAX_LIMIT = 500;
+const HEADERS = ['Started', 'Policy', 'Volumes', 'Kind', 'Trigger', 'Result', 'Duration', 'Error'];
 
 /** A `datetime-local` value as an ISO date-time, or undefined. */
 function iso(value: string): string | undefined {
@@ -23,9 +27,11 @@ function errorText(run: Run): string {
 }
 
 /** A run's row: link, times, policy, kind, trigger, result, duration, errors. */
-function row(run: Run): (Node | string)[] {
+export function runRow(run: Run): (Node | string)[] {
   return [
-    link(`/runs/${encodeURIComponent(run.id)}`, when(run.createdAt)),
+    el('a', { attrs: { href: `#/runs/${encodeURIComponent(run.id)}` } }, [
+      timeEl(run.scheduledAt ?? run.createdAt),
+    ]),
     run.policy ?? '—',
     run.volumes.map((v) => v.volume).join(', '),
     run.kind,
@@ -36,8 +42,7 @@ function row(run: Run): (Node | string)[] {
   ];
 }
 
-/** Run history: filters (kept in the URL), a table, and cursor paging. */
-export async function renderRuns(root: HTMLElement, params: URLSearchParams): Promise<void> {
+function filterForm(params: URLSearchParams): HTMLFormElement {
   const controls = {
     policy: input('filter-policy', { placeholder: 'namespace/name' }),
     volume: input('filter-volume'),
@@ -62,8 +67,16 @@ export async function renderRuns(root: HTMLElement, params: URLSearchParams): Pr
     for (const name of FILTERS) if (controls[name].value) next.set(name, controls[name].value);
     location.hash = `#/runs?${next.toString()}`;
   });
+  return form;
+}
+
+/**
+ * Run history: filters (kept in the URL), a table and cursor paging. A live refresh reloads
+ * as many runs as are shown, so the pages loaded, the filters, scroll and focus stay.
+ */
+export async function renderRuns(root: HTMLElement, params: URLSearchParams): Promise<View> {
   const results = el('div', { attrs: { id: 'run-results', 'aria-live': 'polite' } });
-  root.replaceChildren(el('h2', { text: 'Run history' }), form, results);
+  root.replaceChildren(el('h2', { text: 'Run history' }), filterForm(params), results);
   const query: Record<string, string | undefined> = {
     policy: params.get('policy') ?? undefined,
     volume: params.get('volume') ?? undefined,
@@ -71,30 +84,58 @@ export async function renderRuns(root: HTMLElement, params: URLSearchParams): Pr
     state: params.get('state') ?? undefined,
     since: iso(params.get('since') ?? ''),
     until: iso(params.get('until') ?? ''),
-    limit: '25',
   };
-  const rows: (Node | string)[][] = [];
-  const more = el('button', { text: 'Next page', attrs: { type: 'button', id: 'runs-more' } });
-  const load = async (cursor?: string) => {
-    const page = await getJson<Page<Run>>('/api/v1/runs', { ...query, cursor });
-    rows.push(...page.items.map(row));
-    const headers = [
-      'Started',
-      'Policy',
-      'Volumes',
-      'Kind',
-      'Trigger',
-      'Result',
-      'Duration',
-      'Error',
+  let runs: Run[] = [];
+  let pages = 1;
+  let nextCursor: string | undefined;
+
+  /** Reads `count` runs from `cursor` on, across short pages. */
+  const read = async (count: number, cursor?: string) => {
+    const items: Run[] = [];
+    let next = cursor;
+    do {
+      const limit = String(Math.min(MAX_LIMIT, count - items.length));
+      const page = await getJson<Page<Run>>('/api/v1/runs', { ...query, limit, cursor: next });
+      items.push(...page.items);
+      next = page.nextCursor;
+    } while (next && items.length < count);
+    return { items, next };
+  };
+  const draw = () => {
+    const children: Node[] = [
+      runs.length > 0
+        ? table('Runs', HEADERS, runs.map(runRow), 'runs-table')
+        : el('p', { text: 'No runs match.' }),
+      el('p', {
+        className: 'muted',
+        text: `Showing ${runs.length} run${runs.length === 1 ? '' : 's'}, page ${pages}.`,
+        attrs: { id: 'runs-shown' },
+      }),
     ];
-    results.replaceChildren(
-      rows.length > 0 ? table('Runs', headers, rows) : el('p', { text: 'No runs match.' }),
-    );
-    if (page.nextCursor) {
-      more.onclick = () => void load(page.nextCursor);
-      results.append(more);
+    if (nextCursor) {
+      const more = el('button', { text: 'Next page', attrs: { type: 'button', id: 'runs-more' } });
+      more.addEventListener('click', () => void nextPage());
+      children.push(more);
     }
+    swap(results, children);
   };
-  await load();
+  const nextPage = async () => {
+    const { items, next } = await read(PAGE, nextCursor);
+    runs = [...runs, ...items];
+    nextCursor = next;
+    pages++;
+    draw();
+  };
+  const first = await read(PAGE);
+  runs = first.items;
+  nextCursor = first.next;
+  draw();
+  return {
+    refresh: async () => {
+      const { items, next } = await read(Math.max(PAGE, pages * PAGE));
+      runs = items;
+      nextCursor = next;
+      draw();
+    },
+  };
 }

@@ -21,6 +21,7 @@ export interface Run {
   policy?: string;
   namespace: string;
   trigger: string;
+  scheduledAt?: string;
   createdAt: string;
   finishedAt?: string;
   durationMs?: number;
@@ -29,11 +30,55 @@ export interface Run {
   volumes: VolumeResult[];
 }
 
+/** A policy's spec, as far as the dashboard reads it. */
+export interface PolicySpec {
+  schedule: string;
+  timeZone?: string;
+  suspend?: boolean;
+  claimNames?: string[];
+  selector?: unknown;
+  retention?: Record<string, number | undefined>;
+  [field: string]: unknown;
+}
+
 /** A policy as `GET /api/v1/policies` returns it. */
 export interface Policy {
   key: string;
+  source?: string;
+  appliedAt?: string;
   nextRunTime?: string;
-  spec: { schedule: string; timeZone?: string; suspend?: boolean };
+  spec: PolicySpec;
+  lastRun?: { id: string; state: string; scheduledAt: string; finishedAt?: string };
+}
+
+/** One field of an invalid policy source. */
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+/** A policy source that failed validation (`problems` of `GET /api/v1/policies`). */
+export interface PolicyProblem {
+  source: string;
+  key?: string;
+  errors: FieldError[];
+  seenAt: string;
+  since?: string;
+}
+
+/** A condition of a policy (`GET /api/v1/policies/:ns/:name`). */
+export interface Condition {
+  type: string;
+  status: string;
+  reason: string;
+  message: string;
+  lastTransitionTime: string;
+}
+
+/** One policy with its next runs and conditions. */
+export interface PolicyDetail extends Policy {
+  nextRuns: string[];
+  conditions: Condition[];
 }
 
 /** A volume as `GET /api/v1/volumes` returns it. */
@@ -46,6 +91,9 @@ export interface VolumeView {
   lastReadySnapshot?: string;
   lastReadyTime?: string;
   policyIntervalSeconds?: number;
+  sizeBytes?: number;
+  policies?: string[];
+  lastResult?: { runId: string; kind: string; state: string; error?: string; at: string };
 }
 
 /** A snapshot as `GET /api/v1/snapshots` returns it. */
@@ -57,6 +105,13 @@ export interface Snapshot {
   state: string;
   readyToUse: boolean;
   error?: string;
+  restoreSizeBytes?: number;
+  expiresAt?: string;
+  labels?: Record<string, string>;
+  origin?:
+    | { kind: 'policy'; policy: string }
+    | { kind: 'on-demand'; request: string; reason?: string }
+    | { kind: 'other' };
 }
 
 /** An audit event. */

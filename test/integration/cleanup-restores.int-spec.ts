@@ -95,6 +95,23 @@ describe('cleanup and restores against a real redis-server', () => {
       ['short-db-0', 'cleanup: ttl expired', 'cleanup:schedule'],
     ]);
 
+    const runs = await harness.deps.runs.list({ kind: 'cleanup' });
+    expect(runs.items).toHaveLength(1);
+    expect(runs.items[0]).toMatchObject({
+      kind: 'cleanup',
+      state: 'succeeded',
+      namespace: 'default',
+    });
+    expect(runs.items[0]?.volumes).toEqual([
+      expect.objectContaining({
+        volume: 'db-0',
+        state: 'succeeded',
+        reason: expect.stringContaining('short-db-0'),
+      }),
+    ]);
+    const timeline = await harness.deps.audit.query({ runId: runs.items[0]?.id, limit: 10 });
+    expect(timeline.items.map((e) => e.type).sort()).toEqual(['run.finished', 'snapshot.deleted']);
+
     await requests.inUse.remove('default', 'short-db-1', 'default/some-restore');
     await cleanupAt(new Date(Date.now() + 2 * HOUR)).sweep('schedule');
     expect(await names('db-1')).toEqual([]);
@@ -172,6 +189,7 @@ describe('cleanup and restores against a real redis-server', () => {
     driver.removeVolume({ namespace: 'default', name: 'db-1' });
     const result = await cleanupAt(new Date()).sweep('schedule');
     expect(result.deleted).toEqual([]);
+    expect((await harness.deps.runs.list({ kind: 'cleanup' })).items).toEqual([]);
   });
 
   it('restores into a new volume under the source volume lock, and waits while the volume is busy', async () => {
@@ -189,6 +207,18 @@ describe('cleanup and restores against a real redis-server', () => {
     expect(events.items.map((e) => e.type)).toEqual(
       expect.arrayContaining(['restore.started', 'restore.succeeded']),
     );
+    const succeeded = events.items.find((e) => e.type === 'restore.succeeded');
+    expect(succeeded?.volume).toBe('db-0-copy');
+    const runs = await harness.deps.runs.list({ kind: 'restore' });
+    expect(runs.items).toHaveLength(1);
+    expect(runs.items[0]).toMatchObject({ kind: 'restore', state: 'succeeded' });
+    expect(runs.items[0]?.volumes).toEqual([
+      expect.objectContaining({ volume: 'db-0-copy', state: 'succeeded', snapshot: 'snap' }),
+    ]);
+    const timeline = await harness.deps.audit.query({ runId: runs.items[0]?.id, limit: 10 });
+    expect(timeline.items.map((e) => e.type)).toEqual(
+      expect.arrayContaining(['restore.started', 'restore.succeeded', 'run.finished']),
+    );
   });
 
   it('refuses a rollback where the driver cannot roll back, naming spec.mode, and frees the snapshot', async () => {
@@ -201,6 +231,10 @@ describe('cleanup and restores against a real redis-server', () => {
     expect([...(await requests.inUse.inNamespace('default'))]).toEqual([]);
     const failed = await harness.deps.audit.query({ type: 'restore.failed', limit: 10 });
     expect(failed.items).toHaveLength(1);
+    const runs = await harness.deps.runs.list({ kind: 'restore', state: 'failed' });
+    expect(runs.items.map((r) => r.volumes[0]?.error)).toEqual([
+      expect.stringMatching(/cannot roll a volume back/),
+    ]);
   });
 
   it('never rotates away a snapshot a restore is reading', async () => {

@@ -20,15 +20,15 @@ export interface AppProcess {
 }
 
 /**
- * Starts the app with `env` on a free port (as `user` when given) and waits until `/healthz`
- * answers.
+ * Starts the app with `env` on a free port (or `env.PORT`, to restart on the same address), as
+ * `user` when given, and waits until `/healthz` answers.
  */
 export async function startApp(
   env: Record<string, string>,
   timeoutMs = 20_000,
   user?: { uid: number; gid: number },
 ): Promise<AppProcess> {
-  const port = await freePort();
+  const port = env.PORT ? Number(env.PORT) : await freePort();
   const child = spawn(process.execPath, [MAIN], {
     env: {
       PATH: process.env.PATH ?? '',

@@ -28,6 +28,11 @@ export class DashboardController {
     this.send(res, 'index.html', 'text/html; charset=utf-8');
   }
 
+  @Get('favicon.ico')
+  favicon(@Res() res: Response): void {
+    this.send(res, 'favicon.ico', 'image/x-icon');
+  }
+
   @Get('dashboard/:file')
   asset(@Param('file') file: string, @Res() res: Response): void {
     const type = ASSETS[file];

@@ -9,5 +9,6 @@ import { WriteAuthGuard } from './write-auth.guard.js';
 @Module({
   controllers: [SnapshotRequestsController, RestoresController],
   providers: [RequestsGateway, SameOriginGuard, WriteAuthGuard],
+  exports: [RequestsGateway],
 })
 export class RequestsModule {}

@@ -9,6 +9,7 @@ import {
   Query,
   UseGuards,
 } from '@nestjs/common';
+import { restoreRunId } from '#lib/engine';
 import {
   parseRestoreRequestSpec,
   RESTORE_REQUEST_KIND,
@@ -45,7 +46,7 @@ export class RestoresController {
       submit: () => producer.submitRestore(key),
       discard: () => restores.discard(key),
     });
-    return restores.status(key);
+    return this.withRun(await restores.status(key));
   }
 
   @Get(':namespace/:name')
@@ -57,6 +58,13 @@ export class RestoresController {
     parseInput(NoQuerySchema, query, 'query');
     const status = await this.gateway.restores.status(`${namespace}/${name}`);
     if (!status) throw notFound('restore', `${namespace}/${name}`);
-    return status;
+    return this.withRun(status);
+  }
+
+  /** The record with the id of its run in the history (kind `restore`). */
+  private withRun<T extends { namespace: string; name: string; createdAt: string }>(
+    status: T | undefined,
+  ): (T & { runId: string }) | undefined {
+    return status && { ...status, runId: restoreRunId(status) };
   }
 }

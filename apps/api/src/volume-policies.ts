@@ -23,12 +23,17 @@ export function volumeInterval(
   policies: StoredPolicy[],
   intervals: Map<string, number>,
 ): number | undefined {
-  const selecting = policies.filter((stored) => {
+  const selecting = selectingPolicies(volume, policies);
+  const values = selecting.map((s) => intervals.get(s.key)).filter((v) => v !== undefined);
+  return values.length > 0 ? Math.min(...values) : undefined;
+}
+
+/** The policies selecting `volume` (same namespace; by `claimNames` or label selector), suspended or not. */
+export function selectingPolicies(volume: Volume, policies: StoredPolicy[]): StoredPolicy[] {
+  return policies.filter((stored) => {
     const spec = stored.policy.spec;
     if (!stored.key.startsWith(`${volume.namespace}/`)) return false;
     if (spec.claimNames?.includes(volume.name)) return true;
     return spec.selector !== undefined && matchesSelector(volume.labels, spec.selector);
   });
-  const values = selecting.map((s) => intervals.get(s.key)).filter((v) => v !== undefined);
-  return values.length > 0 ? Math.min(...values) : undefined;
 }

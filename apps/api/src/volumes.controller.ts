@@ -1,10 +1,11 @@
 import { Controller, Get, Inject, Query } from '@nestjs/common';
 import type { SnapshotDriver, Snapshot, Volume } from '#lib/storage';
 import type { PolicyStore } from '#lib/engine';
-import { DRIVER, POLICY_STORE } from '#lib/runtime';
+import { DRIVER, POLICY_STORE, RUN_STORE } from '#lib/runtime';
 import { VolumesQuerySchema } from './list-query.schema.js';
 import { parseInput } from './query-validation.js';
-import { policyIntervals, volumeInterval } from './volume-policies.js';
+import { policyIntervals, selectingPolicies, volumeInterval } from './volume-policies.js';
+import type { RunStore } from '#lib/audit';
 import { ApiTags } from '@nestjs/swagger';
 import { ApiQueryFrom } from './api-query.decorator.js';
 
@@ -22,7 +23,14 @@ export interface VolumeView {
   lastReadyTime?: string;
   /** Shortest schedule interval of the active policies selecting the volume, in seconds. */
   policyIntervalSeconds?: number;
+  /** Keys of the policies selecting the volume; none means it is unprotected. */
+  policies: string[];
+  /** The volume's result in the newest run that finished it (any kind). */
+  lastResult?: { runId: string; kind: string; state: string; error?: string; at: string };
 }
+
+/** How many of a volume's newest runs are read to find its last finished result. */
+const LAST_RESULT_RUNS = 5;
 
 @ApiTags('volumes')
 @Controller('api/v1/volumes')
@@ -30,6 +38,7 @@ export class VolumesController {
   constructor(
     @Inject(DRIVER) private readonly driver: SnapshotDriver,
     @Inject(POLICY_STORE) private readonly policies: PolicyStore,
+    @Inject(RUN_STORE) private readonly runs: RunStore,
   ) {}
 
   @Get()
@@ -45,12 +54,29 @@ export class VolumesController {
       volumes.map(async (v) => ({
         ...(await this.view(v)),
         policyIntervalSeconds: volumeInterval(v, policies, intervals),
+        policies: selectingPolicies(v, policies).map((p) => p.key),
+        lastResult: await this.lastResult(v),
       })),
     );
     return { items };
   }
 
-  private async view(volume: Volume): Promise<VolumeView> {
+  private async lastResult(volume: Volume): Promise<VolumeView['lastResult']> {
+    const page = await this.runs.list({
+      volume: `${volume.namespace}/${volume.name}`,
+      limit: LAST_RESULT_RUNS,
+    });
+    for (const run of page.items) {
+      const own = run.volumes.find((v) => v.volume === volume.name);
+      if (!own || !['succeeded', 'failed', 'skipped'].includes(own.state)) continue;
+      const at = own.finishedAt ?? run.finishedAt ?? run.scheduledAt;
+      const result = { runId: run.id, kind: run.kind, state: own.state, at };
+      return own.error === undefined ? result : { ...result, error: own.error };
+    }
+    return undefined;
+  }
+
+  private async view(volume: Volume): Promise<Omit<VolumeView, 'policies'>> {
     const [snapshots, caps] = await Promise.all([
       this.driver.listSnapshots(volume),
       this.driver.capabilities(volume),

@@ -1,5 +1,5 @@
 import type { CliConnection } from './cli-config.js';
-import { CliError, EXIT } from './exit-codes.js';
+import { CliError, EXIT, UnreachableError } from './exit-codes.js';
 
 /** The API's error body: `{ statusCode, message, field? }`. */
 interface ApiErrorBody {
@@ -34,9 +34,11 @@ export class ApiClient {
     } catch (error) {
       const cause =
         error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : '';
-      throw new CliError(`cannot reach ${this.connection.server}${cause}`, EXIT.failed);
+      throw new UnreachableError(`cannot reach ${this.connection.server}${cause}`);
     }
-    const text = await response.text();
+    const text = await response.text().catch((error: unknown) => {
+      throw new UnreachableError(`lost ${this.connection.server}: ${String(error)}`);
+    });
     if (response.ok) return JSON.parse(text) as T;
     throw httpError(response.status, text);
   }
@@ -50,6 +52,9 @@ function httpError(status: number, text: string): CliError {
     body = { message: text };
   }
   const message = Array.isArray(body.message) ? body.message.join('; ') : (body.message ?? text);
+  if (status === 502 || status === 503 || status === 504) {
+    return new UnreachableError(`${status}: ${message}`);
+  }
   // The server refused the input or the credentials: the caller must change something.
   const usage =
     status === 400 || status === 401 || status === 403 || status === 404 || status === 409;

@@ -21,3 +21,14 @@ export class CliError extends Error {
     this.name = 'CliError';
   }
 }
+
+/**
+ * The server could not be reached or answered that it is not serving (connection refused or
+ * reset, 502/503/504): a restart or a network blip. A wait retries it until its deadline.
+ */
+export class UnreachableError extends CliError {
+  constructor(message: string) {
+    super(message, EXIT.failed);
+    this.name = 'UnreachableError';
+  }
+}

@@ -184,3 +184,6 @@ function describe(error: KubeApiError): string {
     ? error.message
     : `${error.statusCode} ${error.reason}: ${error.message}`;
 }
+
+/** The resource kind behind each request command. */
+export const REQUEST_KINDS = { snapshot: SNAPSHOT_REQUESTS, restore: RESTORE_REQUESTS } as const;

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { CliError, EXIT } from './exit-codes.js';
-import { policiesCommand, runsCommand } from './list.commands.js';
+import { getCommand, policiesCommand, runsCommand } from './list.commands.js';
 import { previewCommand } from './preview.command.js';
 import { restoreCommand } from './restore.command.js';
 import { snapshotCommand } from './snapshot.command.js';
@@ -21,6 +21,7 @@ export function buildProgram(): Command {
     restoreCommand(),
     policiesCommand(),
     runsCommand(),
+    getCommand(),
     previewCommand(),
   ]) {
     program.addCommand(command.exitOverride());

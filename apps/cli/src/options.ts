@@ -5,21 +5,25 @@ import {
   parseDuration,
   type SpecParseResult,
 } from '#lib/policy';
+import { stringify } from 'yaml';
 import { CliError, EXIT } from './exit-codes.js';
 
 /** Options every command that talks to the API accepts. */
 export interface CommonOptions {
   server?: string;
   token?: string;
-  output: 'text' | 'json';
+  output: OutputFormat;
 }
+
+/** `-o`: a human table or text, or the API's objects as JSON or YAML. */
+export type OutputFormat = 'text' | 'json' | 'yaml';
 
 /** Adds `--server`, `--token` and `--output` to a command. */
 export function withCommon(command: Command): Command {
   return command
     .option('--server <url>', 'API address (default: $SNAPWARDEN_SERVER or http://localhost:8080)')
     .option('--token <token>', 'bearer token for writes (default: $SNAPWARDEN_API_TOKEN)')
-    .option('-o, --output <format>', 'text or json', outputFormat, 'text');
+    .option('-o, --output <format>', 'text, json or yaml', outputFormat, 'text');
 }
 
 /** Kube mode's flags (`snapshot` and `restore`). */
@@ -69,14 +73,22 @@ export function requireValid<T>(result: SpecParseResult<T>): void {
   throw new CliError(`${first?.field ?? 'spec'}: ${first?.message ?? 'invalid'}`, EXIT.usage);
 }
 
-/** Prints `value` as JSON with `--output json`, else `text`. */
+/** Prints `value` as JSON or YAML with `-o json|yaml`, else `text`. */
 export function print(options: CommonOptions, value: unknown, text: string): void {
-  console.log(options.output === 'json' ? JSON.stringify(value, null, 2) : text);
+  if (!printStructured(options, value)) console.log(text);
 }
 
-function outputFormat(value: string): 'text' | 'json' {
-  if (value === 'text' || value === 'json') return value;
-  throw new InvalidArgumentError('must be text or json');
+/** With `-o json|yaml` prints `value` so and returns true; with `-o text` does nothing. */
+export function printStructured(options: CommonOptions, value: unknown): boolean {
+  if (options.output === 'json') console.log(JSON.stringify(value, null, 2));
+  else if (options.output === 'yaml') process.stdout.write(stringify(value));
+  else return false;
+  return true;
+}
+
+function outputFormat(value: string): OutputFormat {
+  if (value === 'text' || value === 'json' || value === 'yaml') return value;
+  throw new InvalidArgumentError('must be text, json or yaml');
 }
 
 /** A duration flag (`10m`, `90s`, `1h`): milliseconds, or commander's bad-usage error. */

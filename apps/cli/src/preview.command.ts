@@ -12,7 +12,7 @@ import {
 import { ApiClient } from './api-client.js';
 import { cliConnection, serverGiven } from './cli-config.js';
 import { CliError, EXIT } from './exit-codes.js';
-import { withCommon, type CommonOptions } from './options.js';
+import { withCommon, type CommonOptions, printStructured } from './options.js';
 
 interface PreviewOptions extends CommonOptions {
   file: string;
@@ -54,9 +54,11 @@ export function previewCommand(): Command {
             )
           ).items
         : [];
+      const server = serverGiven(options) ? cliConnection(options).server : undefined;
       const previews = policies.map((p) => preview(p, volumes, new Date()));
-      if (options.output === 'json') console.log(JSON.stringify(previews, null, 2));
-      else previews.forEach(printPreview);
+      if (!printStructured(options, previews)) previews.forEach((p) => printPreview(p, server));
+      const misfit = previews.find((p) => p.volumes.some((v) => !v.fitsUnderCap));
+      if (misfit) throw new CliError(`${options.file}: ${misfitMessage(misfit)}`, EXIT.usage);
     });
 }
 
@@ -110,7 +112,18 @@ function preview(policy: BackupPolicy, volumes: VolumeItem[], now: Date): Policy
   };
 }
 
-function printPreview(p: PolicyPreview): void {
+/** Names the fields that make a policy not fit a matched volume's cap. */
+function misfitMessage(p: PolicyPreview): string {
+  const need = p.projected.peak + p.projected.reservedSlots;
+  const small = p.volumes.filter((v) => !v.fitsUnderCap).map((v) => `${v.name} (cap ${v.cap})`);
+  return (
+    `spec.retention: policy ${p.policy} needs ${need} snapshots per volume at peak ` +
+    `(${p.projected.peak} for spec.retention + ${p.projected.reservedSlots} spec.reservedSlots), ` +
+    `more than the cap of ${small.join(', ')}; the server would reject it`
+  );
+}
+
+function printPreview(p: PolicyPreview, server: string | undefined): void {
   console.log(`policy ${p.policy} (time zone ${p.timeZone})`);
   console.log('  next runs:');
   for (const run of p.nextRuns) console.log(`    ${run}`);
@@ -118,7 +131,13 @@ function printPreview(p: PolicyPreview): void {
     `  projected snapshots per volume: ${p.projected.retained} retained, ${p.projected.peak} at peak, ` +
       `${p.projected.reservedSlots} slot(s) reserved for on-demand`,
   );
-  if (p.volumes.length === 0) console.log('  matched volumes: none (give --server to list them)');
+  if (p.volumes.length === 0) {
+    console.log(
+      server === undefined
+        ? '  matched volumes: unknown offline (give --server to list them)'
+        : `  matched volumes: none on ${server} (no volume in ${p.policy.split('/')[0]} matches the selector or claimNames)`,
+    );
+  }
   for (const v of p.volumes) {
     const need = p.projected.peak + p.projected.reservedSlots;
     const verdict = v.fitsUnderCap ? 'fits' : 'does NOT fit';

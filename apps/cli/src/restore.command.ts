@@ -2,7 +2,6 @@ import { Command } from 'commander';
 import { parseRestoreRequestSpec, withoutUndefined } from '#lib/policy';
 import { type Observed, type RestoreStatus } from './backend.js';
 import { CliError, EXIT } from './exit-codes.js';
-import { RESTORE_REQUESTS } from './kube-backend.js';
 import {
   collect,
   print,
@@ -13,6 +12,7 @@ import {
   withKube,
   type CommonOptions,
   type KubeOptions,
+  printStructured,
 } from './options.js';
 import { selectBackend } from './select-backend.js';
 import { waitForFinal } from './wait.js';
@@ -62,10 +62,10 @@ export function restoreCommand(): Command {
 }
 
 async function runRestore(snapshot: string, options: RestoreOptions): Promise<number> {
-  const backend = selectBackend<Record<string, unknown>, RestoreStatus>(
+  const backend = await selectBackend<Record<string, unknown>, RestoreStatus>(
     options,
     '/api/v1/restores',
-    RESTORE_REQUESTS,
+    'restore',
   );
   const { namespace, name } = requestIdentity(options);
   const spec = restoreSpec(snapshot, options);
@@ -133,7 +133,7 @@ function report(options: CommonOptions, final: Observed<RestoreStatus>): number 
     print(options, final.json, `restore ${key} succeeded: ${status.message ?? ''}`);
     return EXIT.ok;
   }
-  if (options.output === 'json') console.log(JSON.stringify(final.json, null, 2));
+  printStructured(options, final.json);
   console.error(
     `restore ${key} failed${status.field ? ` (${status.field})` : ''}: ${status.message ?? ''}`,
   );

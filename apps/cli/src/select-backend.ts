@@ -1,8 +1,7 @@
 import { ApiBackend } from './api-backend.js';
 import type { RequestBackend } from './backend.js';
-import { cliConnection, cliKubeConfig } from './cli-config.js';
+import { cliConnection } from './cli-config.js';
 import { CliError, EXIT } from './exit-codes.js';
-import { KubeBackend, type KubeRequestKind } from './kube-backend.js';
 import type { CommonOptions, KubeOptions } from './options.js';
 
 /** Whether the command runs in kube mode (`--kube`, or implied by `--kubeconfig`). */
@@ -12,13 +11,14 @@ export function kubeMode(options: KubeOptions): boolean {
 
 /**
  * The backend the flags ask for: the REST API at `apiPath`, or (`--kube`/`--kubeconfig`) the
- * custom resource `kind`. Mixing the two modes' flags is a usage error.
+ * custom resource of `kind`. Mixing the two modes' flags is a usage error. The Kubernetes
+ * client is loaded only in kube mode: it takes most of a second to load.
  */
-export function selectBackend<Spec, S>(
+export async function selectBackend<Spec, S>(
   options: CommonOptions & KubeOptions,
   apiPath: string,
-  kind: KubeRequestKind<S>,
-): RequestBackend<Spec, S> {
+  kind: 'snapshot' | 'restore',
+): Promise<RequestBackend<Spec, S>> {
   if (!kubeMode(options)) {
     if (options.context !== undefined) {
       throw new CliError('--context selects a kubeconfig context: give --kube too', EXIT.usage);
@@ -32,5 +32,12 @@ export function selectBackend<Spec, S>(
       EXIT.usage,
     );
   }
-  return new KubeBackend<Spec, S>(cliKubeConfig(options), kind);
+  const [{ KubeBackend, REQUEST_KINDS }, { cliKubeConfig }] = await Promise.all([
+    import('./kube-backend.js'),
+    import('./kube-config.js'),
+  ]);
+  const type = REQUEST_KINDS[kind] as unknown as ConstructorParameters<
+    typeof KubeBackend<Spec, S>
+  >[1];
+  return new KubeBackend<Spec, S>(cliKubeConfig(options), type);
 }

@@ -7,7 +7,6 @@ import {
 } from '#lib/policy';
 import { type Observed, type RequestStatus } from './backend.js';
 import { CliError, EXIT } from './exit-codes.js';
-import { SNAPSHOT_REQUESTS } from './kube-backend.js';
 import {
   collect,
   print,
@@ -18,6 +17,7 @@ import {
   withKube,
   type CommonOptions,
   type KubeOptions,
+  printStructured,
 } from './options.js';
 import { selectBackend } from './select-backend.js';
 import { waitForFinal } from './wait.js';
@@ -64,10 +64,10 @@ export function snapshotCommand(): Command {
 }
 
 async function runSnapshot(options: SnapshotOptions): Promise<number> {
-  const backend = selectBackend<Record<string, unknown>, RequestStatus>(
+  const backend = await selectBackend<Record<string, unknown>, RequestStatus>(
     options,
     '/api/v1/snapshot-requests',
-    SNAPSHOT_REQUESTS,
+    'snapshot',
   );
   const { namespace, name } = requestIdentity(options);
   const spec = withoutUndefined({
@@ -130,7 +130,7 @@ function report(options: SnapshotOptions, final: Observed<RequestStatus>): numbe
     print(options, final.json, `snapshot request ${key} succeeded: ${status.message ?? ''}`);
     return EXIT.ok;
   }
-  if (options.output === 'json') console.log(JSON.stringify(final.json, null, 2));
+  printStructured(options, final.json);
   const failed = status.snapshots.filter((s) => s.state === 'failed');
   // The failed claims; for a timeout (nothing failed) the ones not ready.
   const named = (failed.length > 0 ? failed : status.snapshots.filter((s) => !s.readyToUse)).map(

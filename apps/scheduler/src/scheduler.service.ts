@@ -97,7 +97,9 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
       this.lastSync = this.deps.clock();
       await this.cleanUpRemoved(result);
       await this.source.reconciled?.(desired, result, this.lastSync);
-      this.logger.info(
+      // A pass that changed nothing (the periodic resync, mostly) is not worth an info line.
+      const changed = result.applied.length + result.removed.length + result.upserted.length > 0;
+      this.logger[changed ? 'info' : 'debug'](
         { reason, policies: desired.policies.length, ...result },
         'policies reconciled',
       );

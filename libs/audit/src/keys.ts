@@ -12,6 +12,8 @@ export const auditKeys = {
   runs: (prefix: string): string => `${prefix}runs`,
   /** Index of the runs of one policy (`namespace/name`). */
   policyRuns: (prefix: string, policy: string): string => `${prefix}runs:policy:${policy}`,
+  /** Hash: policy (`namespace/name`) → index member of its newest finished run. */
+  latestRuns: (prefix: string): string => `${prefix}runs:latest`,
   /** Index of the runs touching one volume (`namespace/name`). */
   volumeRuns: (prefix: string, namespace: string, volume: string): string =>
     `${prefix}runs:volume:${namespace}/${volume}`,

@@ -1,12 +1,27 @@
 import { LuaScript } from './lua-script.js';
 
 /**
+ * Points a policy's entry in the latest-run hash at the run's index member when it is newer
+ * than the one there (index members sort by time, then id). Shared by both scripts: a run
+ * that ends (at start, or with its last volume) moves the pointer in the same atomic step.
+ */
+const POINT_LATEST = `
+local function pointLatest(latest, run)
+  local policy = redis.call('HGET', run, 'policy')
+  local member = redis.call('HGET', run, 'member')
+  if not policy or not member then return end
+  local current = redis.call('HGET', latest, policy)
+  if not current or current < member then redis.call('HSET', latest, policy, member) end
+end
+`;
+
+/**
  * Creates a run unless it exists, and indexes it. Atomic, so a retried tick or a second
  * replica starting the same run id gets the existing record untouched.
- * KEYS: run hash, global index, other indexes. ARGV: index member, field/value pairs.
- * Returns `{created (0|1), size of the global index, ...HGETALL of the run}`.
+ * KEYS: run hash, global index, other indexes, latest-run hash (last). ARGV: index member,
+ * field/value pairs. Returns `{created (0|1), size of the global index, ...HGETALL of the run}`.
  */
-export const START_RUN = new LuaScript(`
+export const START_RUN = new LuaScript(`${POINT_LATEST}
 local run = KEYS[1]
 if redis.call('EXISTS', run) == 1 then
   return {0, redis.call('ZCARD', KEYS[2]), redis.call('HGETALL', run)}
@@ -14,9 +29,11 @@ end
 for i = 2, #ARGV, 2 do
   redis.call('HSET', run, ARGV[i], ARGV[i + 1])
 end
-for i = 2, #KEYS do
+redis.call('HSET', run, 'member', ARGV[1])
+for i = 2, #KEYS - 1 do
   redis.call('ZADD', KEYS[i], 0, ARGV[1])
 end
+if redis.call('HGET', run, 'state') ~= 'running' then pointLatest(KEYS[#KEYS], run) end
 return {1, redis.call('ZCARD', KEYS[2]), redis.call('HGETALL', run)}
 `);
 
@@ -25,12 +42,12 @@ return {1, redis.call('ZCARD', KEYS[2]), redis.call('HGETALL', run)}
  * all in one atomic step: two volumes finishing at once in two processes both land, and
  * exactly one of them finishes the run. A terminal volume result is final (a duplicate or
  * late update, as at-least-once delivery produces, changes nothing).
- * KEYS: run hash. ARGV: volume field, result JSON (merged into the stored result),
+ * KEYS: run hash, latest-run hash. ARGV: volume field, result JSON (merged into the stored result),
  * now ISO, now ms. Returns `{status, HGETALL of the run}` where the run is returned only with
  * `finished` (reading every volume of a large run on each update would make a run O(n²)); status is one of
  * `missing`, `unknown-volume`, `unchanged`, `updated`, `finished`.
  */
-export const UPDATE_VOLUME = new LuaScript(`
+export const UPDATE_VOLUME = new LuaScript(`${POINT_LATEST}
 local run = KEYS[1]
 if redis.call('EXISTS', run) == 0 then return {'missing', {}} end
 local stored = redis.call('HGET', run, ARGV[1])
@@ -56,5 +73,6 @@ if failed == 0 then state = 'succeeded' elseif ok == 0 then state = 'failed' end
 local created = tonumber(redis.call('HGET', run, 'createdAtMs') or ARGV[4])
 local duration = math.max(0, tonumber(ARGV[4]) - created)
 redis.call('HSET', run, 'state', state, 'finishedAt', ARGV[3], 'durationMs', string.format('%d', duration))
+pointLatest(KEYS[2], run)
 return {'finished', redis.call('HGETALL', run)}
 `);

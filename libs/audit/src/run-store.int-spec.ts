@@ -435,3 +435,51 @@ describe('RunStore dailyCounts', () => {
     });
   });
 });
+
+describe('RunStore latest finished run per policy', () => {
+  it('finds each policy’s newest finished run among thousands of other runs, running ones left out', async () => {
+    const { prefix, store } = newStore();
+    await store.start(run('quiet-old', { policy: 'shop/quiet', volumes: ['q'] }));
+    await store.updateVolume('quiet-old', { volume: 'q', state: 'failed', error: 'old' });
+    const quiet = { policy: 'shop/quiet', volumes: ['q'], scheduledAt: new Date(T0 + HOUR) };
+    await store.start(run('quiet-new', quiet));
+    await store.updateVolume('quiet-new', { volume: 'q', state: 'succeeded' });
+    // Finishing an older run later must not move the pointer back.
+    await store.start(run('quiet-older', { policy: 'shop/quiet', volumes: ['q'] }));
+    await store.updateVolume('quiet-older', { volume: 'q', state: 'failed' });
+    const busy = Array.from({ length: 1_200 }, (_, i) =>
+      run(`busy-${i}`, {
+        policy: `shop/busy-${i % 3}`,
+        volumes: [],
+        scheduledAt: new Date(T0 + 2 * HOUR + i * 1000),
+      }),
+    );
+    for (const input of busy) await store.start(input);
+    await store.start(
+      run('quiet-running', { ...quiet, scheduledAt: new Date(T0 + 3 * HOUR), id: 'quiet-running' }),
+    );
+    await store.start(
+      run('missed', { policy: 'shop/missed', state: 'missed', message: 'down', volumes: ['m'] }),
+    );
+
+    const latest = await store.latestFinished([
+      'shop/quiet',
+      'shop/busy-2',
+      'shop/missed',
+      'x/none',
+    ]);
+    expect(latest.get('shop/quiet')?.id).toBe('quiet-new');
+    expect(latest.get('shop/quiet')?.state).toBe('succeeded');
+    expect(latest.get('shop/busy-2')?.id).toBe('busy-1199');
+    expect(latest.get('shop/missed')?.state).toBe('missed');
+    expect(latest.has('x/none')).toBe(false);
+    expect(await redis.hget(auditKeys.latestRuns(prefix), 'shop/quiet')).toContain('quiet-new');
+  }, 60_000);
+
+  it('falls back to the policy index when the pointer is gone', async () => {
+    const { prefix, store } = newStore();
+    await store.start(run('a', { volumes: [] }));
+    await redis.del(auditKeys.latestRuns(prefix));
+    expect((await store.latestFinished(['shop/nightly'])).get('shop/nightly')?.id).toBe('a');
+  });
+});

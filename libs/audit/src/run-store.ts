@@ -67,6 +67,8 @@ export interface VolumeUpdate {
 
 const TRIM_BATCH = 200;
 const DAILY_BATCH = 1_000;
+/** How many of a policy's newest runs the latest-run fallback reads. */
+const LATEST_FALLBACK = 50;
 
 /**
  * The run (job) history in Redis: one hash per run with per-volume results, indexed by time,
@@ -104,6 +106,7 @@ export class RunStore {
     for (const volume of new Set(input.volumes)) {
       keys.push(auditKeys.volumeRuns(this.prefix, input.namespace, volume));
     }
+    keys.push(auditKeys.latestRuns(this.prefix));
     const reply = await START_RUN.run(this.redis, keys, [member, ...startFields(input, now)]);
     const [created, size, pairs] = reply as [number, number, string[]];
     const map = pairsToMap(pairs);
@@ -190,7 +193,8 @@ export class RunStore {
     const args = [volumeField(result.volume), JSON.stringify(result)];
     args.push(now.toISOString(), String(now.getTime()));
     const key = auditKeys.run(this.prefix, runId);
-    const reply = await UPDATE_VOLUME.run(this.redis, [key], args);
+    const latest = auditKeys.latestRuns(this.prefix);
+    const reply = await UPDATE_VOLUME.run(this.redis, [key, latest], args);
     const [status, pairs] = reply as [string, string[]];
     if (status === 'missing') throw new RunNotFoundError(runId);
     if (status === 'unknown-volume') throw new UnknownRunVolumeError(runId, result.volume);
@@ -206,6 +210,50 @@ export class RunStore {
   async get(id: string): Promise<RunRecord | undefined> {
     const hash = await this.redis.hgetall(auditKeys.run(this.prefix, id));
     return decodeRun(new Map(Object.entries(hash)));
+  }
+
+  /**
+   * The newest finished run of each policy (by `scheduledAt`, then id), however many runs
+   * other policies have: read from the latest-run pointer the run scripts keep, falling back
+   * to the newest finished run among the policy's last {@link LATEST_FALLBACK} runs when the
+   * pointer is absent (runs written before it existed) or its run was trimmed away.
+   */
+  async latestFinished(policies: readonly string[]): Promise<Map<string, RunRecord>> {
+    const found = new Map<string, RunRecord>();
+    if (policies.length === 0) return found;
+    const members = await this.redis.hmget(auditKeys.latestRuns(this.prefix), ...policies);
+    const records = await this.readAll(members.map((m) => parseRunIndexMember(m ?? '')?.id));
+    for (const [index, policy] of policies.entries()) {
+      const record = records[index] ?? (await this.newestFinishedScan(policy));
+      if (record) found.set(policy, record);
+    }
+    return found;
+  }
+
+  private async readAll(ids: readonly (string | undefined)[]): Promise<(RunRecord | undefined)[]> {
+    const lookup = this.redis.pipeline();
+    for (const id of ids) lookup.hgetall(auditKeys.run(this.prefix, id ?? ''));
+    const replies = (await lookup.exec()) ?? [];
+    return replies.map(([error, hash], index) => {
+      if (error || ids[index] === undefined) return undefined;
+      return decodeRun(new Map(Object.entries((hash ?? {}) as Record<string, string>)));
+    });
+  }
+
+  private async newestFinishedScan(policy: string): Promise<RunRecord | undefined> {
+    const index = auditKeys.policyRuns(this.prefix, policy);
+    const members = await this.redis.zrange(
+      index,
+      '+',
+      '-',
+      'BYLEX',
+      'REV',
+      'LIMIT',
+      0,
+      LATEST_FALLBACK,
+    );
+    const records = await this.readAll(members.map((m) => parseRunIndexMember(m)?.id));
+    return records.find((r) => r !== undefined && r.state !== 'running');
   }
 
   /**

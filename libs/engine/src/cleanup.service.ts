@@ -12,6 +12,7 @@ import type { EngineDeps } from './engine-deps.js';
 import { errorText } from './format.js';
 import { LABEL_EXPIRES_AT } from './snapshot-request.service.js';
 import type { StoredPolicy } from './policy-store.js';
+import { type CleanupOutcome, type CleanupTarget, runCleanup } from './operation-runs.js';
 
 /**
  * How long a snapshot whose creation failed stays for inspection before cleanup deletes it, by
@@ -48,12 +49,16 @@ export class CleanupService {
     const removed = await this.deps.policies.removed();
     const all = (await this.deps.driver.listAllSnapshots()).filter(isManaged);
     const inUse = new Map<string, ReadonlySet<string>>();
+    const due: CleanupTarget[] = [];
     for (const snapshot of all) {
       const reason = this.reasonToDelete(snapshot, now, removed);
       if (!reason || snapshot.labels[LABEL_KEEP] === KEEP_VALUE) continue;
       if (await this.isInUse(snapshot, inUse)) continue;
-      await this.deleteLocked(snapshot, reason, trigger, result);
+      due.push({ snapshot, reason });
     }
+    await runCleanup(this.deps, due, trigger, now, (t, runId) =>
+      this.deleteLocked(t, trigger, result, runId),
+    );
     // A removed policy whose snapshot could not be deleted is tried again by the next pass.
     const retry = new Set([...result.failed, ...result.deferred].map((f) => f.policy));
     for (const policy of removed) {
@@ -100,21 +105,35 @@ export class CleanupService {
    * Deletes under the volume's lock, like every other operation on it (invariant 4); a volume
    * busy with another operation keeps its snapshot until the next pass.
    */
-  private async deleteLocked(s: Snapshot, reason: string, trigger: string, result: CleanupResult) {
-    const owner = `cleanup:${trigger}:${this.deps.identity}`;
+  private async deleteLocked(
+    target: CleanupTarget,
+    trigger: string,
+    result: CleanupResult,
+    runId: string,
+  ): Promise<CleanupOutcome> {
+    const s = target.snapshot;
     const held = await this.deps.locks.withLock(
       `${s.namespace}/${s.volumeName}`,
-      owner,
+      `cleanup:${trigger}:${this.deps.identity}`,
       this.deps.timings.lockTtlMs,
-      () => this.delete(s, reason, trigger, result),
+      () => this.delete(s, target.reason, trigger, result, runId),
     );
-    if (held) return;
+    if (held) return held.value === undefined ? { deleted: true } : { error: held.value };
     const policy = s.labels[LABEL_POLICY] ? `${s.namespace}/${s.labels[LABEL_POLICY]}` : undefined;
     result.deferred.push({ namespace: s.namespace, name: s.name, policy });
+    return { deferred: true };
   }
 
-  private async delete(s: Snapshot, reason: string, trigger: string, result: CleanupResult) {
+  /** Deletes one snapshot; returns the error text when it could not. */
+  private async delete(
+    s: Snapshot,
+    reason: string,
+    trigger: string,
+    result: CleanupResult,
+    runId: string,
+  ): Promise<string | undefined> {
     const base = {
+      runId,
       trigger: `cleanup:${trigger}`,
       namespace: s.namespace,
       volume: s.volumeName,
@@ -139,10 +158,11 @@ export class CleanupService {
         error: text,
         policy: base.policy,
       });
-      return;
+      return text;
     }
     await this.deps.audit.append({ ...base, type: 'snapshot.deleted', outcome: 'succeeded' });
     result.deleted.push({ namespace: s.namespace, name: s.name, reason });
+    return undefined;
   }
 }
 

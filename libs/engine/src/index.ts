@@ -21,6 +21,7 @@ export * from './snapshot-request.service.js';
 export * from './on-demand-snapshot.service.js';
 export * from './restore.service.js';
 export * from './cleanup.service.js';
+export { restoreRunId } from './operation-runs.js';
 export { parseQuantity } from '#lib/storage';
 export * from './request-cr-status.js';
 export * from './request-services.js';

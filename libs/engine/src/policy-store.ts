@@ -31,6 +31,8 @@ export interface PolicyProblem {
   key?: string;
   errors: FieldError[];
   seenAt: string;
+  /** When the source first failed with these same errors (kept across passes). */
+  since?: string;
 }
 
 /** Key of a policy: `namespace/name`. */
@@ -128,8 +130,13 @@ export class PolicyStore {
     return typeof previous === 'string' ? Number(previous) : undefined;
   }
 
+  /** Records a problem; `since` is kept while the source keeps failing with the same errors. */
   async setProblem(problem: PolicyProblem): Promise<void> {
-    await this.redis.hset(this.problemsKey, problem.source, JSON.stringify(problem));
+    const raw = await this.redis.hget(this.problemsKey, problem.source);
+    const previous = raw ? (JSON.parse(raw) as PolicyProblem) : undefined;
+    const same = previous && JSON.stringify(previous.errors) === JSON.stringify(problem.errors);
+    const since = (same ? previous.since : undefined) ?? problem.since ?? problem.seenAt;
+    await this.redis.hset(this.problemsKey, problem.source, JSON.stringify({ ...problem, since }));
   }
 
   /** Clears a solved problem; the source's next problem starts a new episode. */

@@ -5,6 +5,7 @@ import { InvalidRequestError, parseQuantity, type Snapshot, type VolumeRef } fro
 import type { EngineDeps } from './engine-deps.js';
 import { errorText } from './format.js';
 import { quiescedRollback, releaseQuiesced, type QuiesceContext } from './quiesce/quiesce.js';
+import { finishRestoreRun, restoreRunId, startRestoreRun } from './operation-runs.js';
 import type { RequestStore, RestoreRecord } from './request-store.js';
 import type { SnapshotsInUse } from './snapshots-in-use.js';
 
@@ -38,7 +39,7 @@ export class RestoreService {
 
   /** Records a new restore as `Pending`; false when the name is taken. Caller enqueues it. */
   async create(input: NewRestoreRequest): Promise<boolean> {
-    return this.store.create('restore', {
+    const created = await this.store.create('restore', {
       namespace: input.namespace,
       name: input.name,
       spec: input.spec,
@@ -46,6 +47,17 @@ export class RestoreService {
       createdAt: this.deps.clock().toISOString(),
       uid: input.uid,
     });
+    const record = created ? await this.status(keyOf(input)) : undefined;
+    // Its run starts now, so that it can be followed at once and its duration covers the wait.
+    if (record) await startRestoreRun(this.deps, record, await this.sourceVolume(record));
+    return created;
+  }
+
+  /** The volume a rollback writes (the snapshot's source), when the snapshot can be read. */
+  private async sourceVolume(record: RestoreRecord): Promise<string | undefined> {
+    if (record.spec.mode !== 'Rollback') return undefined;
+    const ref = { namespace: record.namespace, name: record.spec.snapshotName };
+    return (await this.deps.driver.getSnapshot(ref).catch(() => undefined))?.volumeName;
   }
 
   /** Takes back a restore whose enqueue failed, unless it has started; true when removed. */
@@ -109,6 +121,7 @@ export class RestoreService {
       phase: 'Running',
       startedAt: this.deps.clock().toISOString(),
     });
+    await startRestoreRun(this.deps, record, snapshot.volumeName);
     if (started)
       await this.audit(record, { type: 'restore.started', outcome: 'started' }, snapshot);
     try {
@@ -223,11 +236,13 @@ export class RestoreService {
       await this.audit(record, {
         type: phase === 'Succeeded' ? 'restore.succeeded' : 'restore.failed',
         outcome: phase === 'Succeeded' ? 'succeeded' : 'failed',
+        volume: claimName,
         message,
         error: phase === 'Failed' ? message : undefined,
         reason: field,
         durationMs: this.deps.clock().getTime() - Date.parse(record.createdAt),
       });
+      await finishRestoreRun(this.deps, record, phase, message);
     }
     return { kind: 'done', phase };
   }
@@ -242,6 +257,7 @@ export class RestoreService {
       namespace: record.namespace,
       snapshot: record.spec.snapshotName,
       volume: snapshot?.volumeName,
+      runId: restoreRunId(record),
       ...event,
       attributes: {
         restore: record.name,

@@ -10,6 +10,8 @@ import type { RunRecord } from '#lib/audit';
  */
 export interface RunObserver {
   runFinished(run: RunRecord, policyKey: string): Promise<void>;
+  /** Told about the end of every run, of a policy or not (on-demand, restore, cleanup). */
+  runEnded?(run: RunRecord): Promise<void>;
 }
 
 /** Calls the observer, if any, and keeps whatever it throws away from the run's own outcome. */
@@ -18,9 +20,10 @@ export async function notifyRunEnd(
   run: RunRecord,
   policyKey: string | undefined,
 ): Promise<void> {
-  if (!observer || policyKey === undefined) return;
+  if (!observer) return;
   try {
-    await observer.runFinished(run, policyKey);
+    await observer.runEnded?.(run);
+    if (policyKey !== undefined) await observer.runFinished(run, policyKey);
   } catch {
     // Don't mask the run's own result; the observer logs its failures itself.
   }

@@ -18,6 +18,7 @@ import { RejectedRequestError } from './request-errors.js';
 import type { StoredPolicy } from './policy-store.js';
 import type { RequestStore, SnapshotRequestRecord } from './request-store.js';
 import { selectVolumes } from './volume-selection.js';
+import { notifyRunEnd } from './run-observer.js';
 
 /** Label holding when an on-demand snapshot expires (compact UTC, see `formatScheduledAt`). */
 export const LABEL_EXPIRES_AT = 'snapwarden.io/expires-at';
@@ -193,7 +194,10 @@ export class SnapshotRequestService {
       finishedAt: this.deps.clock().toISOString(),
       ...result,
     });
-    if (outcome === 'finished' && run) await this.settle(requestKey, run);
+    if (outcome === 'finished' && run) {
+      await this.settle(requestKey, run);
+      await notifyRunEnd(this.deps.runObserver, run, undefined);
+    }
   }
 
   /** The request's deadline: fails it, naming the claims not ready yet, unless it finished. */

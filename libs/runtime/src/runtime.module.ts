@@ -36,6 +36,7 @@ import {
   REDIS,
   RUN_STORE,
 } from './runtime.constants.js';
+import { logRunEnds } from './run-log.observer.js';
 
 /** Closes the shared connections after every role has stopped. */
 class RuntimeShutdown implements OnApplicationShutdown {
@@ -102,6 +103,7 @@ export class RuntimeModule {
         logger,
       });
     }
+    deps.runObserver = logRunEnds(logger, deps.runObserver);
     const readiness = new Readiness();
     if (informers) registerInformerReadiness(readiness, informers);
     readiness.register('redis', async () =>
