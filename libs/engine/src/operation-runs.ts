@@ -97,36 +97,47 @@ export async function runCleanup(
       volumes,
       message: `${group.length} snapshot(s) due`,
     });
-    const outcome = new Map<string, { done: string[]; errors: string[]; deferred: string[] }>();
+    const outcomes = new Map<string, VolumeCleanup>();
     for (const target of group) {
-      const result = await remove(target, runId);
-      const name = target.snapshot.name;
-      const entry = outcome.get(target.snapshot.volumeName) ?? {
-        done: [],
-        errors: [],
-        deferred: [],
-      };
-      if ('error' in result) entry.errors.push(`${name}: ${result.error}`);
-      else if ('deferred' in result) entry.deferred.push(name);
-      else entry.done.push(`${name} (${target.reason})`);
-      outcome.set(target.snapshot.volumeName, entry);
+      const volume = target.snapshot.volumeName;
+      const entry = outcomes.get(volume) ?? { done: [], errors: [], deferred: [] };
+      tally(entry, target, await remove(target, runId));
+      outcomes.set(volume, entry);
     }
     const ref = { runId, namespace, trigger: `cleanup:${trigger}` };
-    for (const [volume, { done, errors, deferred }] of outcome) {
-      const reasons = [
-        ...(done.length > 0 ? [`deleted ${done.join(', ')}`] : []),
-        ...(deferred.length > 0
-          ? [`deferred to the next pass (volume busy): ${deferred.join(', ')}`]
-          : []),
-      ];
-      const state = errors.length > 0 ? 'failed' : done.length > 0 ? 'succeeded' : 'skipped';
-      const result: VolumeRunResult = {
-        volume,
-        state,
-        ...(reasons.length > 0 ? { reason: reasons.join('; ') } : {}),
-        ...(errors.length > 0 ? { error: errors.join('; ') } : {}),
-      };
-      await recordVolumeResult(deps, ref, result);
+    for (const [volume, entry] of outcomes) {
+      await recordVolumeResult(deps, ref, volumeCleanupResult(volume, entry));
     }
   }
+}
+
+/** What a cleanup pass did to one volume's snapshots. */
+interface VolumeCleanup {
+  done: string[];
+  errors: string[];
+  deferred: string[];
+}
+
+function tally(entry: VolumeCleanup, target: CleanupTarget, outcome: CleanupOutcome): void {
+  const name = target.snapshot.name;
+  if ('error' in outcome) entry.errors.push(`${name}: ${outcome.error}`);
+  else if ('deferred' in outcome) entry.deferred.push(name);
+  else entry.done.push(`${name} (${target.reason})`);
+}
+
+/** Failed when a deletion failed; skipped when every deletion was deferred to the next pass. */
+function volumeCleanupResult(volume: string, { done, errors, deferred }: VolumeCleanup) {
+  const reasons = [
+    ...(done.length > 0 ? [`deleted ${done.join(', ')}`] : []),
+    ...(deferred.length > 0
+      ? [`deferred to the next pass (volume busy): ${deferred.join(', ')}`]
+      : []),
+  ];
+  const result: VolumeRunResult = {
+    volume,
+    state: errors.length > 0 ? 'failed' : done.length > 0 ? 'succeeded' : 'skipped',
+    ...(reasons.length > 0 ? { reason: reasons.join('; ') } : {}),
+    ...(errors.length > 0 ? { error: errors.join('; ') } : {}),
+  };
+  return result;
 }
