@@ -1,8 +1,10 @@
+import fc from 'fast-check';
 import {
   intervalMs,
   nextRuns,
   normalizeSchedule,
   previousRun,
+  shortestIntervalMs,
   validateSchedule,
 } from './schedule.js';
 
@@ -103,6 +105,27 @@ describe('nextRuns', () => {
       '2026-11-01T03:30:00Z',
       ['2026-11-01T04:00:00.000Z', '2026-11-01T05:00:00.000Z', '2026-11-01T06:00:00.000Z'],
     ],
+    // Havana's midnight gap, 2026-03-08 00:00 CST -> 01:00 CDT: midnight runs at 01:00 CDT.
+    [
+      '0 0 * * *',
+      'America/Havana',
+      '2026-03-07T12:00:00Z',
+      ['2026-03-08T05:00:00.000Z', '2026-03-09T04:00:00.000Z', '2026-03-10T04:00:00.000Z'],
+    ],
+    // Lord Howe's 30-minute gap, 2026-10-04 02:00 -> 02:30: 02:15 runs at 02:45.
+    [
+      '15 2 * * *',
+      'Australia/Lord_Howe',
+      '2026-10-02T12:00:00Z',
+      ['2026-10-02T15:45:00.000Z', '2026-10-03T15:45:00.000Z', '2026-10-04T15:15:00.000Z'],
+    ],
+    // A fixed hour in the fold runs once per wall-clock time.
+    [
+      '*/30 1 * * *',
+      'America/New_York',
+      '2026-11-01T04:50:00Z',
+      ['2026-11-01T05:00:00.000Z', '2026-11-01T05:30:00.000Z', '2026-11-02T06:00:00.000Z'],
+    ],
     [
       '@daily',
       'Europe/Berlin',
@@ -171,5 +194,58 @@ describe('intervalMs', () => {
     ['0 0 * * 1-5', 'UTC', '2026-11-19T12:00:00Z', 72 * hour],
   ])('%j in %s after %s is %d ms', (schedule, zone, after, ms) => {
     expect(intervalMs(schedule, zone, at(after))).toBe(ms);
+  });
+});
+
+describe('one clock, both directions', () => {
+  const zones = [
+    'America/Havana',
+    'America/Santiago',
+    'Africa/Cairo',
+    'Asia/Beirut',
+    'Australia/Lord_Howe',
+    'America/New_York',
+    'Europe/Berlin',
+    'Asia/Kathmandu',
+  ];
+  const schedules = ['0 0 * * *', '15 2 * * *', '0 * * * *', '*/30 * * * *', '*/20 1 * * *'];
+
+  it('runs strictly increase and previousRun of each run is that run', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...zones),
+        fc.constantFrom(...schedules),
+        fc.integer({ min: Date.UTC(2026, 0, 1), max: Date.UTC(2027, 11, 31) }),
+        (zone, schedule, from) => {
+          const runs = nextRuns(schedule, zone, new Date(from), 4);
+          let last = from;
+          for (const run of runs) {
+            expect(run.getTime()).toBeGreaterThan(last);
+            expect(previousRun(schedule, zone, run)).toEqual(run);
+            expect(
+              previousRun(schedule, zone, new Date(run.getTime() - 1))?.getTime() ?? 0,
+            ).toBeLessThan(run.getTime());
+            last = run.getTime();
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe('shortestIntervalMs', () => {
+  const minute = 60_000;
+  it.each([
+    ['@hourly', 60 * minute],
+    ['@daily', 24 * 60 * minute],
+    ['*/15 * * * *', 15 * minute],
+    ['0 9,17 * * *', 8 * 60 * minute],
+    ['0 0 * * 1-5', 24 * 60 * minute],
+    ['@weekly', 7 * 24 * 60 * minute],
+    ['@monthly', 28 * 24 * 60 * minute],
+    ['*/5 * * * * *', 5000],
+  ])('%j is %d ms', (schedule, ms) => {
+    expect(shortestIntervalMs(schedule)).toBe(ms);
   });
 });

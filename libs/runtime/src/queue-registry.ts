@@ -5,6 +5,7 @@ import {
   JOB,
   QUEUE,
   SNAPSHOT_JOB_OPTIONS,
+  TICK_QUEUE_SETTINGS,
   type QueueName,
   type SnapshotJobData,
   type TickJobData,
@@ -24,7 +25,11 @@ export class QueueRegistry {
     private readonly logger: Logger,
   ) {
     this.connection = createRedis(redisUrl, logger, { forBullMQ: true, name: 'queues' });
-    this.ticks = new Queue<TickJobData>(QUEUE.ticks, { connection: this.connection, prefix });
+    this.ticks = new Queue<TickJobData>(QUEUE.ticks, {
+      connection: this.connection,
+      prefix,
+      settings: TICK_QUEUE_SETTINGS,
+    });
     this.snapshots = new Queue<SnapshotJobData>(QUEUE.snapshots, {
       connection: this.connection,
       prefix,
