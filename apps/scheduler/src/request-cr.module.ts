@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { Config } from '#lib/config';
 import { createRequestServices, type EngineDeps } from '#lib/engine';
 import type { KubeClient } from '#lib/kube';
-import { RequestQueues } from '#lib/queues';
+import type { RequestQueues } from '#lib/queues';
 import {
   CONFIG,
   ENGINE_DEPS,
@@ -48,7 +48,7 @@ export class RequestCrService implements OnApplicationBootstrap, BeforeApplicati
     if (this.config.mode !== 'kubernetes' || !this.kube) return;
     const prefix = this.config.queuePrefix;
     this.connection = this.queues.workerConnection('request-resources');
-    this.producer = new RequestQueues(this.connection, prefix);
+    this.producer = this.queues.requestQueues(this.connection);
     const controller = new RequestCrController({
       kube: this.kube,
       ...createRequestServices(this.deps, this.redis, prefix),

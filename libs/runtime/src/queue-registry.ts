@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import {
   JOB,
   QUEUE,
+  RequestQueues,
   SNAPSHOT_JOB_OPTIONS,
   TICK_QUEUE_SETTINGS,
   type QueueName,
@@ -63,6 +64,13 @@ export class QueueRegistry {
         data: job.data,
         opts: { ...SNAPSHOT_JOB_OPTIONS, jobId: job.id, delay: job.delayMs || undefined },
       })),
+    );
+  }
+
+  /** The request, restore and cleanup queues over `connection`, their errors logged. */
+  requestQueues(connection: Redis): RequestQueues {
+    return new RequestQueues(connection, this.prefix, (queue, error) =>
+      this.logger.warn({ queue, err: error.message }, 'queue error'),
     );
   }
 

@@ -52,6 +52,18 @@ class RuntimeShutdown implements OnApplicationShutdown {
   }
 }
 
+/** `/readyz` says "redis unreachable" while the shared connection is down, not ioredis' text. */
+async function redisReadiness(redis: Redis): Promise<string | undefined> {
+  if (redis.status !== 'ready') return REDIS_UNREACHABLE;
+  try {
+    return (await redis.ping()) === 'PONG' ? undefined : REDIS_UNREACHABLE;
+  } catch {
+    return REDIS_UNREACHABLE;
+  }
+}
+
+const REDIS_UNREACHABLE = 'redis unreachable';
+
 /**
  * Shared providers of every role: configuration, logger, the Redis connection, the storage
  * driver, the engine's stores and the queue producers. Global so role modules only import it
@@ -84,9 +96,7 @@ export class RuntimeModule {
     const queues = new QueueRegistry(redisUrl, config.queuePrefix, logger);
     const readiness = new Readiness();
     if (informers) registerInformerReadiness(readiness, informers);
-    readiness.register('redis', async () =>
-      (await redis.ping()) === 'PONG' ? undefined : 'redis did not answer PING',
-    );
+    readiness.register('redis', () => redisReadiness(redis));
     const values = [
       { provide: CONFIG, useValue: config },
       { provide: LOGGER, useValue: logger },
