@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { eventually, getJson, startApp, type AppProcess } from '../support/app-process.js';
+import { eventually, getJson, MAIN, startApp, type AppProcess } from '../support/app-process.js';
 import { freePort } from '../support/redis-server.js';
 import { makeVolume } from '../support/volumes.js';
 
@@ -189,4 +189,33 @@ describe('start-up with Redis down, and Ctrl-C during a run', () => {
     expect(app.output()).toContain('embedded redis stopped');
     expect(nonJsonLines(app.output())).toEqual([]);
   }, 120_000);
+
+  it('SIGINT while it is still starting (embedded redis up, app not listening yet) leaves nothing behind', async () => {
+    const { dir, env } = await localSetup(4 * 1024);
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const child = spawn(process.execPath, [MAIN], {
+      env: { PATH: process.env.PATH ?? '', ...env, PORT: String(await freePort()) },
+      stdio: 'ignore',
+      detached: true,
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    cleanups.push(async () => {
+      if (child.exitCode === null && child.signalCode === null)
+        process.kill(-child.pid!, 'SIGKILL');
+      await exited;
+    });
+    const pidFile = join(env.SNAPWARDEN_DATA_DIR!, 'redis', 'redis.pid');
+    const redisPid = await eventually(
+      async () => Number((await readFile(pidFile, 'utf8').catch(() => '')).trim()) || undefined,
+      30_000,
+      'the embedded redis started',
+    );
+    process.kill(-child.pid!, 'SIGINT');
+    await exited;
+    await eventually(
+      () => Promise.resolve(isAlive(redisPid) ? undefined : true),
+      15_000,
+      'the embedded redis gone',
+    );
+  }, 60_000);
 });
