@@ -1,4 +1,6 @@
+import { CronExpressionParser } from 'cron-parser';
 import fc from 'fast-check';
+import { IANAZone } from 'luxon';
 import {
   intervalMs,
   nextRuns,
@@ -247,5 +249,88 @@ describe('shortestIntervalMs', () => {
     ['*/5 * * * * *', 5000],
   ])('%j is %d ms', (schedule, ms) => {
     expect(shortestIntervalMs(schedule)).toBe(ms);
+  });
+});
+
+describe('nextRuns against a brute-force reading of the DST rules', () => {
+  const MINUTE = 60_000;
+  const HOUR = 3_600_000;
+  const DAY = 86_400_000;
+
+  /**
+   * Every run in (from, to], minute by minute in real time: a real minute whose wall-clock time
+   * matches runs if it is that wall time's first occurrence (or any, for every-hour schedules);
+   * a matching wall time skipped by a gap runs at the instant after the gap it shifts to.
+   */
+  function bruteForce(schedule: string, zone: string, from: number, to: number): number[] {
+    const tz = IANAZone.create(zone);
+    const wallOf = (t: number) => t + tz.offset(t) * MINUTE;
+    const matching = new Set<number>();
+    const walls = CronExpressionParser.parse(normalizeSchedule(schedule), {
+      tz: 'UTC',
+      currentDate: new Date(wallOf(from) - DAY),
+    });
+    for (let w = walls.next().getTime(); w <= wallOf(to) + DAY; w = walls.next().getTime()) {
+      matching.add(w);
+    }
+    const everyHour = /^\S+ \*( |$)/.test(normalizeSchedule(schedule));
+    const seen = new Set<number>();
+    const runs = new Set<number>();
+    const start = Math.floor((from - 3 * HOUR) / MINUTE) * MINUTE;
+    let previousWall = wallOf(start) - MINUTE;
+    for (let t = start; t <= to; t += MINUTE) {
+      const wall = wallOf(t);
+      for (let skipped = previousWall + MINUTE; skipped < wall; skipped += MINUTE) {
+        if (matching.has(skipped)) runs.add(skipped - (wallOf(t - MINUTE) - (t - MINUTE)));
+      }
+      if (matching.has(wall) && (everyHour || !seen.has(wall))) runs.add(t);
+      seen.add(wall);
+      previousWall = Math.max(previousWall, wall);
+    }
+    return [...runs].filter((r) => r > from && r <= to).sort((a, b) => a - b);
+  }
+
+  it('agrees near every kind of clock change', () => {
+    const transitions = [
+      ['America/Havana', '2026-03-08T05:00:00Z'],
+      ['America/Havana', '2026-11-01T05:00:00Z'],
+      ['America/Santiago', '2026-09-06T04:00:00Z'],
+      ['Africa/Cairo', '2026-04-23T22:00:00Z'],
+      ['Asia/Beirut', '2026-03-28T22:00:00Z'],
+      ['Australia/Lord_Howe', '2026-10-03T15:30:00Z'],
+      ['Australia/Lord_Howe', '2026-04-04T15:00:00Z'],
+      ['America/New_York', '2026-11-01T06:00:00Z'],
+      ['Europe/Berlin', '2026-03-29T01:00:00Z'],
+      ['Europe/Berlin', '2026-10-25T01:00:00Z'],
+    ] as const;
+    const schedules = [
+      '0 0 * * *',
+      '15 2 * * *',
+      '20,40 2 * * *',
+      '20,40 1,2 * * 0',
+      '0 * * * *',
+      '*/30 * * * *',
+      '*/20 0-2 * * *',
+      '45 1 * * *',
+    ];
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...transitions),
+        fc.constantFrom(...schedules),
+        fc.integer({ min: -1.5 * DAY, max: 0.5 * DAY }),
+        ([zone, change], schedule, shift) => {
+          const from = Date.parse(change) + shift;
+          const to = from + 1.5 * DAY;
+          const expected = bruteForce(schedule, zone, from, to);
+          const projected = nextRuns(schedule, zone, new Date(from), expected.length + 1)
+            .map((d) => d.getTime())
+            .filter((t) => t <= to);
+          expect(projected.map((t) => new Date(t).toISOString())).toEqual(
+            expected.map((t) => new Date(t).toISOString()),
+          );
+        },
+      ),
+      { numRuns: 40 },
+    );
   });
 });

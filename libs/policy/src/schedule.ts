@@ -165,18 +165,20 @@ function scheduleClock(schedule: string, timeZone: string): ScheduleClock {
  * `slack` early, because a time in a gap or a repeated hour maps up to `slack` later.
  */
 function nextInstant(clock: ScheduleClock, after: number): number | undefined {
-  const slack = offsetSpread(clock.zone, after);
   const wallAfter = after + offsetOf(clock.zone, after);
-  const walls = parse(clock.cron, 'UTC', new Date(wallAfter - slack - 1000));
+  const walls = parse(clock.cron, 'UTC', new Date(wallAfter - slackNear(clock.zone, after) - 1000));
   let best: number | undefined;
   let bestWall = 0;
+  let stopSlack = 0;
   for (let step = 0; step < MAX_FORWARD_STEPS; step++) {
     const wall = stepOrUndefined(() => walls.next().getTime());
-    if (wall === undefined || (best !== undefined && wall > bestWall + slack)) break;
+    if (wall === undefined || (best !== undefined && wall > bestWall + stopSlack)) break;
     for (const instant of instantsOf(clock, wall)) {
       if (instant > after && (best === undefined || instant < best)) {
         best = instant;
         bestWall = wall;
+        // A later wall-clock time can still map earlier if a clock change is near the best.
+        stopSlack = slackNear(clock.zone, instant);
       }
     }
   }
@@ -185,18 +187,19 @@ function nextInstant(clock: ScheduleClock, after: number): number | undefined {
 
 /** The latest run at or before `at`; the mirror image of {@link nextInstant}. */
 function previousInstant(clock: ScheduleClock, at: number): number | undefined {
-  const slack = offsetSpread(clock.zone, at);
   const wallAt = at + offsetOf(clock.zone, at);
-  const walls = parse(clock.cron, 'UTC', new Date(wallAt + slack + 1000));
+  const walls = parse(clock.cron, 'UTC', new Date(wallAt + slackNear(clock.zone, at) + 1000));
   let best: number | undefined;
   let bestWall = 0;
+  let stopSlack = 0;
   for (let step = 0; step < MAX_FORWARD_STEPS; step++) {
     const wall = stepOrUndefined(() => walls.prev().getTime());
-    if (wall === undefined || (best !== undefined && wall < bestWall - slack)) break;
+    if (wall === undefined || (best !== undefined && wall < bestWall - stopSlack)) break;
     for (const instant of instantsOf(clock, wall)) {
       if (instant <= at && (best === undefined || instant > best)) {
         best = instant;
         bestWall = wall;
+        stopSlack = slackNear(clock.zone, instant);
       }
     }
   }
@@ -220,9 +223,19 @@ function instantsOf(clock: ScheduleClock, wall: number): number[] {
   return clock.everyHour ? valid : valid.slice(0, 1);
 }
 
-/** How far the zone's offset moves within two days of `at` (0 away from any clock change). */
-function offsetSpread(zone: IANAZone, at: number): number {
-  const offsets = [at - 2 * DAY_MS, at, at + 2 * DAY_MS].map((t) => offsetOf(zone, t));
+/**
+ * How far a wall-clock time near `at` can map from where it would without a clock change: the
+ * size of a clock change within that distance of `at`, else 0 (the common case, which keeps
+ * per-second schedules cheap away from clock changes).
+ */
+function slackNear(zone: IANAZone, at: number): number {
+  const spread = offsetSpread(zone, [at - 2 * DAY_MS, at, at + 2 * DAY_MS]);
+  if (spread === 0) return 0;
+  return offsetSpread(zone, [at - spread, at, at + spread]) === 0 ? 0 : spread;
+}
+
+function offsetSpread(zone: IANAZone, instants: number[]): number {
+  const offsets = instants.map((t) => offsetOf(zone, t));
   return Math.max(...offsets) - Math.min(...offsets);
 }
 
