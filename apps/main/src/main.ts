@@ -123,6 +123,13 @@ async function withDeadline(work: Promise<unknown>, ms: number): Promise<boolean
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`snapwarden failed to start: ${(error as Error).message}\n`);
+  // One JSON line like every other, whether or not the logger exists yet.
+  const line = {
+    level: 60,
+    time: new Date().toISOString(),
+    service: 'snapwarden',
+    msg: `snapwarden failed to start: ${(error as Error).message}`,
+  };
+  process.stderr.write(`${JSON.stringify(line)}\n`);
   process.exit(1);
 });
