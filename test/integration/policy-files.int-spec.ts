@@ -90,6 +90,11 @@ describe('policy files', () => {
         'spec.retention',
       ],
       [
+        'jitter-over-interval.yaml',
+        `schedule: '@hourly'\njitterSeconds: 86400\nclaimNames: [db]\nretention: {keepLast: 2}`,
+        'spec.jitterSeconds',
+      ],
+      [
         'unknown.yaml',
         `schedule: '@daily'\nclaimNames: [db]\nretention: {keepLast: 2}\nretension: {keepLast: 9}`,
         'spec.retension',

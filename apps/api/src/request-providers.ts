@@ -7,7 +7,7 @@ import {
   type SnapshotRequestService,
   type EngineDeps,
 } from '#lib/engine';
-import { RequestQueues } from '#lib/queues';
+import type { RequestQueues } from '#lib/queues';
 import { CONFIG, ENGINE_DEPS, QueueRegistry, REDIS } from '#lib/runtime';
 
 /** The API's side of requests and restores: their services, store and queue producer. */
@@ -25,7 +25,7 @@ export class RequestsGateway implements OnApplicationShutdown {
     @Inject(QueueRegistry) queues: QueueRegistry,
   ) {
     this.connection = queues.workerConnection('api-requests');
-    this.producer = new RequestQueues(this.connection, config.queuePrefix);
+    this.producer = queues.requestQueues(this.connection);
     const services = createRequestServices(deps, redis, config.queuePrefix);
     this.snapshots = services.snapshots;
     this.restores = services.restores;

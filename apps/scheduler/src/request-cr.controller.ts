@@ -88,6 +88,7 @@ export class RequestCrController {
   private readonly kinds: [RequestKind<unknown>, Informer<RequestObject>, KeyedWorkQueue][] = [];
   private subscription?: AuditSubscription;
   private timer?: NodeJS.Timeout;
+  private closed = false;
   private readonly clock: () => Date;
 
   constructor(private readonly options: RequestCrControllerOptions) {
@@ -122,8 +123,11 @@ export class RequestCrController {
         this.options.logger.warn({ err: String(error) }, 'request status: audit tail failed'),
     });
     await this.subscription.ready;
+    if (this.closed) return;
     await Promise.all(this.informers.map((i) => i.start()));
-    this.timer = setInterval(() => this.resync(), this.options.resyncMs ?? 10_000);
+    // Closed while starting: stop what has just started.
+    if (this.closed) for (const informer of this.informers) informer.stop();
+    else this.timer = setInterval(() => this.resync(), this.options.resyncMs ?? 10_000);
   }
 
   /** Why this controller is not ready (an informer not synced or stale), if it is not. */
@@ -137,6 +141,7 @@ export class RequestCrController {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     clearInterval(this.timer);
     this.subscription?.();
     for (const informer of this.informers) informer.stop();

@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { Config } from '#lib/config';
 import { createRequestServices, type EngineDeps } from '#lib/engine';
 import type { KubeClient } from '#lib/kube';
-import { RequestQueues } from '#lib/queues';
+import type { RequestQueues } from '#lib/queues';
 import {
   CONFIG,
   ENGINE_DEPS,
@@ -44,11 +44,11 @@ export class RequestCrService implements OnApplicationBootstrap, BeforeApplicati
     @Inject(Readiness) private readonly readiness: Readiness,
   ) {}
 
-  async onApplicationBootstrap(): Promise<void> {
+  onApplicationBootstrap(): void {
     if (this.config.mode !== 'kubernetes' || !this.kube) return;
     const prefix = this.config.queuePrefix;
     this.connection = this.queues.workerConnection('request-resources');
-    this.producer = new RequestQueues(this.connection, prefix);
+    this.producer = this.queues.requestQueues(this.connection);
     const controller = new RequestCrController({
       kube: this.kube,
       ...createRequestServices(this.deps, this.redis, prefix),
@@ -59,7 +59,13 @@ export class RequestCrService implements OnApplicationBootstrap, BeforeApplicati
     });
     this.controller = controller;
     this.readiness.register('request-resources', () => controller.notReadyReason());
-    await controller.start();
+    // Not awaited: the audit tail waits for Redis and the informers for the API server, and
+    // the HTTP listener (liveness) must not; readiness reports the informers until synced.
+    controller
+      .start()
+      .catch((error: unknown) =>
+        this.logger.error({ err: String(error) }, 'request resources controller did not start'),
+      );
   }
 
   async beforeApplicationShutdown(): Promise<void> {

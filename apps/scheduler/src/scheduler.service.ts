@@ -20,6 +20,10 @@ import { CONFIG, ENGINE_DEPS, LOGGER, QueueRegistry, Readiness } from '#lib/runt
 import { BullMQJobSchedulers } from './bullmq-job-scheduler.adapter.js';
 import { POLICY_SOURCE } from './scheduler.constants.js';
 
+/** Backoff of a failed reconcile pass (Redis unreachable): 250 ms doubling up to 4 s. */
+const RETRY_BASE_MS = 250;
+const RETRY_MAX_MS = 4_000;
+
 /**
  * The scheduler role: loads the policy source (the policy folder in local mode, BackupPolicy
  * custom resources in kubernetes mode), reconciles it into job schedulers on every change and
@@ -33,6 +37,9 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
   private readonly connection: Redis;
   private readonly cleanup: RequestQueues;
   private timer?: NodeJS.Timeout;
+  private retryTimer?: NodeJS.Timeout;
+  private failures = 0;
+  private closed = false;
   private chain: Promise<void> = Promise.resolve();
   private lastSync?: Date;
   /** What was last logged per problem source, so that a problem is logged once per change. */
@@ -65,14 +72,20 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
     );
   }
 
+  /**
+   * Starts the first pass without waiting for it: with Redis down it would hold up the HTTP
+   * listener (and `/healthz`) until Redis returns. `/readyz` waits for it instead.
+   */
   async onApplicationBootstrap(): Promise<void> {
-    await this.resync('start');
+    void this.resync('start');
     await this.source.watch(() => void this.resync('policy change'));
     this.timer = setInterval(() => void this.resync('periodic'), this.config.resyncIntervalMs);
   }
 
   async beforeApplicationShutdown(): Promise<void> {
+    this.closed = true;
     clearInterval(this.timer);
+    clearTimeout(this.retryTimer);
     await this.source.close();
     await this.chain;
     await this.cleanup.close();
@@ -97,6 +110,7 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
       this.lastSync = this.deps.clock();
       await this.cleanUpRemoved(result);
       await this.source.reconciled?.(desired, result, this.lastSync);
+      this.failures = 0;
       // A pass that changed nothing (the periodic resync, mostly) is not worth an info line.
       const changed = result.applied.length + result.removed.length + result.upserted.length > 0;
       this.logger[changed ? 'info' : 'debug'](
@@ -104,8 +118,15 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
         'policies reconciled',
       );
     } catch (error) {
-      // Don't let one failed pass stop the next ones; the periodic resync retries.
-      this.logger.error({ reason, err: (error as Error).message }, 'policy reconcile failed');
+      // Don't let one failed pass stop the next ones, nor wait for the periodic resync: retry
+      // with backoff, so schedules begin within seconds of Redis returning.
+      const retryInMs = Math.min(RETRY_BASE_MS * 2 ** this.failures, RETRY_MAX_MS);
+      this.failures++;
+      this.logger.error(
+        { reason, err: (error as Error).message, retryInMs },
+        'policy reconcile failed',
+      );
+      this.retryLater(retryInMs);
     }
   }
 
@@ -128,6 +149,12 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
       this.logged.delete(source);
       this.logger.info({ source }, `policy problem solved: ${source}`);
     }
+  }
+
+  private retryLater(delayMs: number): void {
+    if (this.closed) return;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => void this.resync('retry'), delayMs);
   }
 
   /**

@@ -1,7 +1,7 @@
 import { Worker, type Processor } from 'bullmq';
 import type { Logger } from 'pino';
 import { SnapshotService, TickService, type EngineDeps } from '#lib/engine';
-import { QUEUE, type QueueName, type RequestQueueName } from '#lib/queues';
+import { QUEUE, TICK_QUEUE_SETTINGS, type QueueName, type RequestQueueName } from '#lib/queues';
 import type { QueueRegistry } from '#lib/runtime';
 import { snapshotProcessor } from './snapshot.processor.js';
 import { tickProcessor } from './tick.processor.js';
@@ -55,6 +55,7 @@ export function createWorkers(
       lockDuration: options.lockDurationMs,
       stalledInterval: options.lockDurationMs,
       maxStalledCount: 3,
+      ...(name === QUEUE.ticks ? { settings: TICK_QUEUE_SETTINGS } : {}),
     });
     // BullMQ leaves a connection it was given open; this one is the worker's alone.
     worker.on('closed', () => {

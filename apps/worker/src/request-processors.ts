@@ -5,7 +5,7 @@ import {
   createRequestServices,
   type EngineDeps,
 } from '#lib/engine';
-import { REQUEST_QUEUE, RequestQueues, type RequestQueueName } from '#lib/queues';
+import { REQUEST_QUEUE, type RequestQueueName } from '#lib/queues';
 import type { QueueRegistry } from '#lib/runtime';
 import { cleanupProcessor } from './cleanup.processor.js';
 import { requestProcessor } from './request.processor.js';
@@ -23,7 +23,7 @@ export function createRequestProcessors(
   failedGraceMs?: number,
 ) {
   const connection = queues.workerConnection('requests');
-  const producer = new RequestQueues(connection, prefix);
+  const producer = queues.requestQueues(connection);
   const { snapshots: requests, restores } = createRequestServices(deps, connection, prefix);
   const processors: Record<RequestQueueName, Processor> = {
     [REQUEST_QUEUE.requests]: requestProcessor(

@@ -177,7 +177,8 @@ export class RestoreService {
 
   private async rollback(record: RestoreRecord, snapshot: Snapshot): Promise<void> {
     const volume = { namespace: snapshot.namespace, name: snapshot.volumeName };
-    const caps = await this.deps.driver.capabilities(volume);
+    // The snapshot's own class decides, not the default class of the claim's provisioner.
+    const caps = await this.deps.driver.capabilities(volume, snapshot.snapshotClassName);
     if (!caps.rollback) {
       throw new InvalidRequestError(
         `the ${this.deps.driver.name} driver cannot roll a volume back; use mode NewVolume`,

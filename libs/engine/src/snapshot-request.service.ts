@@ -6,6 +6,7 @@ import {
   MANAGED_BY_VALUE,
   formatScheduledAt,
   isFinalRequestPhase,
+  labelValue,
   onDemandSnapshotName,
   parseDuration,
   type ClaimSnapshotStatus,
@@ -292,14 +293,6 @@ function expiryOf(now: Date, ttl: string): string | undefined {
 
 function describeFailures(volumes: VolumeRunResult[]): string {
   return volumes.map((v) => `${v.volume} (${v.error ?? v.reason ?? v.state})`).join('; ');
-}
-
-/** Label values are at most 63 characters of `[A-Za-z0-9-_.]`; longer names are cut. */
-function labelValue(value: string): string {
-  return value
-    .replace(/[^A-Za-z0-9._-]/g, '-')
-    .slice(0, 63)
-    .replace(/[^A-Za-z0-9]+$/, '');
 }
 
 function labelsFor(record: SnapshotRequestRecord, volume: Volume): Record<string, string> {

@@ -7,6 +7,7 @@ import {
   LABEL_POLICY,
   LABEL_SCHEDULED_AT,
   LABEL_VOLUME,
+  labelValue,
   MANAGED_BY_VALUE,
   PROTECTED_BY_KEEP_LABEL,
   PROTECTED_BY_ON_DEMAND,
@@ -288,8 +289,8 @@ export class SnapshotService {
     return {
       ...(stored.policy.spec.snapshotLabels ?? {}),
       [LABEL_MANAGED_BY]: MANAGED_BY_VALUE,
-      [LABEL_POLICY]: stored.policy.metadata.name,
-      [LABEL_VOLUME]: data.volume.name,
+      [LABEL_POLICY]: labelValue(stored.policy.metadata.name),
+      [LABEL_VOLUME]: labelValue(data.volume.name),
       [LABEL_SCHEDULED_AT]: formatScheduledAt(new Date(data.scheduledAt)),
     };
   }

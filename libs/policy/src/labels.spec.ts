@@ -1,5 +1,6 @@
 import { isLabelValue } from './k8s-syntax.js';
-import { formatScheduledAt, parseScheduledAt } from './labels.js';
+import fc from 'fast-check';
+import { formatScheduledAt, labelValue, parseScheduledAt } from './labels.js';
 
 describe('scheduled-at label value', () => {
   it.each([
@@ -24,5 +25,32 @@ describe('scheduled-at label value', () => {
     'x20261121t020000z',
   ])('rejects %j', (value) => {
     expect(parseScheduledAt(value)).toBeUndefined();
+  });
+});
+
+describe('labelValue', () => {
+  const long =
+    'data-postgresql-ha-postgresql-primary-0-with-a-very-long-release-name-for-prod-eu-1';
+
+  it.each(['data-db-0', 'A.b_c-9', '', 'x'.repeat(63)])('keeps the valid value %j', (value) => {
+    expect(labelValue(value)).toBe(value);
+  });
+
+  it('trims a long claim name and keeps it recognisable and distinct', () => {
+    const value = labelValue(long);
+    expect(value).toHaveLength(63);
+    expect(isLabelValue(value)).toBe(true);
+    expect(value.startsWith('data-postgresql-ha-postgresql-primary-0-with-a-very-')).toBe(true);
+    expect(labelValue(`${long}-2`)).not.toBe(value);
+    expect(labelValue(long)).toBe(value);
+  });
+
+  it('is always a valid label value', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 300, unit: 'binary' }), (input) => {
+        expect(isLabelValue(labelValue(input))).toBe(true);
+      }),
+      { numRuns: 500 },
+    );
   });
 });

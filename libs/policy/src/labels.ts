@@ -1,3 +1,6 @@
+import { createHash } from 'node:crypto';
+import { isLabelValue } from './k8s-syntax.js';
+
 /**
  * Label and annotation keys snapwarden writes on the snapshots it creates. They are the contract
  * by which any replica (and any operator with `kubectl -l`) recognises a snapshot's origin.
@@ -39,4 +42,27 @@ export function parseScheduledAt(value: string): Date | undefined {
   if (!m) return undefined;
   const date = new Date(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}Z`);
   return Number.isNaN(date.getTime()) || formatScheduledAt(date) !== value ? undefined : date;
+}
+
+const LABEL_VALUE_MAX = 63;
+const HASH_LENGTH = 8;
+
+/**
+ * The label value snapwarden writes for `value` (a claim, policy, request or snapshot name):
+ * `value` itself when it is a valid label value, otherwise the longest valid prefix of it with
+ * characters outside `[A-Za-z0-9._-]` replaced by `-`, followed by `-` and 8 hex characters of a
+ * sha256 over the untrimmed value, so distinct long names stay distinct.
+ *
+ * Invariant: the result is a valid label value (at most 63 characters, starts and ends
+ * alphanumeric), a pure function of `value`, and `value` unchanged whenever that is valid.
+ */
+export function labelValue(value: string): string {
+  if (isLabelValue(value)) return value;
+  const hash = createHash('sha256').update(value).digest('hex').slice(0, HASH_LENGTH);
+  const prefix = value
+    .replace(/[^A-Za-z0-9._-]/g, '-')
+    .slice(0, LABEL_VALUE_MAX - HASH_LENGTH - 1)
+    .replace(/^[^A-Za-z0-9]+/, '')
+    .replace(/[^A-Za-z0-9]+$/, '');
+  return prefix === '' ? hash : `${prefix}-${hash}`;
 }

@@ -3,7 +3,7 @@ import { parseDuration } from './duration.js';
 import { quoteValue } from './field-errors.js';
 import { hooksSchemaWith } from './hooks.schema.js';
 import { isDns1123Label, isDns1123Subdomain, isLabelKey, isLabelValue } from './k8s-syntax.js';
-import { validateSchedule } from './schedule.js';
+import { shortestIntervalMs, validateSchedule } from './schedule.js';
 import { isValidTimeZone } from './time-zone.js';
 
 /*
@@ -202,6 +202,10 @@ export const BackupPolicySpecSchema = z
     hooks: HooksSchema.optional(),
   })
   .superRefine((spec, ctx) => {
+    const jitterProblem = jitterBoundProblem(spec.schedule, spec.jitterSeconds);
+    if (jitterProblem !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['jitterSeconds'], message: jitterProblem });
+    }
     if (spec.selector === undefined && (spec.claimNames ?? []).length === 0) {
       ctx.addIssue({
         code: 'custom',
@@ -260,4 +264,12 @@ export interface BackupPolicy {
   kind: typeof BACKUP_POLICY_KIND;
   metadata: PolicyMetadata;
   spec: BackupPolicySpec;
+}
+
+/** Jitter must stay below the schedule's shortest interval, or a tick would run after the next. */
+function jitterBoundProblem(schedule: string, jitterSeconds: number): string | undefined {
+  if (jitterSeconds === 0 || validateSchedule(schedule) !== undefined) return undefined;
+  const bound = shortestIntervalMs(schedule) / 1000;
+  if (jitterSeconds < bound) return undefined;
+  return `must be less than ${bound} seconds, the shortest interval of schedule "${schedule}"`;
 }

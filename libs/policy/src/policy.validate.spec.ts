@@ -253,6 +253,26 @@ describe('parseBackupPolicy', () => {
     expect(errors[0]?.message).toMatch(message);
   });
 
+  it.each([
+    ['@hourly', 3600, /less than 3600 seconds, the shortest interval of schedule "@hourly"/],
+    ['@hourly', 86_400, /less than 3600 seconds/],
+    ['*/5 * * * * *', 5, /less than 5 seconds/],
+    ['0 9,17 * * *', 28_800, /less than 28800 seconds/],
+  ])('rejects jitter not below the shortest interval of %j: %d s', (schedule, jitter, message) => {
+    const errors = errorsOf(policy({ schedule, jitterSeconds: jitter }));
+    expect(errors).toEqual([
+      { field: 'spec.jitterSeconds', message: expect.stringMatching(message) },
+    ]);
+  });
+
+  it.each([
+    ['@hourly', 3599],
+    ['0 2 * * *', 86_399],
+    ['*/5 * * * * *', 4],
+  ])('accepts jitter below the shortest interval of %j: %d s', (schedule, jitter) => {
+    expect(parseBackupPolicy(policy({ schedule, jitterSeconds: jitter }), ctx).ok).toBe(true);
+  });
+
   it('lists every problem at once', () => {
     const errors = errorsOf(
       policy({ schedule: 'nope', timeZone: 'Nowhere/City', reservedSlots: -1, bar: true }),

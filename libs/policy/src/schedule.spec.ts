@@ -1,8 +1,12 @@
+import { CronExpressionParser } from 'cron-parser';
+import fc from 'fast-check';
+import { IANAZone } from 'luxon';
 import {
   intervalMs,
   nextRuns,
   normalizeSchedule,
   previousRun,
+  shortestIntervalMs,
   validateSchedule,
 } from './schedule.js';
 
@@ -103,6 +107,27 @@ describe('nextRuns', () => {
       '2026-11-01T03:30:00Z',
       ['2026-11-01T04:00:00.000Z', '2026-11-01T05:00:00.000Z', '2026-11-01T06:00:00.000Z'],
     ],
+    // Havana's midnight gap, 2026-03-08 00:00 CST -> 01:00 CDT: midnight runs at 01:00 CDT.
+    [
+      '0 0 * * *',
+      'America/Havana',
+      '2026-03-07T12:00:00Z',
+      ['2026-03-08T05:00:00.000Z', '2026-03-09T04:00:00.000Z', '2026-03-10T04:00:00.000Z'],
+    ],
+    // Lord Howe's 30-minute gap, 2026-10-04 02:00 -> 02:30: 02:15 runs at 02:45.
+    [
+      '15 2 * * *',
+      'Australia/Lord_Howe',
+      '2026-10-02T12:00:00Z',
+      ['2026-10-02T15:45:00.000Z', '2026-10-03T15:45:00.000Z', '2026-10-04T15:15:00.000Z'],
+    ],
+    // A fixed hour in the fold runs once per wall-clock time.
+    [
+      '*/30 1 * * *',
+      'America/New_York',
+      '2026-11-01T04:50:00Z',
+      ['2026-11-01T05:00:00.000Z', '2026-11-01T05:30:00.000Z', '2026-11-02T06:00:00.000Z'],
+    ],
     [
       '@daily',
       'Europe/Berlin',
@@ -171,5 +196,141 @@ describe('intervalMs', () => {
     ['0 0 * * 1-5', 'UTC', '2026-11-19T12:00:00Z', 72 * hour],
   ])('%j in %s after %s is %d ms', (schedule, zone, after, ms) => {
     expect(intervalMs(schedule, zone, at(after))).toBe(ms);
+  });
+});
+
+describe('one clock, both directions', () => {
+  const zones = [
+    'America/Havana',
+    'America/Santiago',
+    'Africa/Cairo',
+    'Asia/Beirut',
+    'Australia/Lord_Howe',
+    'America/New_York',
+    'Europe/Berlin',
+    'Asia/Kathmandu',
+  ];
+  const schedules = ['0 0 * * *', '15 2 * * *', '0 * * * *', '*/30 * * * *', '*/20 1 * * *'];
+
+  it('runs strictly increase and previousRun of each run is that run', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...zones),
+        fc.constantFrom(...schedules),
+        fc.integer({ min: Date.UTC(2026, 0, 1), max: Date.UTC(2027, 11, 31) }),
+        (zone, schedule, from) => {
+          const runs = nextRuns(schedule, zone, new Date(from), 4);
+          let last = from;
+          for (const run of runs) {
+            expect(run.getTime()).toBeGreaterThan(last);
+            expect(previousRun(schedule, zone, run)).toEqual(run);
+            expect(
+              previousRun(schedule, zone, new Date(run.getTime() - 1))?.getTime() ?? 0,
+            ).toBeLessThan(run.getTime());
+            last = run.getTime();
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe('shortestIntervalMs', () => {
+  const minute = 60_000;
+  it.each([
+    ['@hourly', 60 * minute],
+    ['@daily', 24 * 60 * minute],
+    ['*/15 * * * *', 15 * minute],
+    ['0 9,17 * * *', 8 * 60 * minute],
+    ['0 0 * * 1-5', 24 * 60 * minute],
+    ['@weekly', 7 * 24 * 60 * minute],
+    ['@monthly', 28 * 24 * 60 * minute],
+    ['*/5 * * * * *', 5000],
+  ])('%j is %d ms', (schedule, ms) => {
+    expect(shortestIntervalMs(schedule)).toBe(ms);
+  });
+});
+
+describe('nextRuns against a brute-force reading of the DST rules', () => {
+  const MINUTE = 60_000;
+  const HOUR = 3_600_000;
+  const DAY = 86_400_000;
+
+  /**
+   * Every run in (from, to], minute by minute in real time: a real minute whose wall-clock time
+   * matches runs if it is that wall time's first occurrence (or any, for every-hour schedules);
+   * a matching wall time skipped by a gap runs at the instant after the gap it shifts to.
+   */
+  function bruteForce(schedule: string, zone: string, from: number, to: number): number[] {
+    const tz = IANAZone.create(zone);
+    const wallOf = (t: number) => t + tz.offset(t) * MINUTE;
+    const matching = new Set<number>();
+    const walls = CronExpressionParser.parse(normalizeSchedule(schedule), {
+      tz: 'UTC',
+      currentDate: new Date(wallOf(from) - DAY),
+    });
+    for (let w = walls.next().getTime(); w <= wallOf(to) + DAY; w = walls.next().getTime()) {
+      matching.add(w);
+    }
+    const everyHour = /^\S+ \*( |$)/.test(normalizeSchedule(schedule));
+    const seen = new Set<number>();
+    const runs = new Set<number>();
+    const start = Math.floor((from - 3 * HOUR) / MINUTE) * MINUTE;
+    let previousWall = wallOf(start) - MINUTE;
+    for (let t = start; t <= to; t += MINUTE) {
+      const wall = wallOf(t);
+      for (let skipped = previousWall + MINUTE; skipped < wall; skipped += MINUTE) {
+        if (matching.has(skipped)) runs.add(skipped - (wallOf(t - MINUTE) - (t - MINUTE)));
+      }
+      if (matching.has(wall) && (everyHour || !seen.has(wall))) runs.add(t);
+      seen.add(wall);
+      previousWall = Math.max(previousWall, wall);
+    }
+    return [...runs].filter((r) => r > from && r <= to).sort((a, b) => a - b);
+  }
+
+  it('agrees near every kind of clock change', () => {
+    const transitions = [
+      ['America/Havana', '2026-03-08T05:00:00Z'],
+      ['America/Havana', '2026-11-01T05:00:00Z'],
+      ['America/Santiago', '2026-09-06T04:00:00Z'],
+      ['Africa/Cairo', '2026-04-23T22:00:00Z'],
+      ['Asia/Beirut', '2026-03-28T22:00:00Z'],
+      ['Australia/Lord_Howe', '2026-10-03T15:30:00Z'],
+      ['Australia/Lord_Howe', '2026-04-04T15:00:00Z'],
+      ['America/New_York', '2026-11-01T06:00:00Z'],
+      ['Europe/Berlin', '2026-03-29T01:00:00Z'],
+      ['Europe/Berlin', '2026-10-25T01:00:00Z'],
+    ] as const;
+    const schedules = [
+      '0 0 * * *',
+      '15 2 * * *',
+      '20,40 2 * * *',
+      '20,40 1,2 * * 0',
+      '0 * * * *',
+      '*/30 * * * *',
+      '*/20 0-2 * * *',
+      '45 1 * * *',
+    ];
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...transitions),
+        fc.constantFrom(...schedules),
+        fc.integer({ min: -1.5 * DAY, max: 0.5 * DAY }),
+        ([zone, change], schedule, shift) => {
+          const from = Date.parse(change) + shift;
+          const to = from + 1.5 * DAY;
+          const expected = bruteForce(schedule, zone, from, to);
+          const projected = nextRuns(schedule, zone, new Date(from), expected.length + 1)
+            .map((d) => d.getTime())
+            .filter((t) => t <= to);
+          expect(projected.map((t) => new Date(t).toISOString())).toEqual(
+            expected.map((t) => new Date(t).toISOString()),
+          );
+        },
+      ),
+      { numRuns: 40 },
+    );
   });
 });

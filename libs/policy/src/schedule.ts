@@ -1,4 +1,5 @@
 import { CronExpressionParser, type CronExpression } from 'cron-parser';
+import { IANAZone } from 'luxon';
 import { isValidTimeZone } from './time-zone.js';
 
 const MACROS: Readonly<Record<string, string>> = {
@@ -14,6 +15,7 @@ const MACROS: Readonly<Record<string, string>> = {
 /** A field made of `H` (hashed value): cron-parser picks it at random unless seeded. */
 const HASHED_FIELD = /(^|[\s,])H([\s,/(]|$)/i;
 const MAX_FORWARD_STEPS = 10_000;
+const DAY_MS = 86_400_000;
 
 /**
  * Normalises a schedule to the cron text handed to BullMQ: macros (`@hourly`, `@daily`,
@@ -70,15 +72,28 @@ export function validateSchedule(schedule: string): string | undefined {
 }
 
 /**
- * The next `count` run times strictly after `after`, as BullMQ's job scheduler fires them (it
- * uses the same cron-parser with the same `tz`). Daylight-saving rule: a local time that does
- * not exist (spring forward) runs shifted forward by the gap; one that exists twice (fall back)
- * runs once, at its first occurrence. Throws for an invalid schedule or time zone.
+ * The next `count` run times strictly after `after`. This is the one schedule clock: the
+ * scheduler hands it to BullMQ as the tick queue's repeat strategy (see `#lib/queues`), so what
+ * fires is what this projects. The cron fields are matched against wall-clock time in
+ * `timeZone`; daylight-saving rules:
+ * - a wall-clock time that does not exist (spring forward) runs shifted forward by the gap
+ *   (02:30 in a 02:00→03:00 gap runs at 03:30; 00:00 in a 00:00→01:00 gap at 01:00); times
+ *   that shift onto the same instant run once;
+ * - a wall-clock time that exists twice (fall back) runs once, at its first occurrence, unless
+ *   the schedule fires in every hour of the day (hour field `*`): such a schedule runs in both
+ *   occurrences, so `0 * * * *` keeps one run per real hour.
+ * Throws for an invalid schedule or time zone.
  */
 export function nextRuns(schedule: string, timeZone: string, after: Date, count: number): Date[] {
-  const expression = parseChecked(schedule, timeZone, after);
+  const clock = scheduleClock(schedule, timeZone);
   const runs: Date[] = [];
-  while (runs.length < count && expression.hasNext()) runs.push(expression.next().toDate());
+  let from = after.getTime();
+  while (runs.length < count) {
+    const run = nextInstant(clock, from);
+    if (run === undefined) break;
+    runs.push(new Date(run));
+    from = run;
+  }
   return runs;
 }
 
@@ -87,20 +102,8 @@ export function nextRuns(schedule: string, timeZone: string, after: Date, count:
  * or `undefined` when the schedule never ran before. Throws for an invalid schedule or zone.
  */
 export function previousRun(schedule: string, timeZone: string, at: Date): Date | undefined {
-  const probe = parseChecked(schedule, timeZone, new Date(at.getTime() + 1));
-  // cron-parser's backward search disagrees with its forward one around DST changes (it picks
-  // the second 02:30 on a fall-back day), so step back twice and replay forwards.
-  let start: Date | undefined;
-  for (let step = 0; step < 2 && probe.hasPrev(); step++) start = probe.prev().toDate();
-  if (start === undefined) return undefined;
-  const forward = parseChecked(schedule, timeZone, new Date(start.getTime() - 1));
-  let last: Date | undefined;
-  for (let step = 0; step < MAX_FORWARD_STEPS && forward.hasNext(); step++) {
-    const run = forward.next().toDate();
-    if (run.getTime() > at.getTime()) break;
-    last = run;
-  }
-  return last;
+  const run = previousInstant(scheduleClock(schedule, timeZone), at.getTime());
+  return run === undefined ? undefined : new Date(run);
 }
 
 /**
@@ -116,11 +119,137 @@ export function intervalMs(schedule: string, timeZone: string, at: Date): number
   return second.getTime() - first.getTime();
 }
 
-function parseChecked(schedule: string, timeZone: string, currentDate: Date): CronExpression {
+/**
+ * The shortest gap, in milliseconds, between two consecutive runs of a valid schedule in
+ * wall-clock time (a day without a clock change): 3 600 000 for `@hourly`, 86 400 000 for
+ * `0 0 * * 1-5`. Throws for an invalid schedule.
+ */
+export function shortestIntervalMs(schedule: string): number {
+  const problem = validateSchedule(schedule);
+  if (problem !== undefined) throw new Error(problem);
+  const cron = normalizeSchedule(schedule);
+  const floor = cron.split(' ').length === 6 ? 1000 : 60_000;
+  // From a leap year's first day, over at most 1000 runs or 8 years, whichever ends first.
+  const expression = parse(cron, 'UTC', new Date(Date.UTC(2000, 0, 1) - 1));
+  const end = Date.UTC(2008, 0, 1);
+  let previous = expression.next().getTime();
+  let shortest = Number.POSITIVE_INFINITY;
+  for (let step = 0; step < 1000 && shortest > floor; step++) {
+    const run = expression.next().getTime();
+    shortest = Math.min(shortest, run - previous);
+    if (run > end) break;
+    previous = run;
+  }
+  return shortest;
+}
+
+interface ScheduleClock {
+  cron: string;
+  zone: IANAZone;
+  /** Fires in every hour of the day, so both occurrences of a repeated hour run. */
+  everyHour: boolean;
+}
+
+function scheduleClock(schedule: string, timeZone: string): ScheduleClock {
   if (!isValidTimeZone(timeZone)) throw new Error(`unknown time zone "${timeZone}"`);
   const problem = validateSchedule(schedule);
   if (problem !== undefined) throw new Error(problem);
-  return parse(normalizeSchedule(schedule), timeZone, currentDate);
+  const cron = normalizeSchedule(schedule);
+  const everyHour = parse(cron, 'UTC', new Date(0)).fields.hour.values.length === 24;
+  return { cron, zone: IANAZone.create(timeZone), everyHour };
+}
+
+/**
+ * The earliest run strictly after `after`: the least instant > `after` that any matching
+ * wall-clock time maps to. Wall-clock times are enumerated as UTC (no DST there), starting
+ * `slack` early, because a time in a gap or a repeated hour maps up to `slack` later.
+ */
+function nextInstant(clock: ScheduleClock, after: number): number | undefined {
+  const wallAfter = after + offsetOf(clock.zone, after);
+  const walls = parse(clock.cron, 'UTC', new Date(wallAfter - slackNear(clock.zone, after) - 1000));
+  let best: number | undefined;
+  let bestWall = 0;
+  let stopSlack = 0;
+  for (let step = 0; step < MAX_FORWARD_STEPS; step++) {
+    const wall = stepOrUndefined(() => walls.next().getTime());
+    if (wall === undefined || (best !== undefined && wall > bestWall + stopSlack)) break;
+    for (const instant of instantsOf(clock, wall)) {
+      if (instant > after && (best === undefined || instant < best)) {
+        best = instant;
+        bestWall = wall;
+        // A later wall-clock time can still map earlier if a clock change is near the best.
+        stopSlack = slackNear(clock.zone, instant);
+      }
+    }
+  }
+  return best;
+}
+
+/** The latest run at or before `at`; the mirror image of {@link nextInstant}. */
+function previousInstant(clock: ScheduleClock, at: number): number | undefined {
+  const wallAt = at + offsetOf(clock.zone, at);
+  const walls = parse(clock.cron, 'UTC', new Date(wallAt + slackNear(clock.zone, at) + 1000));
+  let best: number | undefined;
+  let bestWall = 0;
+  let stopSlack = 0;
+  for (let step = 0; step < MAX_FORWARD_STEPS; step++) {
+    const wall = stepOrUndefined(() => walls.prev().getTime());
+    if (wall === undefined || (best !== undefined && wall < bestWall - stopSlack)) break;
+    for (const instant of instantsOf(clock, wall)) {
+      if (instant <= at && (best === undefined || instant > best)) {
+        best = instant;
+        bestWall = wall;
+        stopSlack = slackNear(clock.zone, instant);
+      }
+    }
+  }
+  return best;
+}
+
+/**
+ * The instants a wall-clock time (given as UTC millis) runs at: the one instant showing it; in
+ * a gap, the instant shifted forward by the gap; in a repeated hour, the first occurrence, or
+ * both for a schedule that fires every hour.
+ */
+function instantsOf(clock: ScheduleClock, wall: number): number[] {
+  const before = offsetOf(clock.zone, wall - DAY_MS);
+  const after = offsetOf(clock.zone, wall + DAY_MS);
+  const offsets = before === after ? [before] : [before, after];
+  const valid = offsets
+    .map((offset) => wall - offset)
+    .filter((instant) => instant + offsetOf(clock.zone, instant) === wall)
+    .sort((a, b) => a - b);
+  if (valid.length === 0) return [wall - before];
+  return clock.everyHour ? valid : valid.slice(0, 1);
+}
+
+/**
+ * How far a wall-clock time near `at` can map from where it would without a clock change: the
+ * size of a clock change within that distance of `at`, else 0 (the common case, which keeps
+ * per-second schedules cheap away from clock changes).
+ */
+function slackNear(zone: IANAZone, at: number): number {
+  const spread = offsetSpread(zone, [at - 2 * DAY_MS, at, at + 2 * DAY_MS]);
+  if (spread === 0) return 0;
+  return offsetSpread(zone, [at - spread, at, at + spread]) === 0 ? 0 : spread;
+}
+
+function offsetSpread(zone: IANAZone, instants: number[]): number {
+  const offsets = instants.map((t) => offsetOf(zone, t));
+  return Math.max(...offsets) - Math.min(...offsets);
+}
+
+function offsetOf(zone: IANAZone, at: number): number {
+  return zone.offset(at) * 60_000;
+}
+
+function stepOrUndefined(step: () => number): number | undefined {
+  try {
+    return step();
+  } catch {
+    // cron-parser throws when the schedule has no further run in its range.
+    return undefined;
+  }
 }
 
 function parse(cron: string, timeZone: string, currentDate: Date): CronExpression {

@@ -5,3 +5,4 @@ export * from './job-options.js';
 export * from './request-queues.js';
 export * from './request-payloads.js';
 export * from './request-queues.producer.js';
+export * from './tick-repeat-strategy.js';

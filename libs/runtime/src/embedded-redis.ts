@@ -6,6 +6,7 @@ import { freePort, waitForPort } from './net-util.js';
 /** The redis-server child process that local mode starts when `REDIS_URL` is unset. */
 export interface EmbeddedRedis {
   url: string;
+  port: number;
   stop(): Promise<void>;
 }
 
@@ -53,12 +54,26 @@ export async function startEmbeddedRedis(dataDir: string): Promise<EmbeddedRedis
       '--logfile',
       join(dir, 'redis.log'),
     ],
-    { stdio: 'ignore' },
+    // Its own process group: Ctrl-C in a terminal signals the app's group, and the app must
+    // drain against a live Redis before it stops the server itself.
+    { stdio: 'ignore', detached: true },
   );
-  await waitForStart(child, port);
+  // If this process exits without stopping it (an uncaught error), don't leave it behind.
+  const orphanGuard = () => void child.kill('SIGTERM');
+  process.once('exit', orphanGuard);
+  try {
+    await waitForStart(child, port);
+  } catch (error) {
+    await stopChild(child);
+    throw error;
+  }
   return {
     url: `redis://127.0.0.1:${port}`,
-    stop: () => stopChild(child),
+    port,
+    stop: async () => {
+      await stopChild(child);
+      process.removeListener('exit', orphanGuard);
+    },
   };
 }
 
@@ -72,11 +87,14 @@ async function waitForStart(child: ChildProcess, port: number): Promise<void> {
   await Promise.race([failed, waitForPort(port, 15_000)]);
 }
 
+/** SIGTERM (redis-server flushes its AOF and exits); SIGKILL if it is still there after 5 s. */
 async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
   await exited;
+  clearTimeout(timer);
 }
 
 async function stopLeftover(pidFile: string): Promise<void> {

@@ -33,3 +33,30 @@ export class NestPinoLogger implements LoggerService {
     this.logger.trace({ context }, String(message));
   }
 }
+
+/**
+ * Sends what libraries print with `console.error`/`console.warn`/`console.log` (BullMQ and
+ * ioredis print errors they cannot deliver, multi-line stack traces included) through the
+ * logger, so that every line on stdout is one JSON object.
+ */
+export function routeConsoleToLogger(logger: Logger): void {
+  const route =
+    (level: 'error' | 'warn' | 'info') =>
+    (...args: unknown[]): void => {
+      const error = args.find((a): a is Error => a instanceof Error);
+      const text = args.map((a) => (a instanceof Error ? a.message : formatArg(a))).join(' ');
+      logger[level]({ source: 'console', ...(error ? { err: error.message } : {}) }, text);
+    };
+  console.error = route('error');
+  console.warn = route('warn');
+  console.log = route('info');
+}
+
+function formatArg(value: unknown): string {
+  if (typeof value === 'string') return value;
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}

@@ -4,7 +4,9 @@ import type { Logger } from 'pino';
 import {
   JOB,
   QUEUE,
+  RequestQueues,
   SNAPSHOT_JOB_OPTIONS,
+  TICK_QUEUE_SETTINGS,
   type QueueName,
   type SnapshotJobData,
   type TickJobData,
@@ -36,7 +38,11 @@ export class QueueRegistry implements JobLiveness {
     private readonly logger: Logger,
   ) {
     this.connection = createRedis(redisUrl, logger, { forBullMQ: true, name: 'queues' });
-    this.ticks = new Queue<TickJobData>(QUEUE.ticks, { connection: this.connection, prefix });
+    this.ticks = new Queue<TickJobData>(QUEUE.ticks, {
+      connection: this.connection,
+      prefix,
+      settings: TICK_QUEUE_SETTINGS,
+    });
     this.snapshots = new Queue<SnapshotJobData>(QUEUE.snapshots, {
       connection: this.connection,
       prefix,
@@ -76,6 +82,13 @@ export class QueueRegistry implements JobLiveness {
   /** True while the snapshot job `jobId` is waiting, delayed or running. */
   async isLive(jobId: string): Promise<boolean> {
     return LIVE_STATES.has(await this.snapshots.getJobState(jobId));
+  }
+
+  /** The request, restore and cleanup queues over `connection`, their errors logged. */
+  requestQueues(connection: Redis): RequestQueues {
+    return new RequestQueues(connection, this.prefix, (queue, error) =>
+      this.logger.warn({ queue, err: error.message }, 'queue error'),
+    );
   }
 
   /** A new connection for a worker (BullMQ workers block on their own connection). */

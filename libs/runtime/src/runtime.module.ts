@@ -57,17 +57,54 @@ class RuntimeShutdown implements OnApplicationShutdown {
   }
 }
 
-/** Refuses to start on keys of an unknown layout, before any role touches them. */
+/**
+ * Refuses to start on keys of an unknown layout, before any role touches them. When Redis does
+ * not answer at start, the process starts all the same (liveness, `/readyz` "redis
+ * unreachable") and checks the layout as soon as Redis answers: an unknown layout then stops it.
+ */
 class KeyLayoutCheck implements OnModuleInit {
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(CONFIG) private readonly config: Config,
+    @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
-  onModuleInit(): Promise<void> {
-    return checkKeyLayoutWhenReachable(this.redis, this.config.queuePrefix);
+  async onModuleInit(): Promise<void> {
+    const check = checkKeyLayoutWhenReachable(
+      this.redis,
+      this.config.queuePrefix,
+      Number.POSITIVE_INFINITY,
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<'pending'>((resolve) => {
+      timer = setTimeout(() => resolve('pending'), KEY_LAYOUT_START_WAIT_MS);
+    });
+    const outcome = await Promise.race([check.then(() => 'checked' as const), waited]);
+    clearTimeout(timer);
+    if (outcome === 'checked') return;
+    this.logger.warn('redis unreachable at start: its key layout is checked once it answers');
+    check.catch((error: unknown) => {
+      this.logger.fatal({ err: (error as Error).message }, 'refusing to run');
+      process.exitCode = 1;
+      process.kill(process.pid, 'SIGTERM');
+    });
   }
 }
+
+/** How long start-up waits for Redis to answer the key-layout check before going on without it. */
+const KEY_LAYOUT_START_WAIT_MS = 3_000;
+
+/** `/readyz` says "redis unreachable" while the shared connection is down, not ioredis' text. */
+async function redisReadiness(redis: Redis): Promise<string | undefined> {
+  if (redis.status !== 'ready') return REDIS_UNREACHABLE;
+  try {
+    return (await redis.ping()) === 'PONG' ? undefined : REDIS_UNREACHABLE;
+  } catch {
+    return REDIS_UNREACHABLE;
+  }
+}
+
+const REDIS_UNREACHABLE = 'redis unreachable';
 
 /**
  * Shared providers of every role: configuration, logger, the Redis connection, the storage
@@ -106,9 +143,7 @@ export class RuntimeModule {
     deps.runObserver = logRunEnds(logger, deps.runObserver);
     const readiness = new Readiness();
     if (informers) registerInformerReadiness(readiness, informers);
-    readiness.register('redis', async () =>
-      (await redis.ping()) === 'PONG' ? undefined : 'redis did not answer PING',
-    );
+    readiness.register('redis', () => redisReadiness(redis));
     const values = [
       { provide: CONFIG, useValue: config },
       { provide: LOGGER, useValue: logger },

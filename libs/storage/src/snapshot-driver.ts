@@ -73,6 +73,8 @@ export interface Snapshot extends SnapshotRef {
   restoreSizeBytes?: number;
   error?: string;
   labels: Record<string, string>;
+  /** The snapshot class it was taken with (kubernetes); its driver decides what a restore can do. */
+  snapshotClassName?: string;
 }
 
 export interface DriverCapabilities {

@@ -1,3 +1,4 @@
+import { labelValue } from '#lib/policy';
 import { type KubeClient, type LocalVolumeSnapshotRestore, type VolumeSnapshot } from '#lib/kube';
 import { InvalidRequestError, SnapshotFailedError, SnapshotTimeoutError } from '../errors.js';
 import { sleep } from '../shared/abortable.js';
@@ -35,8 +36,8 @@ export async function rollbackHwameiStor(
     metadata: {
       name,
       labels: {
-        'snapwarden.io/snapshot': vs.metadata.name,
-        'snapwarden.io/namespace': vs.metadata.namespace ?? '',
+        'snapwarden.io/snapshot': labelValue(vs.metadata.name),
+        'snapwarden.io/namespace': labelValue(vs.metadata.namespace ?? ''),
       },
     },
     spec: { sourceVolumeSnapshot: content, restoreType: 'rollback' },

@@ -31,6 +31,7 @@ export function toSnapshot(vs: VolumeSnapshot): Snapshot {
     state,
     readyToUse: state === 'Ready',
     labels: { ...(vs.metadata.labels ?? {}) },
+    ...optional('snapshotClassName', vs.spec.volumeSnapshotClassName),
   };
   const restoreSizeBytes = quantityBytes(vs.status?.restoreSize);
   if (restoreSizeBytes !== undefined) snapshot.restoreSizeBytes = restoreSizeBytes;
@@ -81,4 +82,8 @@ export function snapshotManifest(input: {
       volumeSnapshotClassName: input.className,
     },
   };
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
 }

@@ -1,3 +1,4 @@
+import { labelValue } from '#lib/policy';
 import type { PersistentVolumeClaim, VolumeSnapshot } from '#lib/kube';
 import { InvalidRequestError } from '../errors.js';
 import type { RestoreToNewVolumeInput, Snapshot } from '../snapshot-driver.js';
@@ -78,7 +79,7 @@ export function restoredClaim(
     metadata: {
       name: target.name,
       namespace: target.namespace,
-      labels: { [RESTORED_FROM_LABEL]: snapshot.name },
+      labels: { [RESTORED_FROM_LABEL]: labelValue(snapshot.name) },
     },
     spec,
   };

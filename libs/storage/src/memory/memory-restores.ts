@@ -1,3 +1,4 @@
+import { labelValue } from '#lib/policy';
 import { InvalidRequestError, SnapshotNotFoundError, VolumeNotFoundError } from '../errors.js';
 import type { RestoreToNewVolumeInput, SnapshotRef, Volume } from '../snapshot-driver.js';
 import {
@@ -26,7 +27,7 @@ export function restoreVolume(store: MemoryStore, input: RestoreToNewVolumeInput
   return store.addVolume({
     namespace: input.target.namespace,
     name: input.target.name,
-    labels: { [RESTORED_FROM_LABEL]: input.snapshot.name },
+    labels: { [RESTORED_FROM_LABEL]: labelValue(input.snapshot.name) },
     sizeBytes: input.target.sizeBytes ?? record.snapshot.restoreSizeBytes,
     storageClassName: record.storageClassName,
     accessModes: record.accessModes,
