@@ -3,12 +3,7 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { KubeObject } from '../k8s-sim/index.js';
 import { eventually, type AppProcess } from '../support/app-process.js';
-import {
-  POLICY_API,
-  SNAPSHOT_API,
-  startKubeCluster,
-  type KubeCluster,
-} from '../support/kube-cluster.js';
+import { POLICY_API, startKubeCluster, type KubeCluster } from '../support/kube-cluster.js';
 import {
   postJson,
   seedClaim,
@@ -16,11 +11,11 @@ import {
   untilBound,
   type RestoreView,
 } from '../support/kube-requests.js';
+import { deployment, seedHwameiStor, statefulSet } from '../support/kube-workloads.js';
 import { REPO_ROOT } from './kubectl-runner.js';
 
 const BASE = join(REPO_ROOT, 'deploy', 'kustomize', 'base');
 const TOKEN = 'rbac-calls-token-0123456789';
-const HWAMEISTOR = 'lvm.hwameistor.io';
 
 interface Rule {
   apiGroups?: string[];
@@ -83,29 +78,21 @@ function grantsOf(docs: Manifest[]): string[] {
   return [...new Set(grants)].sort();
 }
 
+/**
+ * Grants real API servers check but the simulator cannot show used, each with its reason. Keep
+ * it minimal: a grant the code does not need is removed from rbac.yaml, never listed here.
+ */
+const KEPT_UNEXERCISED: Record<string, string> = {
+  // client-node opens exec as a WebSocket, an HTTP GET, which every API server authorises as
+  // `get` on pods/exec; from 1.35 (AuthorizePodWebsocketUpgradeCreatePermission) it checks
+  // `create` as well. The simulator records the upgrade under the one verb `create`.
+  '/pods/exec: get': 'the WebSocket GET of an exec, recorded by the simulator as create',
+};
+
 /** One kubernetes-mode flow the app is driven through; add one per new kind of call. */
 interface Flow {
   name: string;
   run(cluster: KubeCluster, app: AppProcess): Promise<void>;
-}
-
-function seedHwameiStor(cluster: KubeCluster): void {
-  cluster.sim.store.seed({
-    apiVersion: 'storage.k8s.io/v1',
-    kind: 'StorageClass',
-    metadata: { name: 'hwameistor-lvm' },
-    provisioner: HWAMEISTOR,
-  });
-  cluster.sim.store.seed({
-    apiVersion: SNAPSHOT_API,
-    kind: 'VolumeSnapshotClass',
-    metadata: {
-      name: 'hwameistor-snap',
-      annotations: { 'snapshot.storage.kubernetes.io/is-default-class': 'true' },
-    },
-    driver: HWAMEISTOR,
-    deletionPolicy: 'Delete',
-  });
 }
 
 function crPhase(cluster: KubeCluster, kind: string, name: string): string | undefined {
@@ -211,6 +198,30 @@ const FLOWS: Flow[] = [
     },
   },
   {
+    name: 'pre and post hooks run in the pod that mounts the claim',
+    async run(cluster) {
+      cluster.sim.store.seed({
+        apiVersion: POLICY_API,
+        kind: 'SnapshotRequest',
+        metadata: { name: 'hooked', namespace: cluster.namespace },
+        spec: {
+          claimNames: ['app-data'],
+          hooks: {
+            pre: [{ name: 'freeze', command: ['fsfreeze', '--freeze', '/data'] }],
+            post: [{ name: 'thaw', command: ['fsfreeze', '--unfreeze', '/data'] }],
+          },
+        },
+      });
+      expect(await untilCrFinished(cluster, 'SnapshotRequest', 'hooked')).toBe('Succeeded');
+      expect(cluster.sim.exec.calls.map((c) => `${c.pod} ${c.command[1] ?? ''}`)).toEqual([
+        'app-sim-0 --freeze',
+        'app-sim-0 --unfreeze',
+      ]);
+    },
+  },
+  quiescedRollback('Deployment', 'web', 'lv-web'),
+  quiescedRollback('StatefulSet', 'db', 'lv-db-0'),
+  {
     name: 'status writes that meet a conflict read the object again',
     async run(cluster) {
       for (const resource of ['backuppolicies', 'snapshotrequests', 'restorerequests']) {
@@ -294,6 +305,51 @@ const FLOWS: Flow[] = [
   },
 ];
 
+/**
+ * A HwameiStor claim mounted by a pod of `workload` snapshotted, then rolled back with
+ * `quiesce: ScaleDown`: the workload is scaled to zero and back through its scale subresource.
+ */
+function quiescedRollback(
+  kind: 'Deployment' | 'StatefulSet',
+  workload: string,
+  claim: string,
+): Flow {
+  return {
+    name: `a rollback of a claim a ${kind} mounts scales it down and back up`,
+    async run(cluster) {
+      const { sim, namespace } = cluster;
+      sim.store.seed({
+        apiVersion: POLICY_API,
+        kind: 'SnapshotRequest',
+        metadata: { name: `snap-${workload}`, namespace },
+        spec: { claimNames: [claim] },
+      });
+      expect(await untilCrFinished(cluster, 'SnapshotRequest', `snap-${workload}`)).toBe(
+        'Succeeded',
+      );
+      const mark = sim.requestLog.mark();
+      sim.store.seed({
+        apiVersion: POLICY_API,
+        kind: 'RestoreRequest',
+        metadata: { name: `back-${workload}`, namespace },
+        spec: { snapshotName: `snap-${workload}-${claim}`, mode: 'Rollback', quiesce: 'ScaleDown' },
+      });
+      expect(await untilCrFinished(cluster, 'RestoreRequest', `back-${workload}`)).toBe(
+        'Succeeded',
+      );
+      const scale = `${kind.toLowerCase()}s/scale`;
+      expect(sim.requestLog.count('patch', scale, mark)).toBe(2);
+      const after: (KubeObject & { spec?: { replicas?: number } }) | undefined = sim.store.read(
+        'apps/v1',
+        kind,
+        workload,
+        namespace,
+      );
+      expect(after?.spec?.replicas).toBe(1);
+    },
+  };
+}
+
 /** A status patch of `resource` answered 409, then a read of the object. */
 function readAfterConflict(cluster: KubeCluster, resource: string): boolean {
   const log = cluster.sim.requestLog.all();
@@ -314,13 +370,23 @@ describe('RBAC of the manifests against the calls snapwarden makes in kubernetes
 
   beforeAll(async () => {
     cluster = await startKubeCluster({ restoreDelayMs: 50 });
-    seedHwameiStor(cluster);
+    const { sim, namespace } = cluster;
+    seedHwameiStor(sim);
     await cluster.boundClaims(['db-0', 'db-1'], { app: 'shop' });
-    seedClaim(cluster.sim, cluster.namespace, 'lv-0', {
-      storageClassName: 'hwameistor-lvm',
-      size: '1Gi',
-    });
-    await untilBound(cluster.sim, cluster.namespace, ['lv-0']);
+    await cluster.boundClaims(['app-data'], { app: 'hooked' });
+    for (const name of ['lv-0', 'lv-web', 'lv-db-0']) {
+      seedClaim(sim, namespace, name, { storageClassName: 'hwameistor-lvm', size: '1Gi' });
+    }
+    await untilBound(sim, namespace, ['lv-0', 'lv-web', 'lv-db-0']);
+    sim.store.seed(deployment(namespace, 'app', { claim: 'app-data' }));
+    sim.store.seed(deployment(namespace, 'web', { claim: 'lv-web' }));
+    sim.store.seed(statefulSet(namespace, 'db', 'lv'));
+    await eventually(
+      () =>
+        Promise.resolve(sim.store.items('v1', 'Pod', namespace).length === 3 ? true : undefined),
+      10_000,
+      'the pods of app, web and db running',
+    );
     cluster.sim.requestLog.reset();
     app = await cluster.startApp({ SNAPWARDEN_API_TOKEN: TOKEN });
   }, 60_000);
@@ -344,6 +410,14 @@ describe('RBAC of the manifests against the calls snapwarden makes in kubernetes
     expect({ notGranted: [...used].filter((c) => !granted.includes(c)).sort() }).toEqual({
       notGranted: [],
     });
-    expect({ neverUsed: granted.filter((g) => !used.has(g)) }).toEqual({ neverUsed: [] });
+    expect({
+      neverUsed: granted.filter((g) => !used.has(g) && KEPT_UNEXERCISED[g] === undefined),
+    }).toEqual({ neverUsed: [] });
+    // The kept list names only grants that exist and that no flow exercises.
+    expect({
+      keptNeedlessly: Object.keys(KEPT_UNEXERCISED).filter(
+        (g) => !granted.includes(g) || used.has(g),
+      ),
+    }).toEqual({ keptNeedlessly: [] });
   }, 240_000);
 });

@@ -1,4 +1,4 @@
-import type { ExecResult, KubeObject } from '../k8s-sim/index.js';
+import type { ExecResult } from '../k8s-sim/index.js';
 import { eventually, getJson, type AppProcess } from '../support/app-process.js';
 import { startKubeCluster, untilRuns, type KubeCluster } from '../support/kube-cluster.js';
 import {
@@ -7,6 +7,7 @@ import {
   settled,
   type SnapshotRequestView,
 } from '../support/kube-requests.js';
+import { deployment } from '../support/kube-workloads.js';
 
 const TOKEN = 'e2e-kube-hooks-token-0123456789';
 const HOOK = '/hooks/run';
@@ -17,26 +18,6 @@ interface HookEvent {
   snapshot?: string;
   error?: string;
   attributes?: Record<string, string | number | boolean>;
-}
-
-/** A Deployment of one pod mounting `claim` (container `db`). */
-function deployment(namespace: string, name: string, claim: string): KubeObject {
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name, namespace },
-    spec: {
-      replicas: 1,
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels: { app: name } },
-        spec: {
-          containers: [{ name: 'db' }],
-          volumes: [{ name: 'data', persistentVolumeClaim: { claimName: claim } }],
-        },
-      },
-    },
-  };
 }
 
 /** A hook whose simulated result the suite decides by its label (`command[1]`). */
@@ -54,8 +35,8 @@ describe('kubernetes mode: pre/post hooks over pods/exec', () => {
     cluster = await startKubeCluster();
     ns = cluster.namespace;
     await cluster.boundClaims(['pg-data', 'sched-data', 'free-data'], { app: 'hooks' });
-    cluster.sim.store.seed(deployment(ns, 'pg', 'pg-data'));
-    cluster.sim.store.seed(deployment(ns, 'sched', 'sched-data'));
+    cluster.sim.store.seed(deployment(ns, 'pg', { claim: 'pg-data', container: 'db' }));
+    cluster.sim.store.seed(deployment(ns, 'sched', { claim: 'sched-data', container: 'db' }));
     cluster.sim.exec.respond((call) =>
       call.command[0] === HOOK ? results.get(call.command[1] ?? '') : undefined,
     );

@@ -10,9 +10,9 @@ import {
   type RestoreView,
   type SnapshotRequestView,
 } from '../support/kube-requests.js';
+import { deployment, seedHwameiStor, statefulSet } from '../support/kube-workloads.js';
 
 const TOKEN = 'e2e-kube-quiesce-token-0123456789';
-const HWAMEISTOR = 'lvm.hwameistor.io';
 const LVSR_API = 'hwameistor.io/v1alpha1';
 const REPLICAS = 'snapwarden.io/quiesced-replicas';
 /** How long the simulated HwameiStor keeps a rollback InProgress. */
@@ -38,13 +38,6 @@ interface QuiesceView extends RestoreView {
   quiesce?: string;
 }
 
-function podTemplate(app: string, volumes: unknown[] = []) {
-  return {
-    metadata: { labels: { app } },
-    spec: { containers: [{ name: app }], volumes },
-  };
-}
-
 describe('kubernetes mode: rollback with quiesce ScaleDown', () => {
   let cluster: KubeCluster;
   let app: AppProcess;
@@ -58,49 +51,13 @@ describe('kubernetes mode: rollback with quiesce ScaleDown', () => {
     cluster = await startKubeCluster({ restoreDelayMs: ROLLBACK_MS, podStopDelayMs: 200 });
     ns = cluster.namespace;
     const { sim } = cluster;
-    sim.store.seed({
-      apiVersion: 'storage.k8s.io/v1',
-      kind: 'StorageClass',
-      metadata: { name: 'hwameistor-lvm' },
-      provisioner: HWAMEISTOR,
-    });
-    sim.store.seed({
-      apiVersion: SNAPSHOT_API,
-      kind: 'VolumeSnapshotClass',
-      metadata: {
-        name: 'hwameistor-snap',
-        annotations: { 'snapshot.storage.kubernetes.io/is-default-class': 'true' },
-      },
-      driver: HWAMEISTOR,
-      deletionPolicy: 'Delete',
-    });
+    seedHwameiStor(sim);
     for (const name of ['lv-web', 'lv-db-0']) {
       seedClaim(sim, ns, name, { storageClassName: 'hwameistor-lvm', size: '1Gi' });
     }
     await untilBound(sim, ns, ['lv-web', 'lv-db-0']);
-    sim.store.seed({
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name: 'web', namespace: ns },
-      spec: {
-        replicas: 2,
-        selector: { matchLabels: { app: 'web' } },
-        template: podTemplate('web', [
-          { name: 'data', persistentVolumeClaim: { claimName: 'lv-web' } },
-        ]),
-      },
-    });
-    sim.store.seed({
-      apiVersion: 'apps/v1',
-      kind: 'StatefulSet',
-      metadata: { name: 'db', namespace: ns },
-      spec: {
-        replicas: 1,
-        selector: { matchLabels: { app: 'db' } },
-        template: podTemplate('db'),
-        volumeClaimTemplates: [{ metadata: { name: 'lv' } }],
-      },
-    });
+    sim.store.seed(deployment(ns, 'web', { claim: 'lv-web', replicas: 2 }));
+    sim.store.seed(statefulSet(ns, 'db', 'lv'));
     for (const resource of ['deployments.apps', 'statefulsets.apps']) {
       sim.store.objects.subscribe(resource, (event) => {
         const object = event.object as WorkloadObject;

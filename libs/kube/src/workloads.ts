@@ -52,8 +52,8 @@ export function isLivePod(pod: Pod): boolean {
  * Pods, owners and the scale subresource of Deployments and StatefulSets, through
  * client-node's typed APIs and the {@link KubeClient}'s rate limit and retries. RBAC: pods
  * `list`; replicasets `get` (a Deployment owns its pods through a ReplicaSet); deployments and
- * statefulsets `get`/`patch` (the recorded replica count is an annotation); their `scale`
- * subresource `get`/`patch`.
+ * statefulsets `get`/`patch` (the recorded replica count is an annotation) and `list` (the
+ * workloads a restore left scaled down); their `scale` subresource `get`/`patch`.
  */
 export class KubeWorkloads {
   private readonly apps: AppsV1Api;
