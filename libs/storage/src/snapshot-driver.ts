@@ -73,6 +73,20 @@ export interface Snapshot extends SnapshotRef {
   restoreSizeBytes?: number;
   error?: string;
   labels: Record<string, string>;
+  /** How the data was captured, where the driver reads files itself (local driver). */
+  capture?: SnapshotCapture;
+}
+
+/**
+ * A snapshot read file by file is crash-consistent: files that changed while they were read
+ * are named here. A build interrupted (its builder died) and redone has `interruptedAt` (last
+ * sign of life of the lost build) and `rebuiltAt` (the data is the volume as of then).
+ */
+export interface SnapshotCapture {
+  changedWhileRead: string[];
+  changedCount: number;
+  interruptedAt?: string;
+  rebuiltAt?: string;
 }
 
 export interface DriverCapabilities {

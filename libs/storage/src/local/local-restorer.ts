@@ -17,7 +17,7 @@ import type { LocalLayout } from './local-layout.js';
 import type { LocalVolumeStore } from './local-volume-store.js';
 import { toSnapshot, type SnapshotManifest } from './manifest.js';
 import type { ManifestStore } from './manifest-store.js';
-import { materialize } from './materialize.js';
+import { materialize, type ExtractSettings } from './materialize.js';
 import { volumeKey } from './snapshot-creator.js';
 import { holding, holdingOrRemove } from './temp-registry.js';
 import { fingerprintOf, type VolumeIdentities } from './volume-identity.js';
@@ -30,6 +30,7 @@ export interface LocalRestorerDeps {
   identities: VolumeIdentities;
   leftovers: Leftovers;
   mutex: KeyedMutex;
+  settings: ExtractSettings;
 }
 
 /**
@@ -81,7 +82,7 @@ export class LocalRestorer {
       await this.requireSource(manifest);
       const fresh = join(this.deps.layout.volumesDir, rollbackNewName(name));
       await holdingOrRemove(fresh, async () => {
-        await materialize(manifest, this.archiveOf(manifest), fresh);
+        await materialize(manifest, this.archiveOf(manifest), fresh, this.deps.settings);
         await this.swap(name, fresh);
       });
     });
@@ -92,7 +93,7 @@ export class LocalRestorer {
     await mkdir(layout.volumesDir, { recursive: true });
     const temp = join(layout.volumesDir, restoreTempName());
     await holdingOrRemove(temp, async () => {
-      await materialize(manifest, this.archiveOf(manifest), temp);
+      await materialize(manifest, this.archiveOf(manifest), temp, this.deps.settings);
       await this.publish(input, temp);
     });
   }
