@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open } from 'node:fs/promises';
-import { Readable, Transform } from 'node:stream';
+import { Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createGunzip, createGzip } from 'node:zlib';
@@ -13,6 +13,7 @@ import { unpackTree } from './unpack-tree.js';
 
 const PROGRESS_EVERY_MS = 100;
 const IO_CHUNK = 256 * 1024;
+const ZLIB_CHUNK = 64 * 1024;
 
 /** Bytes moved so far; the parent's watchdog stops this thread when it stops growing. */
 let moved = 0;
@@ -25,17 +26,19 @@ async function pack(job: Extract<ArchiveJob, { op: 'pack' }>): Promise<PackResul
   const content = emptyPackedContent();
   const progress = { read: 0 };
   const sum = new Checksum();
-  const tar = Readable.from(faulty(packTree(job.root, content, progress), job.fault), {
-    highWaterMark: 4,
-  });
+  const gzip = createGzip({ level: 6, chunkSize: ZLIB_CHUNK });
+  const written = pipeline(gzip, sum.tap(), createWriteStream(job.dest, { flags: 'wx' }));
   const tick = setInterval(() => (moved = progress.read + sum.bytes), PROGRESS_EVERY_MS);
   try {
-    await pipeline(
-      tar,
-      createGzip({ level: 6 }),
-      sum.tap(),
-      createWriteStream(job.dest, { flags: 'wx' }),
-    );
+    for await (const chunk of faulty(packTree(job.root, content, progress), job.fault)) {
+      await consumed(gzip, chunk);
+    }
+    gzip.end();
+    await written;
+  } catch (error) {
+    gzip.destroy();
+    await written.catch(() => undefined);
+    throw error;
   } finally {
     clearInterval(tick);
   }
@@ -53,7 +56,7 @@ async function extract(job: Extract<ArchiveJob, { op: 'extract' }>): Promise<voi
     await pipeline(
       createReadStream(job.archive, { highWaterMark: IO_CHUNK }),
       sum.tap(),
-      createGunzip(),
+      createGunzip({ chunkSize: ZLIB_CHUNK }),
       async (source: AsyncIterable<Buffer>) => {
         const chunks = faulty(source, job.fault)[Symbol.asyncIterator]();
         await unpackTree(chunks, {
@@ -71,6 +74,13 @@ async function extract(job: Extract<ArchiveJob, { op: 'extract' }>): Promise<voi
   if (sha256 !== job.expected.archive.sha256 || bytes !== job.expected.archive.bytes) {
     throw new ArchiveFormatError('the archive does not match its recorded checksum');
   }
+}
+
+/** Writes `chunk` and resolves once the stream has consumed it (so its buffer may be reused). */
+function consumed(stream: Writable, chunk: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    stream.write(chunk, (error) => (error ? reject(error) : resolve()));
+  });
 }
 
 /** SHA-256 and length of what flows through `tap()`. */

@@ -50,7 +50,12 @@ export function runArchiveJob(
 ): Promise<void>;
 export function runArchiveJob(job: ArchiveJob, options: RunOptions): Promise<PackResult | void> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(workerFile(), { workerData: job });
+    // A small young generation means frequent scavenges, which free the stream buffers'
+    // memory (outside the JS heap) before it adds up to tens of MB of RSS.
+    const worker = new Worker(workerFile(), {
+      workerData: job,
+      resourceLimits: { maxYoungGenerationSizeMb: 2 },
+    });
     let settled = false;
     let lastBytes = -1;
     let lastProgressAt = Date.now();

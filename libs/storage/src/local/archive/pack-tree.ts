@@ -34,7 +34,8 @@ export interface PackProgress {
  * for change (size, mtime, ctime before and after); a file that changed or vanished is kept
  * as read and named in `content.changedWhileRead` instead of failing the pass. Files with
  * several links are stored once, later names as hard links. Symbolic links are stored as
- * links, never followed.
+ * links, never followed. A yielded chunk is only valid until the next one is requested:
+ * the consumer must be done with it (e.g. wait for its write callback) before asking again.
  */
 export async function* packTree(
   root: string,
@@ -151,8 +152,11 @@ class TreePacker {
     const hash = createHash('sha256');
     let position = 0;
     let shrank = false;
+    // One buffer per file, reused: its garbage would otherwise pile up outside the JS heap
+    // faster than the collector returns it (tens of MB of RSS for one big file).
+    const reused = Buffer.allocUnsafe(Math.min(CHUNK, size));
     while (position < size) {
-      const buffer = Buffer.allocUnsafe(Math.min(CHUNK, size - position));
+      const buffer = reused.subarray(0, Math.min(CHUNK, size - position));
       const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
       // The file shrank under us: its header promised `size` bytes, so zeros make up the rest.
       if (bytesRead === 0) {
