@@ -38,7 +38,7 @@ export interface LocalDriverOptions {
   pollIntervalMs?: number;
   /** An archive job that moves no byte for this long is stopped and fails. Default 60 s. */
   archiveStallMs?: number;
-  /** A builder renews its lease this often; 3 missed renewals orphan its build. Default 5 s. */
+  /** A builder renews its lease this often; 3 missed renewals orphan its build. Default 2 s. */
   builderHeartbeatMs?: number;
   /** Test only: decides per archive job which fault it suffers. */
   archiveFault?: FaultInjector;
@@ -84,7 +84,7 @@ export class LocalDriver implements SnapshotDriver {
     const fault = options.archiveFault;
     this.builder = new SnapshotBuilder(this.layout, this.manifests, clock, {
       stallMs,
-      heartbeatMs: options.builderHeartbeatMs ?? 5000,
+      heartbeatMs: options.builderHeartbeatMs ?? 2000,
       ...(fault ? { fault } : {}),
     });
     this.leftovers = new Leftovers(this.layout);
