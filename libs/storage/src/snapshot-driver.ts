@@ -79,12 +79,14 @@ export interface Snapshot extends SnapshotRef {
 
 /**
  * A snapshot read file by file is crash-consistent: files that changed while they were read
- * are named here. A build interrupted (its builder died) and redone has `interruptedAt` (last
+ * are named here, and so are entries it could not hold. A build interrupted (its builder died) and redone has `interruptedAt` (last
  * sign of life of the lost build) and `rebuiltAt` (the data is the volume as of then).
  */
 export interface SnapshotCapture {
   changedWhileRead: string[];
   changedCount: number;
+  /** Sockets and device nodes, which an archive of files does not hold. */
+  skipped?: string[];
   interruptedAt?: string;
   rebuiltAt?: string;
 }

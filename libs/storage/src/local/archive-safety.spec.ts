@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, readdir, readFile, writeFile, link } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ArchiveError } from '../errors.js';
@@ -141,6 +142,20 @@ describe('local archive engine: no hang, honest capture, recorded interruptions'
     expect(snapshot.state).toBe('Ready');
     expect(snapshot.capture).toMatchObject({ changedCount: 1, changedWhileRead: ['app.log'] });
     expect(captureNotice(snapshot)).toBe('crash-consistent: 1 file changed while read (app.log)');
+  });
+
+  it('names a socket it cannot archive, in the snapshot and its notice', async () => {
+    const dir = await writeLocalVolume(tmp.path, { name: 'app' }, { 'data.txt': 'kept' });
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(join(dir, 'app.sock'), resolve));
+    try {
+      const app = await volume('app');
+      const { snapshot } = await driver.createSnapshot({ volume: app, name: 'app-1', labels: {} });
+      expect(snapshot.capture?.skipped).toEqual(['app.sock']);
+      expect(captureNotice(snapshot)).toBe('1 socket or device entry not archived (app.sock)');
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('rebuilds a snapshot whose builder was killed, and says it was interrupted', async () => {

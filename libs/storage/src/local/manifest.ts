@@ -99,12 +99,13 @@ function asLabels(value: unknown): Record<string, string> {
 }
 
 function captureOf(manifest: SnapshotManifest): SnapshotCapture | undefined {
-  const { capture, interruption } = manifest;
-  if (!interruption && !capture?.changedCount) return undefined;
+  const { capture, interruption, skipped = [] } = manifest;
+  if (!interruption && !capture?.changedCount && skipped.length === 0) return undefined;
   const result: SnapshotCapture = {
     changedWhileRead: (capture?.changedWhileRead ?? []).map(displayPath),
     changedCount: capture?.changedCount ?? 0,
   };
+  if (skipped.length > 0) result.skipped = skipped.map(displayPath);
   if (interruption) Object.assign(result, interruption);
   return result;
 }

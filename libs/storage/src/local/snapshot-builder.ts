@@ -14,6 +14,13 @@ import { holdingOrRemove } from './temp-registry.js';
 // process must agree on which Creating snapshots are being built right now.
 const building = new Map<string, Promise<SnapshotManifest>>();
 
+/** The build lost its lease to another builder: the manifest is theirs, not to be touched. */
+export class TakenOverError extends ArchiveError {
+  constructor(message: string) {
+    super(message, true);
+  }
+}
+
 /** How archives are built: the watchdog's bound, the builder's heartbeat, injected faults. */
 export interface BuildSettings {
   stallMs: number;
@@ -93,7 +100,7 @@ export class SnapshotBuilder {
     );
     const latest = await this.manifests.read(manifest.namespace, manifest.name);
     if (latest?.builder?.token !== lease.token) {
-      throw new ArchiveError(`snapshot ${manifest.name} was taken over by another builder`, true);
+      throw new TakenOverError(`snapshot ${manifest.name} was taken over by another builder`);
     }
     const { changedWhileRead, changedCount, ...content } = packed;
     const ready: SnapshotManifest = {

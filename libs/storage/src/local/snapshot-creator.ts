@@ -12,7 +12,7 @@ import { assertDnsLabel, assertDnsSubdomain } from '../shared/names.js';
 import type { LocalVolumeStore } from './local-volume-store.js';
 import { toSnapshot, withoutBuilder, type SnapshotManifest } from './manifest.js';
 import type { ManifestStore } from './manifest-store.js';
-import type { SnapshotBuilder } from './snapshot-builder.js';
+import { TakenOverError, type SnapshotBuilder } from './snapshot-builder.js';
 
 export interface SnapshotCreatorDeps {
   volumes: LocalVolumeStore;
@@ -128,6 +128,7 @@ export class SnapshotCreator {
     try {
       return await this.deps.builder.build(manifest, volume, fresh);
     } catch (error) {
+      if (error instanceof TakenOverError) throw error;
       const transient = !(error instanceof DriverError) || error.transient;
       if (transient) {
         await this.deps.manifests.remove(manifest.namespace, manifest.name).catch(() => undefined);

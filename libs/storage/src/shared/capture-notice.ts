@@ -19,6 +19,14 @@ export function captureNotice(snapshot: Snapshot): string | undefined {
       `crash-consistent: ${capture.changedCount} ${noun} changed while read (${shown}${more})`,
     );
   }
+  const skipped = capture.skipped ?? [];
+  if (skipped.length > 0) {
+    const more = skipped.length > NAMED ? ', …' : '';
+    parts.push(
+      `${skipped.length} socket or device ${skipped.length === 1 ? 'entry' : 'entries'} not ` +
+        `archived (${skipped.slice(0, NAMED).join(', ')}${more})`,
+    );
+  }
   if (capture.rebuiltAt) {
     parts.push(
       `build interrupted at ${capture.interruptedAt ?? 'an unknown time'} and redone: ` +

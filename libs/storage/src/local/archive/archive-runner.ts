@@ -108,5 +108,12 @@ function workerFile(): string {
   const beside = join(dirname(here), 'archive-job.worker.js');
   if (here.endsWith('.js') || existsSync(beside)) return beside;
   const libs = here.lastIndexOf(`${sep}libs${sep}`);
-  return join(here.slice(0, libs), 'dist', dirname(here.slice(libs + 1)), 'archive-job.worker.js');
+  const built = join(
+    here.slice(0, libs),
+    'dist',
+    dirname(here.slice(libs + 1)),
+    'archive-job.worker.js',
+  );
+  if (!existsSync(built)) throw new Error(`archive worker ${built} is missing: run npm run build`);
+  return built;
 }
