@@ -28,7 +28,7 @@ describe('local archive engine: no hang, honest capture, recorded interruptions'
     fault = undefined;
     driver = testLocalDriver({
       dataDir: tmp.path,
-      archiveStallMs: 400,
+      archiveStallMs: 1500,
       builderHeartbeatMs: 100,
       archiveFault: () => fault,
     });
@@ -81,7 +81,7 @@ describe('local archive engine: no hang, honest capture, recorded interruptions'
     fault = 'stall';
 
     const stalled = driver.createSnapshot({ volume: db, name: 'db-1', labels: {} });
-    await expect(stalled).rejects.toThrow(/snapshot default\/db-1: no progress for 0\.4s/);
+    await expect(stalled).rejects.toThrow(/snapshot default\/db-1: no progress for 1\.5s/);
     await expect(stalled).rejects.toMatchObject({ transient: false });
     expect(await manifestOf('db-1')).toMatchObject({
       state: 'Failed',

@@ -13,6 +13,9 @@ import type { ArchiveJob, ArchiveMessage, PackResult } from './archive-job.js';
 /** How long an archive job may move no byte before it is stopped. */
 export const DEFAULT_STALL_MS = 60_000;
 
+/** Bound on a worker thread's start, until its first report. */
+const STARTUP_MS = 30_000;
+
 // Errors a later attempt can get past: space freed, a device back, descriptors released.
 const TRANSIENT_CODES = new Set([
   'ENOSPC',
@@ -57,28 +60,20 @@ export function runArchiveJob(job: ArchiveJob, options: RunOptions): Promise<Pac
       resourceLimits: { maxYoungGenerationSizeMb: 2 },
     });
     let settled = false;
-    let lastBytes = -1;
-    let lastProgressAt = Date.now();
+    const watchdog = new Watchdog(options.stallMs, () => {
+      const seconds = Math.round(options.stallMs / 100) / 10;
+      finish(new ArchiveError(`${options.label}: no progress for ${seconds}s; stopped`, false));
+    });
     const finish = (error: DriverError | undefined, result?: PackResult) => {
       if (settled) return;
       settled = true;
-      clearInterval(watchdog);
+      watchdog.stop();
       // The job is over either way; the thread must be gone before the caller cleans up.
       void worker.terminate().finally(() => (error ? reject(error) : resolve(result)));
     };
-    const watchdog = setInterval(
-      () => {
-        if (Date.now() - lastProgressAt < options.stallMs) return;
-        const seconds = Math.round(options.stallMs / 100) / 10;
-        finish(new ArchiveError(`${options.label}: no progress for ${seconds}s; stopped`, false));
-      },
-      Math.max(10, Math.min(1000, options.stallMs / 4)),
-    );
     worker.on('message', (message: ArchiveMessage) => {
-      if (message.type === 'progress') {
-        if (message.bytes !== lastBytes) lastProgressAt = Date.now();
-        lastBytes = message.bytes;
-      } else if (message.type === 'done') finish(undefined, message.result);
+      if (message.type === 'progress') watchdog.progress(message.bytes);
+      else if (message.type === 'done') finish(undefined, message.result);
       else finish(classify(message, options.label));
     });
     worker.on('error', (error) =>
@@ -88,6 +83,36 @@ export function runArchiveJob(job: ArchiveJob, options: RunOptions): Promise<Pac
       finish(new ArchiveError(`${options.label}: archive thread exited (${code})`, false)),
     );
   });
+}
+
+/**
+ * Fires `onStall` when the byte count reported has not grown for `stallMs`. Until the first
+ * report the bound is at least `STARTUP_MS`: starting a thread on a busy machine takes a while.
+ */
+class Watchdog {
+  private lastBytes = -1;
+  private lastProgressAt = Date.now();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly stallMs: number,
+    onStall: () => void,
+  ) {
+    const every = Math.max(10, Math.min(1000, stallMs / 4));
+    this.timer = setInterval(() => {
+      const bound = this.lastBytes < 0 ? Math.max(stallMs, STARTUP_MS) : stallMs;
+      if (Date.now() - this.lastProgressAt >= bound) onStall();
+    }, every);
+  }
+
+  progress(bytes: number): void {
+    if (bytes !== this.lastBytes) this.lastProgressAt = Date.now();
+    this.lastBytes = bytes;
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
 }
 
 function classify(failure: ArchiveMessage & { type: 'error' }, label: string): DriverError {

@@ -23,11 +23,6 @@ const ROOT = Buffer.from('.');
 /** What a pass over a tree recorded, apart from the archive's own checksum. */
 export type PackedContent = Omit<ArchiveContent, 'archive'> & CaptureRecord;
 
-/** Counts bytes read from the volume, for the caller's progress watchdog. */
-export interface PackProgress {
-  read: number;
-}
-
 /**
  * The tar stream (uncompressed) of the directory `root`, produced lazily so the consumer's
  * backpressure bounds memory. Each regular file is read once, hashed on the way, and checked
@@ -37,12 +32,8 @@ export interface PackProgress {
  * links, never followed. A yielded chunk is only valid until the next one is requested:
  * the consumer must be done with it (e.g. wait for its write callback) before asking again.
  */
-export async function* packTree(
-  root: string,
-  content: PackedContent,
-  progress: PackProgress,
-): AsyncGenerator<Buffer> {
-  const packer = new TreePacker(Buffer.from(root), content, progress);
+export async function* packTree(root: string, content: PackedContent): AsyncGenerator<Buffer> {
+  const packer = new TreePacker(Buffer.from(root), content);
   yield* packer.entry(ROOT);
   yield endOfArchive();
 }
@@ -68,7 +59,6 @@ class TreePacker {
   constructor(
     private readonly root: Buffer,
     private readonly content: PackedContent,
-    private readonly progress: PackProgress,
   ) {}
 
   async *entry(path: Buffer): AsyncGenerator<Buffer> {
@@ -166,7 +156,6 @@ class TreePacker {
       const chunk = bytesRead === 0 ? buffer : buffer.subarray(0, bytesRead);
       hash.update(chunk);
       position += chunk.length;
-      this.progress.read += chunk.length;
       yield chunk;
     }
     yield padding(size);

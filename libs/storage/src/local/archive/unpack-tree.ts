@@ -39,7 +39,6 @@ export interface UnpackOptions {
   expected: ArchiveContent;
   /** Restore numeric owners (only root may). */
   owners: boolean;
-  progress: { written: number };
 }
 
 type Expectation =
@@ -152,7 +151,6 @@ class TreeUnpacker {
       for await (const piece of reader.pieces(header.size)) {
         hash.update(piece);
         await writer.write(piece);
-        this.options.progress.written += piece.length;
       }
       await writer.end(header.size);
       await reader.exact(padded(header.size) - header.size);
