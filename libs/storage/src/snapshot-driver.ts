@@ -32,11 +32,17 @@ export interface SnapshotDriver {
   waitUntilReady(ref: SnapshotRef, timeoutMs: number, signal?: AbortSignal): Promise<Snapshot>;
   deleteSnapshot(ref: SnapshotRef): Promise<void>;
   /** Creates a new volume holding the snapshot's data. Requires `capabilities.restoreToNewVolume`. */
-  restoreToNewVolume(input: RestoreToNewVolumeInput): Promise<Volume>;
+  restoreToNewVolume(input: RestoreToNewVolumeInput): Promise<Volume & OperationReport>;
   /** Replaces the source volume's contents with the snapshot's. Requires `capabilities.rollback`. */
-  rollback(ref: SnapshotRef): Promise<void>;
+  rollback(ref: SnapshotRef): Promise<OperationReport | void>;
   /** Releases watches, timers and connections. */
   close(): Promise<void>;
+}
+
+/** What a driver says about a restore or rollback besides its result (local driver). */
+export interface OperationReport {
+  /** An earlier restore or rollback of the same volume that a crash cut short; now redone. */
+  interrupted?: { operation: 'restore' | 'rollback'; snapshot: string; startedAt: string };
 }
 
 export interface VolumeRef {

@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ArchiveError } from '../errors.js';
-import { captureNotice } from '../shared/capture-notice.js';
+import { captureNotice, interruptionNote } from '../shared/capture-notice.js';
 import type { Volume } from '../snapshot-driver.js';
 import { readTreeEntries, treeDifferences } from '../testing/file-tree.js';
 import { testLocalDriver, writeLocalVolume } from '../testing/local-harness.js';
@@ -142,6 +142,36 @@ describe('local archive engine: no hang, honest capture, recorded interruptions'
     expect(snapshot.state).toBe('Ready');
     expect(snapshot.capture).toMatchObject({ changedCount: 1, changedWhileRead: ['app.log'] });
     expect(captureNotice(snapshot)).toBe('crash-consistent: 1 file changed while read (app.log)');
+  });
+
+  it('redoes a rollback whose process was killed, and reports the interruption', async () => {
+    await writeLocalVolume(tmp.path, { name: 'db' }, { 'data.bin': Buffer.alloc(1 << 20, 7) });
+    await driver.createSnapshot({ volume: await volume('db'), name: 'db-1', labels: {} });
+    await writeFile(join(volumesDir(), 'db', 'later.txt'), 'written after the snapshot');
+    const victim = spawnNode(
+      `import(${JSON.stringify(join(ROOT, 'dist/libs/storage/src/index.js'))}).then(async ({ LocalDriver }) => {` +
+        `const d = new LocalDriver({ dataDir: ${JSON.stringify(tmp.path)}, archiveStallMs: 600000,` +
+        ` archiveFault: () => 'stall' });` +
+        `await d.rollback({ namespace: 'default', name: 'db-1' }); })`,
+    );
+    children.push(victim);
+    const journal = join(volumesDir(), '.db.operation.json');
+    await waitFor(async () => (await readFile(journal).catch(() => undefined)) !== undefined);
+    victim.kill('SIGKILL');
+    await new Promise((resolve) => victim.once('exit', resolve));
+
+    const report = await driver.rollback(ref('db-1'));
+    expect(report.interrupted).toEqual({
+      operation: 'rollback',
+      snapshot: 'default/db-1',
+      startedAt: expect.any(String),
+    });
+    expect(interruptionNote(report)).toMatch(
+      /^; the rollback of snapshot default\/db-1 started at \S+ was cut short by a crash and redone$/,
+    );
+    expect((await readdir(volumesDir())).filter((n) => n.startsWith('.'))).toEqual([]);
+    expect(await readdir(join(volumesDir(), 'db'))).toEqual(['data.bin']);
+    expect((await driver.rollback(ref('db-1'))).interrupted).toBeUndefined();
   });
 
   it('names a socket it cannot archive, in the snapshot and its notice', async () => {

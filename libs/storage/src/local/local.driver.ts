@@ -4,6 +4,7 @@ import type {
   CreateSnapshotInput,
   CreateSnapshotResult,
   DriverCapabilities,
+  OperationReport,
   RestoreToNewVolumeInput,
   Snapshot,
   SnapshotDriver,
@@ -23,6 +24,7 @@ import { LocalRestorer } from './local-restorer.js';
 import { LocalVolumeStore } from './local-volume-store.js';
 import { toSnapshot } from './manifest.js';
 import { ManifestStore } from './manifest-store.js';
+import { OperationJournal } from './operation-journal.js';
 import { SnapshotBuilder } from './snapshot-builder.js';
 import { SnapshotCreator, volumeKey } from './snapshot-creator.js';
 import { VolumeIdentities } from './volume-identity.js';
@@ -107,6 +109,7 @@ export class LocalDriver implements SnapshotDriver {
       leftovers,
       mutex,
       settings,
+      journal: new OperationJournal(layout, clock),
     });
   }
 
@@ -203,14 +206,14 @@ export class LocalDriver implements SnapshotDriver {
     });
   }
 
-  async restoreToNewVolume(input: RestoreToNewVolumeInput): Promise<Volume> {
+  async restoreToNewVolume(input: RestoreToNewVolumeInput): Promise<Volume & OperationReport> {
     await this.ready();
     return this.restorer.restoreToNewVolume(input);
   }
 
-  async rollback(ref: SnapshotRef): Promise<void> {
+  async rollback(ref: SnapshotRef): Promise<OperationReport> {
     await this.ready();
-    await this.restorer.rollback(ref);
+    return this.restorer.rollback(ref);
   }
 
   /** Stops waiters (they reject) and lets background builds finish. */

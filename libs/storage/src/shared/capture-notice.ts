@@ -1,4 +1,4 @@
-import type { Snapshot } from '../snapshot-driver.js';
+import type { OperationReport, Snapshot } from '../snapshot-driver.js';
 
 const NAMED = 5;
 
@@ -40,4 +40,15 @@ export function captureNotice(snapshot: Snapshot): string | undefined {
 export function captureMessage(snapshot: Snapshot): { message?: string } {
   const message = captureNotice(snapshot);
   return message === undefined ? {} : { message };
+}
+
+/**
+ * `; the rollback of snapshot s started at T was cut short by a crash and redone`, to append
+ * to a restore's result message; empty when nothing was interrupted.
+ */
+export function interruptionNote(report: OperationReport | void): string {
+  const interrupted = report ? report.interrupted : undefined;
+  if (!interrupted) return '';
+  const { operation, snapshot, startedAt } = interrupted;
+  return `; the ${operation} of snapshot ${snapshot} started at ${startedAt} was cut short by a crash and redone`;
 }
