@@ -1,7 +1,7 @@
 import type { AuditEventInput } from '#lib/audit';
 import { planRetention, type PlanSnapshot } from '#lib/policy';
 import type { RequestVolumeJobData } from '#lib/queues';
-import { SnapshotTimeoutError, type Snapshot, type Volume } from '#lib/storage';
+import { captureMessage, SnapshotTimeoutError, type Snapshot, type Volume } from '#lib/storage';
 import type { EngineDeps } from './engine-deps.js';
 import { errorText } from './format.js';
 import { hookScopeOf, withHooks } from './hooks/with-hooks.js';
@@ -126,9 +126,10 @@ export class OnDemandSnapshotService {
     const { readyWaitMs, readyRecheckMs, readyTimeoutMs } = this.deps.timings;
     const elapsed = this.deps.clock().getTime() - Date.parse(data.startedAt ?? '');
     const remaining = readyTimeoutMs - elapsed;
+    let ready = snapshot;
     if (!snapshot.readyToUse) {
       try {
-        await this.deps.driver.waitUntilReady(
+        ready = await this.deps.driver.waitUntilReady(
           snapshot,
           Math.max(1, Math.min(readyWaitMs, remaining)),
         );
@@ -144,6 +145,7 @@ export class OnDemandSnapshotService {
       type: 'snapshot.ready',
       outcome: 'succeeded',
       durationMs: Math.max(0, elapsed),
+      ...captureMessage(ready),
     });
     const now = this.deps.clock();
     await this.requests.recordClaim(data.requestKey, {

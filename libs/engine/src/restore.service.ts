@@ -1,7 +1,14 @@
 import type { AuditEventInput } from '#lib/audit';
 import { isFinalRequestPhase, type RestoreRequestSpec } from '#lib/policy';
 import type { RestoreJobData } from '#lib/queues';
-import { InvalidRequestError, parseQuantity, type Snapshot, type VolumeRef } from '#lib/storage';
+import {
+  interruptionNote,
+  InvalidRequestError,
+  parseQuantity,
+  type OperationReport,
+  type Snapshot,
+  type VolumeRef,
+} from '#lib/storage';
 import type { EngineDeps } from './engine-deps.js';
 import { errorText } from './format.js';
 import { quiescedRollback, releaseQuiesced, type QuiesceContext } from './quiesce/quiesce.js';
@@ -126,21 +133,24 @@ export class RestoreService {
       await this.audit(record, { type: 'restore.started', outcome: 'started' }, snapshot);
     try {
       if (record.spec.mode === 'Rollback') {
-        await this.rollback(record, snapshot);
+        const report = await this.rollback(record, snapshot);
         return await this.finish(
           record,
           'Succeeded',
-          `rolled ${snapshot.volumeName} back`,
+          `rolled ${snapshot.volumeName} back${interruptionNote(report)}`,
           undefined,
           snapshot.volumeName,
         );
       }
       // An earlier attempt created the claim: wait for it rather than refuse an existing target.
-      const claim = record.claimName ?? (await this.newVolume(record, snapshot));
+      const created =
+        record.claimName === undefined ? await this.newVolume(record, snapshot) : undefined;
+      const claim = record.claimName ?? created?.name ?? '';
       if (record.claimName === undefined) {
         await this.store.update('restore', keyOf(record), { phase: 'Running', claimName: claim });
       }
-      return await this.untilBound(record, claim, record.claimName === undefined);
+      const note = interruptionNote(created);
+      return await this.untilBound(record, claim, record.claimName === undefined, note);
     } catch (error) {
       if (!(error instanceof InvalidRequestError)) throw error;
       return this.finish(record, 'Failed', error.message, specField(error.field));
@@ -156,10 +166,11 @@ export class RestoreService {
     record: RestoreRecord,
     claim: string,
     justCreated: boolean,
+    note = '',
   ): Promise<RestoreStep> {
     const volume = await this.deps.driver.getVolume({ namespace: record.namespace, name: claim });
     if (volume?.phase === 'Bound') {
-      return this.finish(record, 'Succeeded', `restored into ${claim}`, undefined, claim);
+      return this.finish(record, 'Succeeded', `restored into ${claim}${note}`, undefined, claim);
     }
     // A claim created a moment ago may not have reached the driver's cache yet.
     if ((volume === undefined && !justCreated) || volume?.phase === 'Lost') {
@@ -175,7 +186,10 @@ export class RestoreService {
     return { kind: 'wait', delayMs: Math.min(readyRecheckMs, 1_000) };
   }
 
-  private async rollback(record: RestoreRecord, snapshot: Snapshot): Promise<void> {
+  private async rollback(
+    record: RestoreRecord,
+    snapshot: Snapshot,
+  ): Promise<OperationReport | void> {
     const volume = { namespace: snapshot.namespace, name: snapshot.volumeName };
     // The snapshot's own class decides, not the default class of the claim's provisioner.
     const caps = await this.deps.driver.capabilities(volume, snapshot.snapshotClassName);
@@ -185,9 +199,11 @@ export class RestoreService {
         'mode',
       );
     }
-    await quiescedRollback(this.deps, this.quiesceContext(record, volume), () =>
-      this.deps.driver.rollback(snapshot),
-    );
+    let report: OperationReport | void = undefined;
+    await quiescedRollback(this.deps, this.quiesceContext(record, volume), async () => {
+      report = await this.deps.driver.rollback(snapshot);
+    });
+    return report;
   }
 
   private quiesceContext(record: RestoreRecord, volume: VolumeRef): QuiesceContext {
@@ -202,7 +218,10 @@ export class RestoreService {
     };
   }
 
-  private async newVolume(record: RestoreRecord, snapshot: Snapshot): Promise<string> {
+  private async newVolume(
+    record: RestoreRecord,
+    snapshot: Snapshot,
+  ): Promise<OperationReport & { name: string }> {
     const target = record.spec.target;
     if (!target) throw new InvalidRequestError('target is required for mode NewVolume', 'target');
     const sizeBytes = target.size === undefined ? undefined : parseQuantity(target.size);
@@ -216,7 +235,7 @@ export class RestoreService {
         sizeBytes,
       },
     });
-    return volume.name;
+    return volume;
   }
 
   private async finish(

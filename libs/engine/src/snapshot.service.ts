@@ -17,7 +17,7 @@ import {
   type PlanSnapshot,
 } from '#lib/policy';
 import type { SnapshotJobData, SnapshotJobResult } from '#lib/queues';
-import { SnapshotTimeoutError, type Snapshot, type Volume } from '#lib/storage';
+import { captureMessage, SnapshotTimeoutError, type Snapshot, type Volume } from '#lib/storage';
 import type { EngineDeps } from './engine-deps.js';
 import type { StoredPolicy } from './policy-store.js';
 import { errorText } from './format.js';
@@ -218,6 +218,7 @@ export class SnapshotService {
       jobId: attempt.jobId,
       durationMs: Math.max(0, elapsed),
       attributes: ready.restoreSizeBytes ? { restoreSizeBytes: ready.restoreSizeBytes } : {},
+      ...captureMessage(ready),
     });
     await this.deps.audit.appendMany([...pending, readyEvent]);
     const pruned = await this.pruneAfterReady(attempt);

@@ -11,12 +11,7 @@ import {
   type SnapshotState,
   type Volume,
 } from '#lib/storage';
-import {
-  startLiveProcess,
-  testLocalDriver,
-  writeLocalVolume,
-  writeManifest,
-} from './testing/local-harness.js';
+import { testLocalDriver, writeLocalVolume, writeManifest } from './testing/local-harness.js';
 import { makeTempDir } from './testing/temp-dir.js';
 
 interface SeedSnapshot {
@@ -43,7 +38,6 @@ type HarnessFactory = (options: { maxSnapshotsPerVolume?: number }) => Promise<H
 
 const localHarness: HarnessFactory = async ({ maxSnapshotsPerVolume }) => {
   const tmp = await makeTempDir();
-  const builder = startLiveProcess();
   const driver = testLocalDriver({ dataDir: tmp.path, maxSnapshotsPerVolume });
   return {
     driver,
@@ -57,11 +51,10 @@ const localHarness: HarnessFactory = async ({ maxSnapshotsPerVolume }) => {
       return volume;
     },
     async seedSnapshot(input) {
-      await writeManifest(tmp.path, { ...input, builderPid: builder.pid });
+      await writeManifest(tmp.path, { ...input, builder: 'live' });
     },
     async cleanup() {
       await driver.close();
-      builder.stop();
       await tmp.cleanup();
     },
   };

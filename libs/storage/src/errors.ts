@@ -78,6 +78,12 @@ export class SnapshotCorruptedError extends DriverError {
   }
 }
 
+/**
+ * An archive operation of the local driver failed: `transient` says whether a retry can help
+ * (disk full, I/O error) or not (permission denied, no progress within the watchdog's bound).
+ */
+export class ArchiveError extends DriverError {}
+
 /** A file the driver reads (volume labels, snapshot manifest) cannot be parsed; `file` names it. */
 export class MalformedFileError extends DriverError {
   constructor(

@@ -12,3 +12,4 @@ export {
   type MemoryVolumeInput,
 } from './memory/memory.driver.js';
 export { RESTORED_FROM_LABEL } from './shared/restore-rules.js';
+export { captureMessage, captureNotice, interruptionNote } from './shared/capture-notice.js';

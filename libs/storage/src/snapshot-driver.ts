@@ -32,11 +32,17 @@ export interface SnapshotDriver {
   waitUntilReady(ref: SnapshotRef, timeoutMs: number, signal?: AbortSignal): Promise<Snapshot>;
   deleteSnapshot(ref: SnapshotRef): Promise<void>;
   /** Creates a new volume holding the snapshot's data. Requires `capabilities.restoreToNewVolume`. */
-  restoreToNewVolume(input: RestoreToNewVolumeInput): Promise<Volume>;
+  restoreToNewVolume(input: RestoreToNewVolumeInput): Promise<Volume & OperationReport>;
   /** Replaces the source volume's contents with the snapshot's. Requires `capabilities.rollback`. */
-  rollback(ref: SnapshotRef): Promise<void>;
+  rollback(ref: SnapshotRef): Promise<OperationReport | void>;
   /** Releases watches, timers and connections. */
   close(): Promise<void>;
+}
+
+/** What a driver says about a restore or rollback besides its result (local driver). */
+export interface OperationReport {
+  /** An earlier restore or rollback of the same volume that a crash cut short; now redone. */
+  interrupted?: { operation: 'restore' | 'rollback'; snapshot: string; startedAt: string };
 }
 
 export interface VolumeRef {
@@ -75,6 +81,22 @@ export interface Snapshot extends SnapshotRef {
   labels: Record<string, string>;
   /** The snapshot class it was taken with (kubernetes); its driver decides what a restore can do. */
   snapshotClassName?: string;
+  /** How the data was captured, where the driver reads files itself (local driver). */
+  capture?: SnapshotCapture;
+}
+
+/**
+ * A snapshot read file by file is crash-consistent: files that changed while they were read
+ * are named here, and so are entries it could not hold. A build interrupted (its builder died) and redone has `interruptedAt` (last
+ * sign of life of the lost build) and `rebuiltAt` (the data is the volume as of then).
+ */
+export interface SnapshotCapture {
+  changedWhileRead: string[];
+  changedCount: number;
+  /** Sockets and device nodes, which an archive of files does not hold. */
+  skipped?: string[];
+  interruptedAt?: string;
+  rebuiltAt?: string;
 }
 
 export interface DriverCapabilities {

@@ -1,7 +1,12 @@
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidRequestError, SnapshotNotFoundError, VolumeNotFoundError } from '../errors.js';
-import type { RestoreToNewVolumeInput, SnapshotRef, Volume } from '../snapshot-driver.js';
+import type {
+  OperationReport,
+  RestoreToNewVolumeInput,
+  SnapshotRef,
+  Volume,
+} from '../snapshot-driver.js';
 import type { KeyedMutex } from '../shared/keyed-mutex.js';
 import { assertDnsLabel } from '../shared/names.js';
 import {
@@ -17,7 +22,8 @@ import type { LocalLayout } from './local-layout.js';
 import type { LocalVolumeStore } from './local-volume-store.js';
 import { toSnapshot, type SnapshotManifest } from './manifest.js';
 import type { ManifestStore } from './manifest-store.js';
-import { materialize } from './materialize.js';
+import { materialize, type ExtractSettings } from './materialize.js';
+import type { OperationJournal } from './operation-journal.js';
 import { volumeKey } from './snapshot-creator.js';
 import { holding, holdingOrRemove } from './temp-registry.js';
 import { fingerprintOf, type VolumeIdentities } from './volume-identity.js';
@@ -30,6 +36,8 @@ export interface LocalRestorerDeps {
   identities: VolumeIdentities;
   leftovers: Leftovers;
   mutex: KeyedMutex;
+  settings: ExtractSettings;
+  journal: OperationJournal;
 }
 
 /**
@@ -44,7 +52,7 @@ export class LocalRestorer {
    * New volume `target.name` with the snapshot's data, in the snapshot's namespace and labelled
    * `snapwarden.io/restored-from: <snapshot>`. It appears by one rename of a verified directory.
    */
-  async restoreToNewVolume(input: RestoreToNewVolumeInput): Promise<Volume> {
+  async restoreToNewVolume(input: RestoreToNewVolumeInput): Promise<Volume & OperationReport> {
     checkRestoreNamespace(input);
     assertDnsLabel(input.target.name, 'target.name');
     const manifest = await this.requireManifest(input.snapshot);
@@ -54,9 +62,15 @@ export class LocalRestorer {
         throw targetExistsError(input);
       }
       checkRestoreRules(input, { snapshot: toSnapshot(manifest) });
-      await this.materializeAndPublish(input, manifest);
+      const snapshot = `${manifest.namespace}/${manifest.name}`;
+      const { interrupted } = await this.deps.journal.around(
+        input.target.name,
+        { operation: 'restore', snapshot },
+        () => this.materializeAndPublish(input, manifest),
+      );
       const volume = await this.deps.volumes.byName(input.target.name);
       if (!volume) throw new Error(`restored volume ${input.target.name} vanished`);
+      if (interrupted) return { ...volume, interrupted };
       return volume;
     });
   }
@@ -67,7 +81,7 @@ export class LocalRestorer {
    * the volume missing and the old directory beside it, which `Leftovers.recover` renames back
    * on the next call or start. The volume keeps its uid.
    */
-  async rollback(ref: SnapshotRef): Promise<void> {
+  async rollback(ref: SnapshotRef): Promise<OperationReport> {
     const manifest = await this.requireManifest(ref);
     if (manifest.state !== 'Ready') {
       throw new InvalidRequestError(
@@ -77,13 +91,20 @@ export class LocalRestorer {
     }
     await this.deps.leftovers.recoverVolumes();
     const name = manifest.volumeName;
-    await this.deps.mutex.run(volumeKey(name), async () => {
+    return this.deps.mutex.run(volumeKey(name), async () => {
       await this.requireSource(manifest);
       const fresh = join(this.deps.layout.volumesDir, rollbackNewName(name));
-      await holdingOrRemove(fresh, async () => {
-        await materialize(manifest, this.archiveOf(manifest), fresh);
-        await this.swap(name, fresh);
-      });
+      const snapshot = `${manifest.namespace}/${manifest.name}`;
+      const { interrupted } = await this.deps.journal.around(
+        name,
+        { operation: 'rollback', snapshot },
+        () =>
+          holdingOrRemove(fresh, async () => {
+            await materialize(manifest, this.archiveOf(manifest), fresh, this.deps.settings);
+            await this.swap(name, fresh);
+          }),
+      );
+      return interrupted ? { interrupted } : {};
     });
   }
 
@@ -92,7 +113,7 @@ export class LocalRestorer {
     await mkdir(layout.volumesDir, { recursive: true });
     const temp = join(layout.volumesDir, restoreTempName());
     await holdingOrRemove(temp, async () => {
-      await materialize(manifest, this.archiveOf(manifest), temp);
+      await materialize(manifest, this.archiveOf(manifest), temp, this.deps.settings);
       await this.publish(input, temp);
     });
   }

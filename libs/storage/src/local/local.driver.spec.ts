@@ -20,7 +20,6 @@ import {
 import { readTreeEntries, treeDifferences, writeVariedTree } from '../testing/file-tree.js';
 import {
   deadPid,
-  startLiveProcess,
   testLocalDriver,
   writeLocalVolume,
   writeManifest,
@@ -117,7 +116,7 @@ describe('LocalDriver', () => {
         archive: { bytes: expect.any(Number), sha256: expect.stringMatching(/^[0-9a-f]{64}$/) },
         restoreSizeBytes: volume.sizeBytes,
       });
-      expect(manifest.builderPid).toBeUndefined();
+      expect(manifest.builder).toBeUndefined();
       expect(manifest.files?.map((f) => f.path)).toEqual(
         expect.arrayContaining([
           'big.bin',
@@ -147,7 +146,7 @@ describe('LocalDriver', () => {
         volumeName: 'db',
         volumeUid: volume.uid,
         state: 'Creating',
-        builderPid: await deadPid(),
+        builder: 'dead',
       });
       await writeFile(
         join(snapshotsDir(), '.db-1.tar.gz.tmp-999999999-0badf00d'),
@@ -172,7 +171,7 @@ describe('LocalDriver', () => {
         volumeName: 'db',
         volumeUid: volume.uid,
         state: 'Creating',
-        builderPid: await deadPid(),
+        builder: 'dead',
       });
 
       const ready = await driver.waitUntilReady(ref('db-1'), 10_000);
@@ -182,14 +181,13 @@ describe('LocalDriver', () => {
     it('counts a snapshot another process is still building toward the cap', async () => {
       const capped = testLocalDriver({ dataDir, maxSnapshotsPerVolume: 1 });
       const volume = await variedVolume('db');
-      const builder = startLiveProcess();
       try {
         await writeManifest(dataDir, {
           name: 'db-1',
           volumeName: 'db',
           volumeUid: volume.uid,
           state: 'Creating',
-          builderPid: builder.pid,
+          builder: 'live',
         });
         const refused = capped.createSnapshot({ volume, name: 'db-2', labels: {} });
         await expect(refused).rejects.toBeInstanceOf(SnapshotLimitError);
@@ -200,7 +198,6 @@ describe('LocalDriver', () => {
           snapshot: { state: 'Creating' },
         });
       } finally {
-        builder.stop();
         await capped.close();
       }
     });

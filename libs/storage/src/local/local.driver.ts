@@ -4,6 +4,7 @@ import type {
   CreateSnapshotInput,
   CreateSnapshotResult,
   DriverCapabilities,
+  OperationReport,
   RestoreToNewVolumeInput,
   Snapshot,
   SnapshotDriver,
@@ -15,12 +16,15 @@ import { closedError, sleep, throwIfAnyAborted } from '../shared/abortable.js';
 import { KeyedMutex } from '../shared/keyed-mutex.js';
 import { isSnapshotRef } from '../shared/names.js';
 import { notReadyMessage, settledSnapshot } from '../shared/readiness.js';
+import type { FaultInjector } from './archive/archive-job.js';
+import { DEFAULT_STALL_MS } from './archive/archive-runner.js';
 import { Leftovers } from './leftovers.js';
 import { LocalLayout } from './local-layout.js';
 import { LocalRestorer } from './local-restorer.js';
 import { LocalVolumeStore } from './local-volume-store.js';
 import { toSnapshot } from './manifest.js';
 import { ManifestStore } from './manifest-store.js';
+import { OperationJournal } from './operation-journal.js';
 import { SnapshotBuilder } from './snapshot-builder.js';
 import { SnapshotCreator, volumeKey } from './snapshot-creator.js';
 import { VolumeIdentities } from './volume-identity.js';
@@ -34,6 +38,12 @@ export interface LocalDriverOptions {
   clock?: () => Date;
   /** How often `waitUntilReady` re-reads a Creating manifest. Default 200 ms. */
   pollIntervalMs?: number;
+  /** An archive job that moves no byte for this long is stopped and fails. Default 60 s. */
+  archiveStallMs?: number;
+  /** A builder renews its lease this often; 3 missed renewals orphan its build. Default 2 s. */
+  builderHeartbeatMs?: number;
+  /** Test only: decides per archive job which fault it suffers. */
+  archiveFault?: FaultInjector;
 }
 
 /**
@@ -72,7 +82,13 @@ export class LocalDriver implements SnapshotDriver {
     const identities = new VolumeIdentities(this.layout);
     this.volumes = new LocalVolumeStore(this.layout, identities);
     this.manifests = new ManifestStore(this.layout);
-    this.builder = new SnapshotBuilder(this.layout, this.manifests, clock);
+    const stallMs = options.archiveStallMs ?? DEFAULT_STALL_MS;
+    const fault = options.archiveFault;
+    this.builder = new SnapshotBuilder(this.layout, this.manifests, clock, {
+      stallMs,
+      heartbeatMs: options.builderHeartbeatMs ?? 2000,
+      ...(fault ? { fault } : {}),
+    });
     this.leftovers = new Leftovers(this.layout);
     const { volumes, manifests, builder, leftovers, mutex, layout } = this;
     const cap = this.maxSnapshotsPerVolume;
@@ -84,7 +100,17 @@ export class LocalDriver implements SnapshotDriver {
       clock,
       maxSnapshotsPerVolume: cap,
     });
-    this.restorer = new LocalRestorer({ layout, manifests, volumes, identities, leftovers, mutex });
+    const settings = { stallMs, ...(fault ? { fault } : {}) };
+    this.restorer = new LocalRestorer({
+      layout,
+      manifests,
+      volumes,
+      identities,
+      leftovers,
+      mutex,
+      settings,
+      journal: new OperationJournal(layout, clock),
+    });
   }
 
   capabilities(): Promise<DriverCapabilities> {
@@ -180,14 +206,14 @@ export class LocalDriver implements SnapshotDriver {
     });
   }
 
-  async restoreToNewVolume(input: RestoreToNewVolumeInput): Promise<Volume> {
+  async restoreToNewVolume(input: RestoreToNewVolumeInput): Promise<Volume & OperationReport> {
     await this.ready();
     return this.restorer.restoreToNewVolume(input);
   }
 
-  async rollback(ref: SnapshotRef): Promise<void> {
+  async rollback(ref: SnapshotRef): Promise<OperationReport> {
     await this.ready();
-    await this.restorer.rollback(ref);
+    return this.restorer.rollback(ref);
   }
 
   /** Stops waiters (they reject) and lets background builds finish. */

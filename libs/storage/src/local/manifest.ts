@@ -1,27 +1,19 @@
 import { MalformedFileError } from '../errors.js';
-import type { Snapshot, SnapshotState } from '../snapshot-driver.js';
+import type { Snapshot, SnapshotCapture, SnapshotState } from '../snapshot-driver.js';
+import { displayPath } from './archive/archive-content.js';
+import type { ArchiveContent, CaptureRecord } from './archive/archive-content.js';
 
-/** A regular file inside a snapshot archive. `mode` is the permission bits the archive holds. */
-export interface ManifestFile {
-  path: string;
-  bytes: number;
-  sha256: string;
-  mode: number;
-}
+export type {
+  ArchiveContent,
+  ManifestFifo,
+  ManifestFile,
+  ManifestLink,
+} from './archive/archive-content.js';
 
-export interface ManifestSymlink {
-  path: string;
-  target: string;
-}
-
-/** What an archive holds, read back from the archive itself. */
-export interface ArchiveContent {
-  archive: { bytes: number; sha256: string };
-  files: ManifestFile[];
-  directories: string[];
-  symlinks: ManifestSymlink[];
-  /** Sum of the files' bytes: the smallest volume the snapshot fits into. */
-  restoreSizeBytes: number;
+/** The process building a Creating snapshot: a token and a heartbeat it renews while alive. */
+export interface BuilderLease {
+  token: string;
+  heartbeatAt: string;
 }
 
 /**
@@ -39,8 +31,15 @@ export interface SnapshotManifest extends Partial<ArchiveContent> {
   state: SnapshotState;
   labels: Record<string, string>;
   error?: string;
-  /** Process building the archive while the state is Creating; a dead builder means redo. */
-  builderPid?: number;
+  /**
+   * Who builds the archive while the state is Creating. A heartbeat older than the lease means
+   * the builder is gone (crashed, killed, in any container): the snapshot is built again.
+   */
+  builder?: BuilderLease;
+  /** How the data was read: files that changed meanwhile (see the README's guarantee). */
+  capture?: CaptureRecord;
+  /** Set when a build was interrupted and redone: the data is the volume at `rebuiltAt`. */
+  interruption?: { interruptedAt: string; rebuiltAt: string };
 }
 
 const STATES: readonly SnapshotState[] = ['Creating', 'Ready', 'Failed', 'Terminating'];
@@ -66,7 +65,7 @@ export function asManifest(value: unknown, file: string): SnapshotManifest {
 /** The manifest without its builder (once Ready or Failed nobody is building it). */
 export function withoutBuilder(manifest: SnapshotManifest): SnapshotManifest {
   const copy = { ...manifest };
-  delete copy.builderPid;
+  delete copy.builder;
   return copy;
 }
 
@@ -85,6 +84,8 @@ export function toSnapshot(manifest: SnapshotManifest): Snapshot {
   if (manifest.restoreSizeBytes !== undefined)
     snapshot.restoreSizeBytes = manifest.restoreSizeBytes;
   if (manifest.error !== undefined) snapshot.error = manifest.error;
+  const capture = captureOf(manifest);
+  if (capture) snapshot.capture = capture;
   return snapshot;
 }
 
@@ -95,4 +96,16 @@ function asLabels(value: unknown): Record<string, string> {
       (entry): entry is [string, string] => typeof entry[1] === 'string',
     ),
   );
+}
+
+function captureOf(manifest: SnapshotManifest): SnapshotCapture | undefined {
+  const { capture, interruption, skipped = [] } = manifest;
+  if (!interruption && !capture?.changedCount && skipped.length === 0) return undefined;
+  const result: SnapshotCapture = {
+    changedWhileRead: (capture?.changedWhileRead ?? []).map(displayPath),
+    changedCount: capture?.changedCount ?? 0,
+  };
+  if (skipped.length > 0) result.skipped = skipped.map(displayPath);
+  if (interruption) Object.assign(result, interruption);
+  return result;
 }

@@ -1,28 +1,48 @@
+import { stat } from 'node:fs/promises';
 import { SnapshotCorruptedError } from '../errors.js';
-import { extractArchive } from './archive.js';
+import type { ArchiveContent } from './archive/archive-content.js';
+import type { FaultInjector } from './archive/archive-job.js';
+import { runArchiveJob } from './archive/archive-runner.js';
 import { isNotFound, remove } from './fs-util.js';
-import type { ArchiveContent, SnapshotManifest } from './manifest.js';
-import { hashFile } from './tree.js';
-import { verifyTree } from './verify-tree.js';
+import type { SnapshotManifest } from './manifest.js';
+
+/** How restores extract: the watchdog's bound and injected faults. */
+export interface ExtractSettings {
+  stallMs: number;
+  fault?: FaultInjector;
+}
 
 /**
  * Writes a Ready snapshot's data into the new directory `dest` and proves it is the data that
- * was snapshotted: the archive's checksum is checked before extracting, every extracted entry
- * after (invariant 7). On any failure `dest` is removed, so nothing half-written remains.
+ * was snapshotted, in one pass: every entry is checked against the manifest as it is written
+ * and the archive's checksum as it is read (invariant 7). On any failure `dest` is removed,
+ * so nothing half-written remains, and the error is the first cause, not the cleanup's.
  */
 export async function materialize(
   manifest: SnapshotManifest,
   archiveFile: string,
   dest: string,
+  settings: ExtractSettings,
 ): Promise<void> {
   const label = `snapshot ${manifest.namespace}/${manifest.name}`;
-  const content = contentOf(manifest, label);
+  const expected = contentOf(manifest, label);
   try {
-    await checkArchive(archiveFile, content, label);
-    await extractArchive(archiveFile, dest);
-    await verifyTree(dest, content, label);
+    await stat(archiveFile);
   } catch (error) {
-    await remove(dest);
+    if (isNotFound(error))
+      throw new SnapshotCorruptedError(`${label}: archive ${archiveFile} is missing`);
+    throw error;
+  }
+  const owners = process.getuid?.() === 0;
+  const job = { op: 'extract' as const, archive: archiveFile, dest, expected, owners };
+  try {
+    const fault = settings.fault?.('extract');
+    await runArchiveJob(
+      { ...job, ...(fault ? { fault } : {}) },
+      { label, stallMs: settings.stallMs },
+    );
+  } catch (error) {
+    await remove(dest).catch(() => undefined);
     throw error;
   }
 }
@@ -35,19 +55,8 @@ function contentOf(manifest: SnapshotManifest, label: string): ArchiveContent {
     files,
     directories: manifest.directories ?? [],
     symlinks: manifest.symlinks ?? [],
+    hardLinks: manifest.hardLinks ?? [],
+    fifos: manifest.fifos ?? [],
     restoreSizeBytes: manifest.restoreSizeBytes ?? 0,
   };
-}
-
-async function checkArchive(file: string, content: ArchiveContent, label: string): Promise<void> {
-  let actual: { sha256: string; bytes: number };
-  try {
-    actual = await hashFile(file);
-  } catch (error) {
-    if (isNotFound(error)) throw new SnapshotCorruptedError(`${label}: archive ${file} is missing`);
-    throw error;
-  }
-  if (actual.sha256 !== content.archive.sha256 || actual.bytes !== content.archive.bytes) {
-    throw new SnapshotCorruptedError(`${label}: archive ${file} does not match its checksum`);
-  }
 }

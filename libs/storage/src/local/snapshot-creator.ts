@@ -1,5 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { SnapshotConflictError, SnapshotLimitError, VolumeNotFoundError } from '../errors.js';
+import {
+  DriverError,
+  SnapshotConflictError,
+  SnapshotLimitError,
+  VolumeNotFoundError,
+} from '../errors.js';
 import type { CreateSnapshotInput, CreateSnapshotResult, Volume } from '../snapshot-driver.js';
 import { asError } from '../shared/as-error.js';
 import type { KeyedMutex } from '../shared/keyed-mutex.js';
@@ -7,7 +12,7 @@ import { assertDnsLabel, assertDnsSubdomain } from '../shared/names.js';
 import type { LocalVolumeStore } from './local-volume-store.js';
 import { toSnapshot, withoutBuilder, type SnapshotManifest } from './manifest.js';
 import type { ManifestStore } from './manifest-store.js';
-import type { SnapshotBuilder } from './snapshot-builder.js';
+import { TakenOverError, type SnapshotBuilder } from './snapshot-builder.js';
 
 export interface SnapshotCreatorDeps {
   volumes: LocalVolumeStore;
@@ -64,7 +69,10 @@ export class SnapshotCreator {
     const manifest = this.newManifest(input, volume);
     // Lost a race with another process writing the same name: take over what it wrote.
     if (!(await manifests.create(manifest))) return this.createLocked(input, volume);
-    return { snapshot: toSnapshot(await this.buildOrDiscard(manifest, volume)), adopted: false };
+    return {
+      snapshot: toSnapshot(await this.buildOrDiscard(manifest, volume, true)),
+      adopted: false,
+    };
   }
 
   private async takeOver(
@@ -80,7 +88,10 @@ export class SnapshotCreator {
     if (!this.deps.builder.isOrphan(existing)) {
       return { snapshot: toSnapshot(existing), adopted: true };
     }
-    return { snapshot: toSnapshot(await this.buildOrDiscard(existing, volume)), adopted: false };
+    return {
+      snapshot: toSnapshot(await this.buildOrDiscard(existing, volume, false)),
+      adopted: false,
+    };
   }
 
   private async checkCap(volume: Volume): Promise<void> {
@@ -104,16 +115,24 @@ export class SnapshotCreator {
       createdAt: this.deps.clock().toISOString(),
       state: 'Creating',
       labels: { ...input.labels },
-      builderPid: process.pid,
+      builder: this.deps.builder.newLease(),
     };
   }
 
-  /** The caller gets the error; the half-made snapshot must not linger and hold a slot. */
-  private async buildOrDiscard(manifest: SnapshotManifest, volume: Volume) {
+  /**
+   * The caller gets the error. After a transient one the half-made snapshot is removed, so a
+   * retry builds it afresh; after a final one (a stall, a permission error) it stays, Failed
+   * with the reason, where everyone sees it until cleanup removes it after its grace period.
+   */
+  private async buildOrDiscard(manifest: SnapshotManifest, volume: Volume, fresh: boolean) {
     try {
-      return await this.deps.builder.build(manifest, volume);
+      return await this.deps.builder.build(manifest, volume, fresh);
     } catch (error) {
-      await this.deps.manifests.remove(manifest.namespace, manifest.name).catch(() => undefined);
+      if (error instanceof TakenOverError) throw error;
+      const transient = !(error instanceof DriverError) || error.transient;
+      if (transient) {
+        await this.deps.manifests.remove(manifest.namespace, manifest.name).catch(() => undefined);
+      } else await this.markFailed(manifest, error);
       throw error;
     }
   }
@@ -127,7 +146,7 @@ export class SnapshotCreator {
       await this.markFailed(fresh, new Error(`source volume ${fresh.volumeName} no longer exists`));
       return;
     }
-    await builder.build(fresh, volume);
+    await builder.build(fresh, volume, false);
   }
 
   /** Best effort: a manifest deleted meanwhile stays deleted. */

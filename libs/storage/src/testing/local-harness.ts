@@ -32,7 +32,8 @@ export async function writeManifest(
     volumeUid?: string;
     state: SnapshotState;
     error?: string;
-    builderPid?: number;
+    /** A build in progress with a fresh lease (`live`), or one whose lease ran out (`dead`). */
+    builder?: 'live' | 'dead';
   },
 ): Promise<SnapshotManifest> {
   const namespace = input.namespace ?? 'default';
@@ -48,7 +49,10 @@ export async function writeManifest(
     labels: {},
   };
   if (input.error !== undefined) manifest.error = input.error;
-  if (input.builderPid !== undefined) manifest.builderPid = input.builderPid;
+  if (input.builder !== undefined) {
+    const heartbeatAt = input.builder === 'live' ? new Date() : new Date(Date.now() - 3_600_000);
+    manifest.builder = { token: `seeded-${input.builder}`, heartbeatAt: heartbeatAt.toISOString() };
+  }
   if (input.state === 'Ready')
     Object.assign(manifest, { archive: { bytes: 0, sha256: '' }, files: [] });
   await mkdir(join(dataDir, 'snapshots', namespace), { recursive: true });
