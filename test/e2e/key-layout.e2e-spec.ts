@@ -70,9 +70,10 @@ describe('the Redis key layout version', () => {
       await client.set(layoutKey(`future-${found}`), found);
       const result = await runToExit(env(`future-${found}`));
       expect(result.code).toBe(1);
-      expect(result.output).toContain(`Redis key layout version "${found}"`);
-      expect(result.output).toContain(layoutKey(`future-${found}`));
-      expect(result.output).toContain('Upgrade notes');
+      const messages = logMessages(result.output);
+      expect(messages).toContain(`Redis key layout version "${found}"`);
+      expect(messages).toContain(layoutKey(`future-${found}`));
+      expect(messages).toContain('Upgrade notes');
       expect(result.output).not.toContain('snapwarden started');
       // Nothing was written: the stamp is untouched and no job, run or audit key appeared
       // (only BullMQ's queue meta hashes, written when the producers connect).
@@ -82,3 +83,12 @@ describe('the Redis key layout version', () => {
     },
   );
 });
+
+/** The `msg` of every JSON log line (every line the app writes is one), one per line. */
+function logMessages(output: string): string {
+  return output
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => (JSON.parse(line) as { msg?: string }).msg ?? '')
+    .join('\n');
+}
