@@ -181,6 +181,18 @@ describe('periodic resync', () => {
     expect(keys).toEqual(expect.arrayContaining(['default/p3', 'default/p12']));
   });
 
+  it('upserts every scheduler again when the record of what they were made from is lost', async () => {
+    await sync();
+    await harness.redis.del(`${harness.prefix}:policy-schedulers`);
+
+    const result = await sync();
+
+    expect(result.upserted).toHaveLength(POLICIES);
+    expect(result.applied).toEqual([]);
+    expect(await schedulers.list()).toHaveLength(POLICIES);
+    expect((await sync()).upserted).toEqual([]);
+  });
+
   it('removes the scheduler of a suspended or deleted policy and makes it again when back', async () => {
     await sync();
     await writeFile(
