@@ -28,6 +28,12 @@ export class BullMQJobSchedulers implements JobSchedulerPort {
     await this.queues.ticks.removeJobScheduler(key);
   }
 
+  /** The ids of the job schedulers in Redis: one read of BullMQ's repeat set, nothing parsed. */
+  async present(): Promise<Set<string>> {
+    const client = await this.queues.ticks.getBackend().client;
+    return new Set(await client.zrange(this.queues.ticks.toKey('repeat'), 0, -1));
+  }
+
   async list(): Promise<ScheduledEntry[]> {
     const schedulers = await this.queues.ticks.getJobSchedulers(0, -1);
     return schedulers.map((s) => ({

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -75,5 +75,55 @@ describe('PolicyFileSource on arbitrary folders', () => {
       ),
       { numRuns: 40 },
     );
+  });
+});
+
+describe('PolicyFileSource on a resync', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'snapwarden-stamps-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('does not read a file that stood still again, and reads it once it is rewritten', async () => {
+    const reads: string[] = [];
+    const source = new PolicyFileSource(dir, context, {
+      read: (path) => {
+        reads.push(path);
+        return readFile(path, 'utf8');
+      },
+      settledMs: 0,
+    });
+    const path = join(dir, 'a.yaml');
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    await writeFile(path, policy('a'));
+    await utimes(path, hourAgo, hourAgo);
+    await source.load();
+    await source.load();
+    expect(reads).toHaveLength(1);
+
+    // Same size and the old mtime put back: the ctime still tells the write.
+    await new Promise((r) => setTimeout(r, 20)); // a new ctime even on a coarse clock
+    await writeFile(path, policy('b'));
+    await utimes(path, hourAgo, hourAgo);
+    const desired = await source.load();
+    expect(reads).toHaveLength(2);
+    expect(desired.policies.map((p) => p.policy.metadata.name)).toEqual(['b']);
+  });
+
+  it('reads a file written just now on every pass, until it has stood still', async () => {
+    let reads = 0;
+    const source = new PolicyFileSource(dir, context, {
+      read: (path) => {
+        reads++;
+        return readFile(path, 'utf8');
+      },
+    });
+    await writeFile(join(dir, 'a.yaml'), policy('a'));
+    await source.load();
+    await source.load();
+    expect(reads).toBe(2);
   });
 });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { constants } from 'node:fs';
+import { constants, stat as statCallback } from 'node:fs';
 import { lstat, readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
@@ -24,6 +24,11 @@ export interface PolicyFileSourceOptions {
   logger?: Logger;
   read?: PolicyFileReader;
   maxBytes?: number;
+  /**
+   * How long a file's metadata must have stood still before an unchanged stamp is trusted
+   * (default 2 s): a write in the same timestamp granule as the read leaves the stamp as it was.
+   */
+  settledMs?: number;
 }
 
 /** O_NONBLOCK: a FIFO that appears between the check and the read cannot block the pass. */
@@ -54,9 +59,12 @@ type Definition = { key: string; source: string } & (
 export class PolicyFileSource implements PolicySource {
   private watcher?: FSWatcher;
   private readonly read: PolicyFileReader;
-  /** What each file parsed to, by source, with the hash of the text it was parsed from. */
-  private parsed = new Map<string, { hash: string; result: ParsedFile }>();
-  private nextParsed = new Map<string, { hash: string; result: ParsedFile }>();
+  /**
+   * What each file parsed to, by source, with the hash of the text it was parsed from and,
+   * once the file has stood still for a while, the stamp of its metadata then.
+   */
+  private parsed = new Map<string, ParsedEntry>();
+  private nextParsed = new Map<string, ParsedEntry>();
   private readonly maxBytes: number;
 
   constructor(
@@ -122,6 +130,15 @@ export class PolicyFileSource implements PolicySource {
     desired: DesiredPolicies,
     definitions: Definition[],
   ): Promise<void> {
+    const stamp = await stampOf(path);
+    const known = this.parsed.get(source);
+    if (stamp !== undefined && known?.stamp === stamp.stamp) {
+      // Same inode, size, mtime and ctime as when it was read: the text has not changed.
+      this.nextParsed.set(source, known);
+      desired.problems.push(...known.result.problems);
+      definitions.push(...known.result.definitions);
+      return;
+    }
     const text = await this.readPolicyFile(path);
     if (text === undefined) return; // removed between listing and reading
     if (typeof text !== 'string') {
@@ -132,7 +149,11 @@ export class PolicyFileSource implements PolicySource {
     const hash = createHash('sha256').update(text).digest('hex');
     const cached = this.parsed.get(source);
     const result = cached?.hash === hash ? cached.result : this.parseFile(text, source);
-    this.nextParsed.set(source, { hash, result });
+    this.nextParsed.set(source, {
+      hash,
+      result,
+      stamp: settled(stamp, this.options.settledMs ?? 2000),
+    });
     desired.problems.push(...result.problems);
     definitions.push(...result.definitions);
   }
@@ -214,6 +235,37 @@ export class PolicyFileSource implements PolicySource {
     if (key) out.definitions.push({ ok: false, key, source, errors: parsed.errors });
     else out.problems.push({ source, errors: parsed.errors });
   }
+}
+
+interface ParsedEntry {
+  hash: string;
+  result: ParsedFile;
+  stamp?: string;
+}
+
+/**
+ * The metadata of a file (through a symlink: of its target, so a re-pointed link changes it
+ * too), which changes with every write, rename or swap; and when it last changed.
+ */
+function stampOf(path: string): Promise<{ stamp: string; changedAt: number } | undefined> {
+  // The callback form: a resync stats every file, and fs/promises costs several times more.
+  return new Promise((resolve) =>
+    statCallback(path, (error, s) => {
+      if (error || !s.isFile()) return resolve(undefined);
+      resolve({
+        stamp: `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`,
+        changedAt: Math.max(s.mtimeMs, s.ctimeMs),
+      });
+    }),
+  );
+}
+
+/** The stamp taken before a read, if the file had stood still long enough to trust it. */
+function settled(
+  taken: { stamp: string; changedAt: number } | undefined,
+  settledMs: number,
+): string | undefined {
+  return taken && Date.now() - taken.changedAt >= settledMs ? taken.stamp : undefined;
 }
 
 /**

@@ -1,6 +1,22 @@
+import { createHash } from 'node:crypto';
 import { normalizeSchedule, type BackupPolicy, type FieldError } from '#lib/policy';
-import type { AuditLog } from '#lib/audit';
-import { policyKeyOf, specHashOf, type PolicyStore } from './policy-store.js';
+import type { AuditEventInput, AuditLog } from '#lib/audit';
+import {
+  policyKeyOf,
+  specHashOf,
+  type PolicyProblem,
+  type PolicyStore,
+  type StoredPolicy,
+} from './policy-store.js';
+
+/** Policies stored, announced or scheduled per round trip batch. */
+const BATCH = 500;
+
+/**
+ * Part of every scheduler fingerprint: raise it when the options given to BullMQ change in a
+ * way the upsert's arguments do not show, so that every scheduler is upserted once more.
+ */
+const SCHEDULER_REVISION = 1;
 
 /** One job scheduler as the queue holds it. */
 export interface ScheduledEntry {
@@ -14,6 +30,8 @@ export interface ScheduledEntry {
 export interface JobSchedulerPort {
   upsert(key: string, pattern: string, tz: string, specHash: string): Promise<void>;
   remove(key: string): Promise<void>;
+  /** The keys of the schedulers that exist now: one cheap read, for drift repair each pass. */
+  present(): Promise<Set<string>>;
   list(): Promise<ScheduledEntry[]>;
 }
 
@@ -35,6 +53,18 @@ export interface ReconcileResult {
   upserted: string[];
 }
 
+/** The same problem as the one stored: reported already, so nothing to write. */
+function sameProblem(
+  stored: PolicyProblem | undefined,
+  problem: DesiredPolicies['problems'][number],
+): boolean {
+  return (
+    stored !== undefined &&
+    stored.key === problem.key &&
+    JSON.stringify(stored.errors) === JSON.stringify(problem.errors)
+  );
+}
+
 /**
  * Makes the job schedulers and the policy store match the policy source: valid policies are
  * stored and scheduled (suspended ones unscheduled), vanished ones removed, drift repaired.
@@ -49,55 +79,66 @@ export class PolicyReconciler {
     private readonly once: (key: string) => Promise<boolean>,
   ) {}
 
+  /**
+   * One pass. Work is proportional to what changed: an unchanged policy costs no write, no
+   * event and no upsert; the fixed cost is a few whole-hash reads (policies, scheduler
+   * fingerprints, BullMQ's scheduler ids).
+   */
   async reconcile(desired: DesiredPolicies, now: Date): Promise<ReconcileResult> {
     const result: ReconcileResult = { applied: [], removed: [], invalid: [], upserted: [] };
+    const stored = new Map((await this.store.list()).map((s) => [s.key, s] as const));
     const keep = new Set<string>();
-    for (const { policy, source } of desired.policies) {
-      keep.add(policyKeyOf(policy));
-      await this.apply(policy, source, now, result);
+    const changed: { policy: BackupPolicy; source: string }[] = [];
+    for (const entry of desired.policies) {
+      const key = policyKeyOf(entry.policy);
+      keep.add(key);
+      const previous = stored.get(key);
+      if (previous?.specHash === specHashOf(entry.policy) && previous.source === entry.source) {
+        continue;
+      }
+      changed.push(entry);
+    }
+    for (let i = 0; i < changed.length; i += BATCH) {
+      const applied = await this.store.putMany(changed.slice(i, i + BATCH), now);
+      for (const policy of applied) stored.set(policy.key, policy);
+      await this.announce(applied);
+      result.applied.push(...applied.map((p) => p.key));
     }
     const invalidSources = new Set<string>();
+    const known = new Map((await this.store.problems()).map((p) => [p.source, p] as const));
     for (const problem of desired.problems) {
       invalidSources.add(problem.source);
       if (problem.key) keep.add(problem.key);
-      await this.report(problem, now, result);
+      result.invalid.push(problem.source);
+      if (!sameProblem(known.get(problem.source), problem)) await this.report(problem, now);
     }
-    await this.clearSolvedProblems(invalidSources);
-    await this.removeVanished(keep, invalidSources, result);
-    await this.repairDrift(result);
+    await this.clearSolvedProblems([...known.keys()], invalidSources);
+    await this.removeVanished(stored, keep, invalidSources, result);
+    await this.repairDrift(stored, result);
     return result;
   }
 
-  private async apply(policy: BackupPolicy, source: string, now: Date, result: ReconcileResult) {
-    const key = policyKeyOf(policy);
-    const previous = await this.store.get(key);
-    const stored =
-      previous && previous.specHash === specHashOf(policy) && previous.source === source
-        ? previous
-        : await this.store.put(policy, source, now);
-    if (stored !== previous) {
-      result.applied.push(key);
-      if (await this.once(`policy-applied:${key}:${stored.specHash}`)) {
-        await this.audit.append({
-          type: 'policy.applied',
-          outcome: 'succeeded',
-          trigger: source,
-          policy: key,
-          namespace: policy.metadata.namespace ?? 'default',
-          message: `${policy.spec.schedule} (${policy.spec.timeZone})${policy.spec.suspend ? ', suspended' : ''}`,
-        });
-      }
-    }
+  /** One `policy.applied` event per applied version, across replicas and restarts. */
+  private async announce(applied: readonly StoredPolicy[]) {
+    const first = await Promise.all(
+      applied.map((p) => this.once(`policy-applied:${p.key}:${p.specHash}`)),
+    );
+    const events: AuditEventInput[] = applied
+      .filter((_, i) => first[i])
+      .map(({ key, source, policy }) => ({
+        type: 'policy.applied',
+        outcome: 'succeeded',
+        trigger: source,
+        policy: key,
+        namespace: policy.metadata.namespace ?? 'default',
+        message: `${policy.spec.schedule} (${policy.spec.timeZone})${policy.spec.suspend ? ', suspended' : ''}`,
+      }));
+    await this.audit.appendMany(events);
   }
 
-  private async report(
-    problem: DesiredPolicies['problems'][number],
-    now: Date,
-    result: ReconcileResult,
-  ) {
-    result.invalid.push(problem.source);
+  /** A new or changed problem: its event first, then the record that marks it reported. */
+  private async report(problem: DesiredPolicies['problems'][number], now: Date) {
     const text = problem.errors.map((e) => `${e.field}: ${e.message}`).join('; ');
-    await this.store.setProblem({ ...problem, seenAt: now.toISOString() });
     const episode = await this.store.problemEpisode(problem.source);
     if (await this.once(`policy-invalid:${problem.source}:${episode}:${text}`)) {
       await this.audit.append({
@@ -109,51 +150,87 @@ export class PolicyReconciler {
         message: `${problem.source} rejected`,
       });
     }
+    await this.store.setProblem({ ...problem, seenAt: now.toISOString() });
   }
 
-  private async clearSolvedProblems(invalid: Set<string>) {
-    for (const problem of await this.store.problems()) {
-      if (!invalid.has(problem.source)) await this.store.clearProblem(problem.source);
+  private async clearSolvedProblems(known: string[], invalid: Set<string>) {
+    for (const source of known) {
+      if (!invalid.has(source)) await this.store.clearProblem(source);
     }
   }
 
-  private async removeVanished(keep: Set<string>, invalid: Set<string>, result: ReconcileResult) {
-    for (const stored of await this.store.list()) {
-      const file = stored.source.replace(/#\d+$/, '');
-      if (keep.has(stored.key) || invalid.has(stored.source) || invalid.has(file)) continue;
-      await this.store.remove(stored.key);
-      result.removed.push(stored.key);
+  private async removeVanished(
+    stored: Map<string, StoredPolicy>,
+    keep: Set<string>,
+    invalid: Set<string>,
+    result: ReconcileResult,
+  ) {
+    for (const policy of [...stored.values()].sort((a, b) => a.key.localeCompare(b.key))) {
+      const file = policy.source.replace(/#\d+$/, '');
+      if (keep.has(policy.key) || invalid.has(policy.source) || invalid.has(file)) continue;
+      await this.store.remove(policy.key);
+      stored.delete(policy.key);
+      result.removed.push(policy.key);
       await this.audit.append({
         type: 'policy.removed',
         outcome: 'succeeded',
-        trigger: stored.source,
-        policy: stored.key,
-        namespace: stored.policy.metadata.namespace ?? 'default',
-        message: `deletionPolicy ${stored.policy.spec.deletionPolicy}`,
+        trigger: policy.source,
+        policy: policy.key,
+        namespace: policy.policy.metadata.namespace ?? 'default',
+        message: `deletionPolicy ${policy.policy.spec.deletionPolicy}`,
       });
     }
   }
 
-  /** Job schedulers follow the store: one per unsuspended policy, with its pattern and zone. */
-  private async repairDrift(result: ReconcileResult) {
-    const wanted = new Map(
-      (await this.store.list())
-        .filter((s) => !s.policy.spec.suspend)
-        .map((s) => [s.key, s] as const),
-    );
-    const present = new Map((await this.schedulers.list()).map((e) => [e.key, e] as const));
-    for (const [key, entry] of present) {
-      if (!wanted.has(key)) await this.schedulers.remove(entry.key);
+  /**
+   * Job schedulers follow the store: one per unsuspended policy, with its pattern and zone.
+   * BullMQ's schedulers are a cache: one that vanished from Redis is made again, one whose
+   * arguments changed is upserted, and the others are left alone.
+   */
+  private async repairDrift(stored: Map<string, StoredPolicy>, result: ReconcileResult) {
+    const wanted = [...stored.values()].filter((s) => !s.policy.spec.suspend);
+    const wantedKeys = new Set(wanted.map((s) => s.key));
+    const [present, recorded] = await Promise.all([
+      this.schedulers.present(),
+      this.store.schedulerFingerprints(),
+    ]);
+    const gone = [...new Set([...present, ...recorded.keys()])].filter((k) => !wantedKeys.has(k));
+    for (const key of gone) {
+      if (present.has(key)) await this.schedulers.remove(key);
     }
-    for (const [key, stored] of wanted) {
-      const pattern = normalizeSchedule(stored.policy.spec.schedule);
-      const tz = stored.policy.spec.timeZone;
-      const entry = present.get(key);
-      if (entry?.pattern === pattern && entry?.tz === tz && entry?.specHash === stored.specHash) {
-        continue;
-      }
-      await this.schedulers.upsert(key, pattern, tz, stored.specHash);
-      result.upserted.push(key);
+    await this.store.forgetSchedulerFingerprints(gone);
+    wanted.sort((a, b) => a.key.localeCompare(b.key));
+    for (let i = 0; i < wanted.length; i += BATCH) {
+      const made = await Promise.all(
+        wanted.slice(i, i + BATCH).map((s) => this.ensureScheduler(s, present, recorded)),
+      );
+      const fresh = made.filter((m): m is [string, string] => m !== undefined);
+      await this.store.recordSchedulerFingerprints(fresh);
+      result.upserted.push(...fresh.map(([key]) => key));
     }
+  }
+
+  /**
+   * Upserts the scheduler of `policy` unless the one in Redis was made from the same
+   * arguments; returns the key and fingerprint of an upsert.
+   */
+  private async ensureScheduler(
+    policy: StoredPolicy,
+    present: Set<string>,
+    recorded: Map<string, string>,
+  ): Promise<[string, string] | undefined> {
+    const args = [
+      policy.key,
+      normalizeSchedule(policy.policy.spec.schedule),
+      policy.policy.spec.timeZone,
+      policy.specHash,
+    ] as const;
+    const fingerprint = createHash('sha256')
+      .update(JSON.stringify([SCHEDULER_REVISION, ...args]))
+      .digest('hex')
+      .slice(0, 16);
+    if (present.has(policy.key) && recorded.get(policy.key) === fingerprint) return undefined;
+    await this.schedulers.upsert(...args);
+    return [policy.key, fingerprint];
   }
 }

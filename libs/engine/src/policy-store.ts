@@ -45,6 +45,18 @@ export function specHashOf(policy: BackupPolicy): string {
   return createHash('sha256').update(JSON.stringify(policy.spec)).digest('hex').slice(0, 16);
 }
 
+function storedPolicyOf(policy: BackupPolicy, source: string, now: Date): StoredPolicy {
+  const key = policyKeyOf(policy);
+  return {
+    key,
+    uid: policy.metadata.uid ?? createHash('sha256').update(key).digest('hex').slice(0, 12),
+    policy,
+    specHash: specHashOf(policy),
+    source,
+    appliedAt: now.toISOString(),
+  };
+}
+
 /**
  * The policies in force, shared by every replica through Redis. The scheduler role writes it
  * from the policy source (files or custom resources); workers and the API read it.
@@ -76,6 +88,41 @@ export class PolicyStore {
     await this.redis.hdel(this.removedKey, key);
     this.cache.delete(key);
     return stored;
+  }
+
+  /** Stores several policies at once: one transaction, all or none. */
+  async putMany(
+    entries: readonly { policy: BackupPolicy; source: string }[],
+    now: Date,
+  ): Promise<StoredPolicy[]> {
+    if (entries.length === 0) return [];
+    const stored = entries.map(({ policy, source }) => storedPolicyOf(policy, source, now));
+    const fields = new Map(stored.map((s) => [s.key, JSON.stringify(s)] as const));
+    const replies = await this.redis
+      .multi()
+      .hset(this.policiesKey, fields)
+      .hdel(this.removedKey, ...fields.keys())
+      .exec();
+    const failed = replies?.find(([error]) => error !== null);
+    if (!replies || failed) throw failed?.[0] ?? new Error('policy write aborted');
+    for (const s of stored) this.cache.delete(s.key);
+    return stored;
+  }
+
+  /**
+   * What each policy's job scheduler was last made from (see `PolicyReconciler`), so that a
+   * resync upserts only the schedulers whose arguments changed.
+   */
+  async schedulerFingerprints(): Promise<Map<string, string>> {
+    return new Map(Object.entries(await this.redis.hgetall(this.schedulersKey)));
+  }
+
+  async recordSchedulerFingerprints(entries: readonly [key: string, fingerprint: string][]) {
+    if (entries.length > 0) await this.redis.hset(this.schedulersKey, new Map(entries));
+  }
+
+  async forgetSchedulerFingerprints(keys: readonly string[]): Promise<void> {
+    if (keys.length > 0) await this.redis.hdel(this.schedulersKey, ...keys);
   }
 
   async get(key: string): Promise<StoredPolicy | undefined> {
@@ -163,6 +210,10 @@ export class PolicyStore {
 
   private get policiesKey(): string {
     return `${this.prefix}:policies`;
+  }
+
+  private get schedulersKey(): string {
+    return `${this.prefix}:policy-schedulers`;
   }
 
   private get removedKey(): string {
