@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventually, getJson, MAIN, startApp, type AppProcess } from '../support/app-process.js';
-import { freePort } from '../support/redis-server.js';
+import { freePort, redisServerArgs } from '../support/redis-server.js';
 import { makeVolume } from '../support/volumes.js';
 
 interface Run {
@@ -80,22 +80,7 @@ function isAlive(pid: number): boolean {
 }
 
 function startRedisOn(port: number, dir: string): ChildProcess {
-  return spawn(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--dir',
-      dir,
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-    ],
-    { stdio: 'ignore' },
-  );
+  return spawn('redis-server', redisServerArgs(port, dir), { stdio: 'ignore' });
 }
 
 async function stopRedis(child: ChildProcess | undefined): Promise<void> {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { freePort, waitForPort } from '#lib/runtime';
 import { eventually } from './app-process.js';
+import { redisServerArgs } from './redis-server.js';
 
 /** The name the sentinels monitor the primary under. */
 export const SENTINEL_NAME = 'snapwarden';
@@ -71,24 +72,10 @@ async function startServer(dir: string, name: string, extra: string[]): Promise<
   const port = await freePort();
   const child = spawn(
     'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--dir',
-      dir,
-      '--dbfilename',
-      `${name}.rdb`,
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--maxmemory-policy',
-      'noeviction',
-      ...extra,
-    ],
-    { stdio: 'ignore' },
+    redisServerArgs(port, dir, ['--dbfilename', `${name}.rdb`, ...extra]),
+    {
+      stdio: 'ignore',
+    },
   );
   await waitForPort(port, 10_000);
   return { port, process: child };

@@ -14,28 +14,23 @@ export interface TestRedis {
   stop(): Promise<void>;
 }
 
+/**
+ * Arguments of a throwaway `redis-server` on `port` keeping its files in `dir`: loopback only, no
+ * persistence, `noeviction` as BullMQ requires; `extra` is appended.
+ */
+export function redisServerArgs(port: number, dir: string, extra: string[] = []): string[] {
+  return [
+    ...['--port', String(port), '--bind', '127.0.0.1', '--dir', dir],
+    ...['--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'],
+    ...extra,
+  ];
+}
+
 /** Starts `redis-server` on a free port, with `noeviction` as BullMQ requires. */
 export async function startTestRedis(): Promise<TestRedis> {
   const dir = await mkdtemp(join(tmpdir(), 'snapwarden-redis-'));
   const port = await freePort();
-  const child = spawn(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--dir',
-      dir,
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--maxmemory-policy',
-      'noeviction',
-    ],
-    { stdio: 'ignore' },
-  );
+  const child = spawn('redis-server', redisServerArgs(port, dir), { stdio: 'ignore' });
   await waitForPort(port, 10_000);
   return {
     url: `redis://127.0.0.1:${port}`,
