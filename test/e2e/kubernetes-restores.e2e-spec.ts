@@ -1,6 +1,7 @@
 import type { KubeObject } from '../k8s-sim/index.js';
 import { eventually, getJson, type AppProcess } from '../support/app-process.js';
 import { runCli } from '../support/cli-process.js';
+import { seedHwameiStor } from '../support/kube-workloads.js';
 import {
   EVEREST,
   SNAPSHOT_API,
@@ -20,7 +21,6 @@ import {
 } from '../support/kube-requests.js';
 
 const TOKEN = 'e2e-kube-restores-token-0123456789';
-const HWAMEISTOR = 'lvm.hwameistor.io';
 const LVSR_API = 'hwameistor.io/v1alpha1';
 /** How long the simulated HwameiStor keeps a rollback InProgress. */
 const ROLLBACK_MS = 1500;
@@ -69,22 +69,7 @@ describe('kubernetes mode: restores against the simulator (REST API and CLI)', (
       metadata: { name: 'csi-disk-ssd' },
       provisioner: EVEREST,
     });
-    sim.store.seed({
-      apiVersion: 'storage.k8s.io/v1',
-      kind: 'StorageClass',
-      metadata: { name: 'hwameistor-lvm' },
-      provisioner: HWAMEISTOR,
-    });
-    sim.store.seed({
-      apiVersion: SNAPSHOT_API,
-      kind: 'VolumeSnapshotClass',
-      metadata: {
-        name: 'hwameistor-snap',
-        annotations: { 'snapshot.storage.kubernetes.io/is-default-class': 'true' },
-      },
-      driver: HWAMEISTOR,
-      deletionPolicy: 'Delete',
-    });
+    seedHwameiStor(sim);
     await cluster.boundClaims(['db-0', 'db-1'], { app: 'shop' });
     for (const name of ['lv-0', 'lv-1']) {
       seedClaim(sim, ns, name, { storageClassName: 'hwameistor-lvm', size: '1Gi' });
