@@ -37,6 +37,17 @@ export function toKubeApiError(error: unknown): KubeApiError {
   return new KubeApiError(0, 'Unreachable', message);
 }
 
+/** The call's result, `undefined` when the object is not found; other errors as `KubeApiError`. */
+export async function undefinedIfNotFound<T>(call: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await call();
+  } catch (error) {
+    const apiError = toKubeApiError(error);
+    if (apiError.notFound) return undefined;
+    throw apiError;
+  }
+}
+
 function fromApiException(error: ApiException<unknown>): KubeApiError {
   const status = parseStatus(error.body);
   const headers: Record<string, string> = error.headers ?? {};

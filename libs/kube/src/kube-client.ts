@@ -13,6 +13,7 @@ import {
   KubeApiError,
   KubeInvalidError,
   toKubeApiError,
+  undefinedIfNotFound,
   type StatusCause,
 } from './kube-api-error.js';
 import { TokenBucket } from './rate-limiter.js';
@@ -155,7 +156,7 @@ export class KubeClient {
   }
 
   async getClaim(namespace: string, name: string): Promise<PersistentVolumeClaim | undefined> {
-    return this.orUndefined(async () =>
+    return undefinedIfNotFound(async () =>
       asKubeObject<PersistentVolumeClaim>(
         toPlain(
           await this.request(
@@ -177,7 +178,7 @@ export class KubeClient {
   }
 
   async getStorageClass(name: string): Promise<StorageClass | undefined> {
-    return this.orUndefined(async () =>
+    return undefinedIfNotFound(async () =>
       asKubeObject<StorageClass>(
         toPlain(await this.request(() => this.storage.readStorageClass({ name }), true)),
       ),
@@ -336,7 +337,7 @@ export class KubeClient {
     namespace: string | undefined,
     name: string,
   ): Promise<T | undefined> {
-    return this.orUndefined(async () => {
+    return undefinedIfNotFound(async () => {
       const raw: unknown = await this.request(
         () =>
           namespace === undefined
@@ -383,7 +384,7 @@ export class KubeClient {
     namespace: string | undefined,
     name: string,
   ): Promise<void> {
-    await this.orUndefined(() =>
+    await undefinedIfNotFound(() =>
       this.request(
         () =>
           namespace === undefined
@@ -442,16 +443,6 @@ export class KubeClient {
           { ...resource, namespace, name, body },
           MERGE_PATCH,
         );
-  }
-
-  private async orUndefined<T>(call: () => Promise<T>): Promise<T | undefined> {
-    try {
-      return await call();
-    } catch (error) {
-      const apiError = toKubeApiError(error);
-      if (apiError.notFound) return undefined;
-      throw apiError;
-    }
   }
 }
 

@@ -1,6 +1,6 @@
 import { AppsV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { KubeClient } from './kube-client.js';
-import { toKubeApiError } from './kube-api-error.js';
+import { undefinedIfNotFound } from './kube-api-error.js';
 import { asKubeObject, listItems, toPlain, type KubeObject } from './resources.js';
 
 /** An owner reference as pods and ReplicaSets carry it. */
@@ -80,7 +80,7 @@ export class KubeWorkloads {
     const owner = controllerOf(pod);
     if (owner?.kind === 'StatefulSet') return { kind: 'StatefulSet', namespace, name: owner.name };
     if (owner?.kind !== 'ReplicaSet') return undefined;
-    const rs = await this.orUndefined(async () =>
+    const rs = await undefinedIfNotFound(async () =>
       asKubeObject<Workload>(
         toPlain(
           await this.kube.request(
@@ -99,7 +99,7 @@ export class KubeWorkloads {
   /** The workload object (for its annotations). */
   async get(ref: WorkloadRef): Promise<Workload | undefined> {
     const { namespace, name } = ref;
-    return this.orUndefined(async () =>
+    return undefinedIfNotFound(async () =>
       asKubeObject<Workload>(
         toPlain(
           await this.kube.request(
@@ -164,16 +164,6 @@ export class KubeWorkloads {
         .filter((w) => w.metadata.annotations?.[annotation] !== undefined)
         .map((w) => ({ ...w, kind, namespace, name: w.metadata.name }));
     return [...pick(deployments, 'Deployment'), ...pick(statefulSets, 'StatefulSet')];
-  }
-
-  private async orUndefined<T>(call: () => Promise<T>): Promise<T | undefined> {
-    try {
-      return await call();
-    } catch (error) {
-      const apiError = toKubeApiError(error);
-      if (apiError.notFound) return undefined;
-      throw apiError;
-    }
   }
 }
 
