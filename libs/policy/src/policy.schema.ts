@@ -159,7 +159,9 @@ export const BackupPolicySpecSchema = z
       .int()
       .min(0)
       .default(0)
-      .describe('Stable per-policy delay, up to this many seconds, to spread load.'),
+      .describe(
+        'Stable per-policy delay, up to this many seconds, to spread load; below the shortest interval of the schedule.',
+      ),
     selector: LabelSelectorSchema.optional(),
     claimNames: z
       .array(ClaimNameSchema)
