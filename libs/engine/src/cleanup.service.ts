@@ -12,6 +12,7 @@ import type { EngineDeps } from './engine-deps.js';
 import { errorText } from './format.js';
 import { LABEL_EXPIRES_AT } from './snapshot-request.service.js';
 import type { StoredPolicy } from './policy-store.js';
+import { INTERRUPTED_DELETION } from './snapshot.service.js';
 import { type CleanupOutcome, type CleanupTarget, runCleanup } from './operation-runs.js';
 
 /**
@@ -51,6 +52,11 @@ export class CleanupService {
     const inUse = new Map<string, ReadonlySet<string>>();
     const due: CleanupTarget[] = [];
     for (const snapshot of all) {
+      if (await this.isInterruptedDeletion(snapshot)) {
+        // Half deleted (its archive may be gone): finished whatever its labels say.
+        due.push({ snapshot, reason: `cleanup: ${INTERRUPTED_DELETION}` });
+        continue;
+      }
       const reason = this.reasonToDelete(snapshot, now, removed);
       if (!reason || snapshot.labels[LABEL_KEEP] === KEEP_VALUE) continue;
       if (await this.isInUse(snapshot, inUse)) continue;
@@ -86,6 +92,15 @@ export class CleanupService {
       return `cleanup: policy ${gone.key} deleted with deletionPolicy Delete`;
     }
     return undefined;
+  }
+
+  /** Terminating on a driver that deletes inline: its deleter died (see `deletesInline`). */
+  private async isInterruptedDeletion(s: Snapshot): Promise<boolean> {
+    if (s.state !== 'Terminating') return false;
+    const volume = { namespace: s.namespace, name: s.volumeName };
+    return (
+      (await this.deps.driver.capabilities(volume, s.snapshotClassName)).deletesInline === true
+    );
   }
 
   private async isInUse(s: Snapshot, cache: Map<string, ReadonlySet<string>>): Promise<boolean> {

@@ -24,6 +24,9 @@ import { errorText } from './format.js';
 import { hookScopeOf, withHooks } from './hooks/with-hooks.js';
 import { recordVolumeResult } from './run-recorder.js';
 
+/** The reason of a deletion finished after its first caller died mid-way. */
+export const INTERRUPTED_DELETION = 'finishing a deletion that was interrupted';
+
 /** What the worker should do with a snapshot job after one attempt. */
 export type SnapshotStep =
   | { kind: 'done'; result: SnapshotJobResult }
@@ -123,7 +126,11 @@ export class SnapshotService {
     if (!volume || volume.uid !== data.volume.uid) {
       return this.failFinal(attempt, 'volume no longer exists (or was recreated) since the tick');
     }
-    const existing = await this.deps.driver.listSnapshots(volume);
+    const existing = await this.finishInterruptedDeletions(
+      attempt,
+      volume,
+      await this.deps.driver.listSnapshots(volume),
+    );
     const mine = existing.find((s) => s.name === data.snapshotName);
     if (!mine) {
       const blocked = await this.freeSlot(attempt, volume, existing);
@@ -232,7 +239,11 @@ export class SnapshotService {
   private async pruneAfterReady(attempt: Attempt): Promise<string[]> {
     const volume = await this.deps.driver.getVolume(attempt.data.volume);
     if (!volume) return [];
-    const existing = await this.deps.driver.listSnapshots(volume);
+    const existing = await this.finishInterruptedDeletions(
+      attempt,
+      volume,
+      await this.deps.driver.listSnapshots(volume),
+    );
     const plan = await this.plan(attempt, volume, existing, false);
     for (const entry of plan.prune) {
       // `retention` (no rule keeps it), `max-age` or `failed`.
@@ -240,6 +251,28 @@ export class SnapshotService {
       await this.prune(attempt, entry.name, reason);
     }
     return plan.prune.map((p) => p.name);
+  }
+
+  /**
+   * On a driver that deletes inline, a Terminating snapshot seen under the volume's lock is a
+   * deletion cut short by a crash (its archive may already be gone): finish it, with its event,
+   * before the plan counts it. Returns the snapshots that remain.
+   */
+  private async finishInterruptedDeletions(
+    attempt: Attempt,
+    volume: Volume,
+    existing: Snapshot[],
+  ): Promise<Snapshot[]> {
+    if (!existing.some((s) => s.state === 'Terminating')) return existing;
+    const caps = await this.deps.driver.capabilities(
+      volume,
+      attempt.stored.policy.spec.snapshotClassName,
+    );
+    if (!caps.deletesInline) return existing;
+    for (const s of existing.filter((e) => e.state === 'Terminating')) {
+      await this.prune(attempt, s.name, INTERRUPTED_DELETION);
+    }
+    return existing.filter((s) => s.state !== 'Terminating');
   }
 
   private async plan(attempt: Attempt, volume: Volume, existing: Snapshot[], incoming: boolean) {

@@ -108,6 +108,13 @@ export interface DriverCapabilities {
   minRestoreBytes?: number;
   /** The provider allows only one snapshot in progress per volume. */
   oneInFlightPerVolume: boolean;
+  /**
+   * `deleteSnapshot` does the whole deletion before it returns (the local driver): a snapshot
+   * still Terminating once its volume's lock is taken is a deletion whose caller died, and
+   * deleting it again finishes it. Where a controller deletes (Kubernetes, the memory driver's
+   * simulation of it), Terminating is that controller's business.
+   */
+  deletesInline?: boolean;
 }
 
 export interface CreateSnapshotInput {

@@ -119,6 +119,7 @@ export class LocalDriver implements SnapshotDriver {
       rollback: true,
       restoreToNewVolume: true,
       oneInFlightPerVolume: true,
+      deletesInline: true,
     });
   }
 
