@@ -1,3 +1,5 @@
+import type { LabelSelector } from '#lib/policy';
+
 /**
  * The storage port. Every snapshot operation of snapwarden goes through one `SnapshotDriver`;
  * drivers differ in where volumes and snapshots live, never in the rules the engine applies.
@@ -17,6 +19,14 @@ export interface SnapshotDriver {
   capabilities(volume: VolumeRef, snapshotClassName?: string): Promise<DriverCapabilities>;
   /** Volumes (claims) of one namespace, or of all namespaces when `namespace` is undefined. */
   listVolumes(namespace?: string): Promise<Volume[]>;
+  /**
+   * The volumes of one namespace a selector matches plus those it names that exist, each once,
+   * sorted by name, whatever their phase. Answered from an index the driver keeps up to date
+   * from events, so its cost follows the volumes found, not the namespace: a tick calls it.
+   * A change that completed before the call is seen. `sizeBytes` may be left out where it
+   * costs a walk of the volume (local driver); `getVolume` and `listVolumes` give it.
+   */
+  findVolumes(query: VolumeQuery): Promise<Volume[]>;
   getVolume(ref: VolumeRef): Promise<Volume | undefined>;
   /** Every snapshot whose source is this volume (see the contract above). */
   listSnapshots(volume: VolumeRef): Promise<Snapshot[]>;
@@ -43,6 +53,14 @@ export interface SnapshotDriver {
 export interface OperationReport {
   /** An earlier restore or rollback of the same volume that a crash cut short; now redone. */
   interrupted?: { operation: 'restore' | 'rollback'; snapshot: string; startedAt: string };
+}
+
+/** Which volumes of a namespace `findVolumes` returns (a policy's `selector` and `claimNames`). */
+export interface VolumeQuery {
+  namespace: string;
+  /** Kubernetes semantics: `{}` matches every volume, no selector matches none. */
+  selector?: LabelSelector;
+  names?: readonly string[];
 }
 
 export interface VolumeRef {

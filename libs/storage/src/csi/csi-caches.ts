@@ -7,6 +7,9 @@ import {
   type VolumeSnapshot,
   type VolumeSnapshotClass,
 } from '#lib/kube';
+import type { Volume, VolumeQuery } from '../snapshot-driver.js';
+import { VolumeIndex } from '../shared/volume-index.js';
+import { toVolume } from './csi-snapshot-mapper.js';
 
 /** Informers the caller may share with the driver (it starts and stops only its own). */
 export interface CsiInformers {
@@ -34,6 +37,8 @@ export class CsiCaches {
   private readonly storageClasses: Informer<StorageClass>;
   private readonly owned: { stop(): void }[] = [];
   private readonly recent = new Map<string, { vs: VolumeSnapshot; at: number }>();
+  /** Claims as volumes, indexed by label; follows the claim informer's events. */
+  private readonly volumes = new VolumeIndex();
   private started?: Promise<void>;
 
   constructor(kube: KubeClient, informers: CsiInformers) {
@@ -49,6 +54,12 @@ export class CsiCaches {
     );
     const changed = (vs: VolumeSnapshot) => this.onSnapshotEvent(vs);
     this.snapshots.on('add', changed).on('update', changed).on('delete', changed);
+    this.indexClaims();
+  }
+
+  /** Claims a selector matches plus named ones, from the index (see `SnapshotDriver`). */
+  findVolumes(query: VolumeQuery): Volume[] {
+    return this.volumes.find(query).map((v) => ({ ...v, labels: { ...v.labels } }));
   }
 
   /** Starts the informers (once) and resolves when every one of them has synced. */
@@ -104,6 +115,20 @@ export class CsiCaches {
 
   storageClass(name: string): StorageClass | undefined {
     return this.storageClasses.get(undefined, name);
+  }
+
+  /**
+   * Keeps the volume index equal to the claim informer's cache: it starts from what a shared
+   * informer may already hold, then follows every add, update and delete (a relist after a
+   * lost watch reports its differences as such events too).
+   */
+  private indexClaims(): void {
+    const put = (claim: PersistentVolumeClaim) => this.volumes.upsert(toVolume(claim));
+    for (const claim of this.claims.list()) put(claim);
+    this.claims.on('add', put).on('update', put);
+    this.claims.on('delete', (claim) =>
+      this.volumes.remove({ namespace: claim.metadata.namespace ?? '', name: claim.metadata.name }),
+    );
   }
 
   private own<I extends { stop(): void }>(informer: I): I {

@@ -25,6 +25,7 @@ import type {
   SnapshotDriver,
   SnapshotRef,
   Volume,
+  VolumeQuery,
   VolumeRef,
 } from '../snapshot-driver.js';
 import { CsiCaches, type CsiInformers } from './csi-caches.js';
@@ -114,6 +115,12 @@ export class CsiDriver implements SnapshotDriver {
   async listVolumes(namespace?: string): Promise<Volume[]> {
     await this.ready();
     return this.caches.claims.list(namespace).map(toVolume);
+  }
+
+  /** Answered from the claim informer's cache, indexed by label (no API request). */
+  async findVolumes(query: VolumeQuery): Promise<Volume[]> {
+    await this.ready();
+    return this.caches.findVolumes(query);
   }
 
   async getVolume(ref: VolumeRef): Promise<Volume | undefined> {

@@ -1,6 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { Snapshot, SnapshotRef, Volume, VolumePhase, VolumeRef } from '../snapshot-driver.js';
+import type {
+  Snapshot,
+  SnapshotRef,
+  Volume,
+  VolumePhase,
+  VolumeQuery,
+  VolumeRef,
+} from '../snapshot-driver.js';
+import { VolumeIndex } from '../shared/volume-index.js';
 
 /** A volume to add to the memory driver; everything but the name has a default. */
 export interface MemoryVolumeInput {
@@ -29,7 +37,7 @@ const GIB = 1024 ** 3;
 /** Volumes and snapshots of one memory driver, and the event each snapshot change emits. */
 export class MemoryStore {
   readonly changes = new EventEmitter();
-  private readonly volumes = new Map<string, Volume>();
+  private readonly volumes = new VolumeIndex();
   private readonly snapshots = new Map<string, SnapshotRecord>();
   /** Snapshot keys per source volume, so per-volume reads do not scan every snapshot. */
   private readonly byVolume = new Map<string, Set<string>>();
@@ -50,24 +58,34 @@ export class MemoryStore {
       accessModes: input.accessModes ? [...input.accessModes] : ['ReadWriteOnce'],
     };
     if (input.storageClassName !== undefined) volume.storageClassName = input.storageClassName;
-    const key = keyOf(volume);
-    if (this.volumes.has(key)) throw new Error(`volume ${key} already exists`);
-    this.volumes.set(key, volume);
+    if (this.volumes.get(volume)) throw new Error(`volume ${keyOf(volume)} already exists`);
+    this.volumes.upsert(volume);
     return copyVolume(volume);
   }
 
   removeVolume(ref: VolumeRef): boolean {
-    return this.volumes.delete(keyOf(ref));
+    return this.volumes.remove(ref);
+  }
+
+  /** Replaces the volume's labels; undefined when it does not exist. */
+  relabelVolume(ref: VolumeRef, labels: Record<string, string>): Volume | undefined {
+    const volume = this.volumes.get(ref);
+    if (!volume) return undefined;
+    const relabelled = { ...volume, labels: { ...labels } };
+    this.volumes.upsert(relabelled);
+    return copyVolume(relabelled);
   }
 
   volume(ref: VolumeRef): Volume | undefined {
-    return this.volumes.get(keyOf(ref));
+    return this.volumes.get(ref);
   }
 
   listVolumes(namespace?: string): Volume[] {
-    return [...this.volumes.values()]
-      .filter((v) => namespace === undefined || v.namespace === namespace)
-      .map(copyVolume);
+    return this.volumes.list(namespace).map(copyVolume);
+  }
+
+  findVolumes(query: VolumeQuery): Volume[] {
+    return this.volumes.find(query).map(copyVolume);
   }
 
   record(ref: SnapshotRef): SnapshotRecord | undefined {

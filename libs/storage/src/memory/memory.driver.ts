@@ -7,6 +7,7 @@ import type {
   SnapshotDriver,
   SnapshotRef,
   Volume,
+  VolumeQuery,
   VolumeRef,
 } from '../snapshot-driver.js';
 import { closedError } from '../shared/abortable.js';
@@ -67,6 +68,11 @@ export class MemoryDriver implements SnapshotDriver {
     return this.store.removeVolume(ref);
   }
 
+  /** Replaces a volume's labels (as `kubectl label --overwrite` would); false when missing. */
+  relabelVolume(ref: VolumeRef, labels: Record<string, string>): boolean {
+    return this.store.relabelVolume(ref, labels) !== undefined;
+  }
+
   /** Seeds a snapshot directly, bypassing the cap (others' snapshots do not ask for slots). */
   addSnapshot(input: MemorySnapshotInput): Snapshot {
     return this.lifecycle.seed(input);
@@ -99,6 +105,11 @@ export class MemoryDriver implements SnapshotDriver {
 
   listVolumes(namespace?: string): Promise<Volume[]> {
     return this.listing(() => this.store.listVolumes(namespace));
+  }
+
+  /** Answered from the store's volume index, updated on every add, relabel and removal. */
+  findVolumes(query: VolumeQuery): Promise<Volume[]> {
+    return this.listing(() => this.store.findVolumes(query));
   }
 
   getVolume(ref: VolumeRef): Promise<Volume | undefined> {
