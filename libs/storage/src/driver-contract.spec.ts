@@ -13,6 +13,8 @@ import {
 } from '#lib/storage';
 import { testLocalDriver, writeLocalVolume, writeManifest } from './testing/local-harness.js';
 import { makeTempDir } from './testing/temp-dir.js';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 
 interface SeedSnapshot {
   namespace?: string;
@@ -29,6 +31,13 @@ interface Harness {
     name: string;
     labels?: Record<string, string>;
   }): Promise<Volume>;
+  /** Replaces the volume's labels, as its owner would (outside the driver). */
+  relabelVolume(
+    ref: { namespace: string; name: string },
+    labels: Record<string, string>,
+  ): Promise<void>;
+  /** Deletes the volume, as its owner would (outside the driver). */
+  removeVolume(ref: { namespace: string; name: string }): Promise<void>;
   /** A snapshot made by someone else, in any state; a Creating one stays Creating. */
   seedSnapshot(input: SeedSnapshot): Promise<void>;
   cleanup(): Promise<void>;
@@ -50,6 +59,13 @@ const localHarness: HarnessFactory = async ({ maxSnapshotsPerVolume }) => {
       if (!volume) throw new Error('volume not visible');
       return volume;
     },
+    async relabelVolume(ref, labels) {
+      await writeLocalVolume(tmp.path, { ...ref, labels });
+    },
+    async removeVolume(ref) {
+      await rm(join(tmp.path, 'volumes', ref.name), { recursive: true });
+      await rm(join(tmp.path, 'volumes', `${ref.name}.volume.yaml`), { force: true });
+    },
     async seedSnapshot(input) {
       await writeManifest(tmp.path, { ...input, builder: 'live' });
     },
@@ -65,6 +81,14 @@ const memoryHarness: HarnessFactory = ({ maxSnapshotsPerVolume }) => {
   return Promise.resolve({
     driver,
     addVolume: (input) => Promise.resolve(driver.addVolume(input)),
+    relabelVolume: (ref, labels) => {
+      if (!driver.relabelVolume(ref, labels)) throw new Error(`no volume ${ref.name}`);
+      return Promise.resolve();
+    },
+    removeVolume: (ref) => {
+      if (!driver.removeVolume(ref)) throw new Error(`no volume ${ref.name}`);
+      return Promise.resolve();
+    },
     seedSnapshot: (input) => {
       driver.addSnapshot(input);
       return Promise.resolve();
@@ -109,6 +133,62 @@ describe.each([
         }),
       ]);
       expect((await driver.listVolumes()).map((v) => v.name).sort()).toEqual(['db', 'posts']);
+    });
+
+    it('finds the volumes a selector matches and the claims named, by name, in one namespace', async () => {
+      await h.addVolume({ namespace: 'shop', name: 'web', labels: { app: 'shop', tier: 'web' } });
+      await h.addVolume({ namespace: 'shop', name: 'db', labels: { app: 'shop', tier: 'db' } });
+      await h.addVolume({ namespace: 'shop', name: 'cache', labels: { app: 'other' } });
+      await h.addVolume({ namespace: 'blog', name: 'posts', labels: { app: 'shop' } });
+      const names = async (query: Parameters<SnapshotDriver['findVolumes']>[0]) =>
+        (await driver.findVolumes(query)).map((v) => `${v.namespace}/${v.name}`);
+
+      expect(
+        await names({ namespace: 'shop', selector: { matchLabels: { app: 'shop' } } }),
+      ).toEqual(['shop/db', 'shop/web']);
+      const notWeb = {
+        matchExpressions: [
+          { key: 'app', operator: 'Exists' as const },
+          { key: 'tier', operator: 'NotIn' as const, values: ['web'] },
+        ],
+      };
+      expect(await names({ namespace: 'shop', selector: notWeb })).toEqual([
+        'shop/cache',
+        'shop/db',
+      ]);
+      expect(await names({ namespace: 'shop', names: ['web', 'ghost'] })).toEqual(['shop/web']);
+      expect(await names({ namespace: 'shop', selector: {} })).toEqual([
+        'shop/cache',
+        'shop/db',
+        'shop/web',
+      ]);
+      expect(await names({ namespace: 'shop' })).toEqual([]);
+      expect(await driver.findVolumes({ namespace: 'shop', names: ['db'] })).toEqual([
+        expect.objectContaining({ labels: { app: 'shop', tier: 'db' }, phase: 'Bound' }),
+      ]);
+    });
+
+    it('sees a volume added, relabelled or removed after its index was built', async () => {
+      const selector = { matchLabels: { app: 'shop' } };
+      const found = async () =>
+        (await driver.findVolumes({ namespace: 'shop', selector })).map((v) => v.name);
+      await h.addVolume({ namespace: 'shop', name: 'db', labels: { app: 'shop' } });
+      expect(await found()).toEqual(['db']);
+
+      const web = await h.addVolume({ namespace: 'shop', name: 'web', labels: { app: 'shop' } });
+      expect(await found()).toEqual(['db', 'web']);
+      expect((await driver.findVolumes({ namespace: 'shop', names: ['web'] }))[0]?.uid).toBe(
+        web.uid,
+      );
+
+      await h.relabelVolume(ref('db'), { app: 'legacy' });
+      expect(await found()).toEqual(['web']);
+      await h.relabelVolume(ref('db'), { app: 'shop' });
+      expect(await found()).toEqual(['db', 'web']);
+
+      await h.removeVolume(ref('web'));
+      expect(await found()).toEqual(['db']);
+      expect(await driver.findVolumes({ namespace: 'shop', names: ['web'] })).toEqual([]);
     });
 
     it('finds a volume only in its own namespace', async () => {

@@ -44,15 +44,18 @@ export class LocalVolumeStore {
     const dir = this.layout.volumeDir(name);
     const fingerprint = await fingerprintOf(dir);
     if (fingerprint === undefined) return undefined;
+    const volume = await this.describe(name, fingerprint);
+    return { ...volume, sizeBytes: await treeBytes(dir) };
+  }
+
+  /**
+   * The volume whose directory has `fingerprint`, without its size (a walk of the whole tree):
+   * its namespace and labels from `<name>.volume.yaml`, its uid. Throws `MalformedFileError`
+   * for a metadata file that is not valid.
+   */
+  async describe(name: string, fingerprint: string): Promise<Volume> {
     const meta = await readVolumeMeta(this.layout.volumeMetaFile(name));
-    const uid = await this.identities.resolve(name, meta.namespace, fingerprint);
-    return {
-      namespace: meta.namespace,
-      name,
-      uid,
-      labels: meta.labels,
-      phase: 'Bound',
-      sizeBytes: await treeBytes(dir),
-    };
+    const uid = await this.identities.resolve(name, fingerprint);
+    return { namespace: meta.namespace, name, uid, labels: meta.labels, phase: 'Bound' };
   }
 }

@@ -399,6 +399,66 @@ describe('LocalDriver', () => {
       await expect(listing).rejects.toMatchObject({ file, message: expect.stringContaining(file) });
     });
 
+    it('finds volumes written before it started, without reading their size', async () => {
+      await writeLocalVolume(dataDir, { name: 'db', namespace: 'shop', labels: { app: 'shop' } });
+      await writeLocalVolume(dataDir, { name: 'web', namespace: 'shop', labels: { app: 'web' } });
+      const selector = { matchLabels: { app: 'shop' } };
+
+      const found = await driver.findVolumes({ namespace: 'shop', selector });
+      expect(found).toEqual([
+        {
+          namespace: 'shop',
+          name: 'db',
+          uid: expect.any(String),
+          labels: { app: 'shop' },
+          phase: 'Bound',
+        },
+      ]);
+      expect(found[0]?.uid).toBe((await driver.getVolume(ref('db', 'shop')))?.uid);
+      expect((await readdir(volumesDir())).filter((n) => n.startsWith('.'))).toEqual([]);
+    });
+
+    it('fails every find while a metadata file is broken, and finds again once it is fixed', async () => {
+      await writeLocalVolume(dataDir, { name: 'db', namespace: 'shop', labels: { app: 'shop' } });
+      const query = { namespace: 'shop', names: ['db'] };
+      expect(await driver.findVolumes(query)).toHaveLength(1);
+      const file = join(volumesDir(), 'db.volume.yaml');
+
+      await writeFile(file, 'namespace: shop\nlabels: [unclosed\n');
+      await expect(driver.findVolumes(query)).rejects.toMatchObject({ file });
+      await expect(driver.findVolumes({ namespace: 'blog' })).rejects.toBeInstanceOf(
+        MalformedFileError,
+      );
+
+      await writeFile(file, 'namespace: shop\nlabels:\n  app: fixed\n');
+      expect(await driver.findVolumes(query)).toEqual([
+        expect.objectContaining({ name: 'db', labels: { app: 'fixed' } }),
+      ]);
+    });
+
+    it('warns and rescans when its watch stops reporting, and still finds what changed', async () => {
+      const warnings: string[] = [];
+      const watched = testLocalDriver({ dataDir, warn: (message) => warnings.push(message) });
+      try {
+        await writeLocalVolume(dataDir, { name: 'db', namespace: 'shop' });
+        expect(await watched.findVolumes({ namespace: 'shop', selector: {} })).toHaveLength(1);
+
+        // The watched directory itself goes away: its watch can report nothing more.
+        await rm(volumesDir(), { recursive: true });
+        await writeLocalVolume(dataDir, { name: 'web', namespace: 'shop' });
+        const found = await watched.findVolumes({ namespace: 'shop', selector: {} });
+
+        expect(found.map((v) => v.name)).toEqual(['web']);
+        expect(warnings).toEqual([expect.stringContaining('rescanning')]);
+        // The new watch reports changes again.
+        await writeLocalVolume(dataDir, { name: 'db', namespace: 'shop' });
+        const again = await watched.findVolumes({ namespace: 'shop', selector: {} });
+        expect(again.map((v) => v.name)).toEqual(['db', 'web']);
+      } finally {
+        await watched.close();
+      }
+    });
+
     it('keeps a uid for the directory’s life and gives a recreated directory a new one', async () => {
       const dir = await writeLocalVolume(dataDir, { name: 'db' });
       const first = await driver.getVolume(ref('db'));

@@ -10,6 +10,7 @@ import type {
   SnapshotDriver,
   SnapshotRef,
   Volume,
+  VolumeQuery,
   VolumeRef,
 } from '../snapshot-driver.js';
 import { closedError, sleep, throwIfAnyAborted } from '../shared/abortable.js';
@@ -21,6 +22,7 @@ import { DEFAULT_STALL_MS } from './archive/archive-runner.js';
 import { Leftovers } from './leftovers.js';
 import { LocalLayout } from './local-layout.js';
 import { LocalRestorer } from './local-restorer.js';
+import { LocalVolumeIndex } from './local-volume-index.js';
 import { LocalVolumeStore } from './local-volume-store.js';
 import { toSnapshot } from './manifest.js';
 import { ManifestStore } from './manifest-store.js';
@@ -44,6 +46,10 @@ export interface LocalDriverOptions {
   builderHeartbeatMs?: number;
   /** Test only: decides per archive job which fault it suffers. */
   archiveFault?: FaultInjector;
+  /** Where the volume index reports a watch failure or a correction. Default: a process warning. */
+  warn?: (message: string) => void;
+  /** The volume index rescans the volumes directory this often, to catch a dropped event. Default 5 min. */
+  volumeResyncMs?: number;
 }
 
 /**
@@ -64,6 +70,7 @@ export class LocalDriver implements SnapshotDriver {
   private readonly maxSnapshotsPerVolume: number;
   private readonly pollIntervalMs: number;
   private readonly volumes: LocalVolumeStore;
+  private readonly volumeIndex: LocalVolumeIndex;
   private readonly manifests: ManifestStore;
   private readonly builder: SnapshotBuilder;
   private readonly creator: SnapshotCreator;
@@ -81,6 +88,11 @@ export class LocalDriver implements SnapshotDriver {
     this.pollIntervalMs = options.pollIntervalMs ?? 200;
     const identities = new VolumeIdentities(this.layout);
     this.volumes = new LocalVolumeStore(this.layout, identities);
+    this.volumeIndex = new LocalVolumeIndex(this.layout, this.volumes, {
+      warn: options.warn ?? ((message) => process.emitWarning(message, 'VolumeIndexWarning')),
+      resyncMs: options.volumeResyncMs ?? 300_000,
+      syncTimeoutMs: 2_000,
+    });
     this.manifests = new ManifestStore(this.layout);
     const stallMs = options.archiveStallMs ?? DEFAULT_STALL_MS;
     const fault = options.archiveFault;
@@ -126,6 +138,12 @@ export class LocalDriver implements SnapshotDriver {
   async listVolumes(namespace?: string): Promise<Volume[]> {
     await this.ready();
     return this.volumes.list(namespace);
+  }
+
+  /** Answered from the watched volume index: no volume is read, no tree walked (no size). */
+  async findVolumes(query: VolumeQuery): Promise<Volume[]> {
+    await this.ready();
+    return this.volumeIndex.find(query);
   }
 
   async getVolume(ref: VolumeRef): Promise<Volume | undefined> {
@@ -220,6 +238,7 @@ export class LocalDriver implements SnapshotDriver {
   /** Stops waiters (they reject) and lets background builds finish. */
   async close(): Promise<void> {
     this.closing.abort(closedError(this.name));
+    this.volumeIndex.close();
     await Promise.allSettled([...this.background.values()]);
   }
 

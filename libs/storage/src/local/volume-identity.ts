@@ -21,8 +21,9 @@ export async function fingerprintOf(dir: string): Promise<string | undefined> {
 }
 
 /**
- * Volume uids. A uid is derived from the directory's fingerprint the first time the volume is
- * seen (deterministic, so two processes seeing it at once agree) and stored in
+ * Volume uids. A uid is derived from the volume's name and its directory's fingerprint the
+ * first time the volume is seen (deterministic, so two processes seeing it at once agree, even
+ * while its metadata file is still being written: the namespace is not part of it) and stored in
  * `<dataDir>/volume-ids/<name>.json` together with the fingerprints it belongs to. A directory
  * with an unknown fingerprint is a recreated volume and gets a new uid; a rollback, which
  * replaces the directory on purpose, registers the new directory's fingerprint before the
@@ -32,10 +33,10 @@ export class VolumeIdentities {
   constructor(private readonly layout: LocalLayout) {}
 
   /** The uid of the volume `name` whose directory has `fingerprint`. */
-  async resolve(name: string, namespace: string, fingerprint: string): Promise<string> {
+  async resolve(name: string, fingerprint: string): Promise<string> {
     const record = await this.read(name);
     if (record?.fingerprints.includes(fingerprint)) return record.uid;
-    const uid = uidFrom(`${namespace}/${name}@${fingerprint}`);
+    const uid = uidFrom(`${name}@${fingerprint}`);
     await this.write(name, { uid, fingerprints: [fingerprint] });
     return uid;
   }
