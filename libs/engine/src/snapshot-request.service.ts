@@ -18,7 +18,7 @@ import type { EngineDeps } from './engine-deps.js';
 import { RejectedRequestError } from './request-errors.js';
 import type { StoredPolicy } from './policy-store.js';
 import type { RequestStore, SnapshotRequestRecord } from './request-store.js';
-import { selectVolumes } from './volume-selection.js';
+import { findSelectedVolumes } from './volume-selection.js';
 import { notifyRunEnd } from './run-observer.js';
 
 /** Label holding when an on-demand snapshot expires (compact UTC, see `formatScheduledAt`). */
@@ -115,10 +115,7 @@ export class SnapshotRequestService {
     if (spec.policyRef && !policy) {
       return this.failEarly(record, `spec.policyRef: policy ${spec.policyRef.name} not found`);
     }
-    const { selected, skipped } = selectVolumes(
-      await this.deps.driver.listVolumes(namespace),
-      spec,
-    );
+    const { selected, skipped } = await findSelectedVolumes(this.deps.driver, namespace, spec);
     if (selected.length + skipped.length === 0) {
       return this.failEarly(record, 'no claim matches spec.selector');
     }

@@ -14,7 +14,7 @@ import {
   decodeAdmission,
   encodeAdmission,
 } from './tick-admission.js';
-import { selectVolumes, type SkippedVolume } from './volume-selection.js';
+import { findSelectedVolumes, type SkippedVolume } from './volume-selection.js';
 
 /** A snapshot job the tick asks the queue to add. */
 export interface SnapshotJobRequest {
@@ -63,8 +63,9 @@ export class TickService {
     scheduledAt: Date,
   ): Promise<SnapshotJobRequest[]> {
     const namespace = namespaceOf(stored);
-    const { selected, skipped } = selectVolumes(
-      await this.deps.driver.listVolumes(namespace),
+    const { selected, skipped } = await findSelectedVolumes(
+      this.deps.driver,
+      namespace,
       stored.policy.spec,
     );
     const candidates = selected.map((volume) => this.jobFor(stored, runId, scheduledAt, volume));

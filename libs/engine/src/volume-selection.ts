@@ -1,5 +1,5 @@
 import { matchesSelector, type BackupPolicySpec } from '#lib/policy';
-import type { Volume } from '#lib/storage';
+import type { SnapshotDriver, Volume } from '#lib/storage';
 
 /** A volume a policy names but cannot snapshot now, with the reason. */
 export interface SkippedVolume {
@@ -36,4 +36,22 @@ export function selectVolumes(
     else skipped.push({ name: volume.name, reason: `volume is ${volume.phase}, not Bound` });
   }
   return { selected, skipped };
+}
+
+/**
+ * `selectVolumes` over what the driver's volume index finds for the policy (its selector's
+ * matches and the claims it names), instead of every volume of the namespace: a tick costs in
+ * proportion to the volumes it selects. Same result as `selectVolumes` over the whole listing.
+ */
+export async function findSelectedVolumes(
+  driver: Pick<SnapshotDriver, 'findVolumes'>,
+  namespace: string,
+  spec: Pick<BackupPolicySpec, 'selector' | 'claimNames'>,
+): Promise<{ selected: Volume[]; skipped: SkippedVolume[] }> {
+  const found = await driver.findVolumes({
+    namespace,
+    ...(spec.selector ? { selector: spec.selector } : {}),
+    ...(spec.claimNames ? { names: spec.claimNames } : {}),
+  });
+  return selectVolumes(found, spec);
 }
