@@ -50,6 +50,8 @@ export class LocalVolumeIndex {
   private readonly errors = new Map<string, Error>();
   private readonly dirty = new Set<string>();
   private readonly audited = new Set<string>();
+  /** Dirty because of a rescan, not of an event: an unchanged stamp means unchanged. */
+  private readonly rescanned = new Set<string>();
   private readonly markers = new Map<string, () => void>();
   private corrections = 0;
   private draining?: Promise<void>;
@@ -98,16 +100,32 @@ export class LocalVolumeIndex {
   private async watchAndScan(): Promise<void> {
     await mkdir(this.layout.volumesDir, { recursive: true });
     this.stopWatching();
-    const watcher = watch(this.layout.volumesDir, { persistent: false }, (_event, filename) =>
-      this.onEvent(filename),
-    );
-    watcher.on('error', (error) =>
-      this.restartInBackground(`the volumes directory watch failed: ${error.message}`),
-    );
-    this.watcher = watcher;
+    this.watcher = this.watch();
     await this.rescan(false);
     if (this.resyncTimer === undefined) {
       this.resyncTimer = setInterval(() => void this.resync(), this.options.resyncMs).unref();
+    }
+  }
+
+  /**
+   * A watch of the volumes directory, or undefined when the system refuses one (no inotify,
+   * watches exhausted): then every find rescans the directory, correct but in proportion to
+   * the volumes, and each periodic rescan tries to watch again.
+   */
+  private watch(): FSWatcher | undefined {
+    try {
+      const watcher = watch(this.layout.volumesDir, { persistent: false }, (_event, filename) =>
+        this.onEvent(filename),
+      );
+      watcher.on('error', (error) =>
+        this.restartInBackground(`the volumes directory watch failed: ${error.message}`),
+      );
+      return watcher;
+    } catch (error) {
+      this.options.warn(
+        `local volume index: cannot watch ${this.layout.volumesDir} (${String(error)}); every find rescans it`,
+      );
+      return undefined;
     }
   }
 
@@ -137,7 +155,10 @@ export class LocalVolumeIndex {
     const marker = this.markers.get(filename);
     if (marker) return marker();
     const name = volumeNameOf(filename);
-    if (name !== undefined) this.markDirty(name);
+    if (name === undefined) return;
+    // An event means a change, even one its stamp cannot tell (same size, same clock tick).
+    this.rescanned.delete(name);
+    this.markDirty(name);
   }
 
   /**
@@ -145,19 +166,24 @@ export class LocalVolumeIndex {
    * through the watch behind them. Without its event in time, rescans.
    */
   private async barrier(): Promise<void> {
+    if (this.watcher === undefined) return this.rescan(false);
     const name = `${MARKER_PREFIX}${tempSuffix()}`;
     const file = join(this.layout.volumesDir, name);
     let timer: NodeJS.Timeout | undefined;
     const seen = new Promise<boolean>((resolve) => {
       this.markers.set(name, () => resolve(true));
-      timer = setTimeout(() => resolve(false), this.options.syncTimeoutMs);
+      // Decided after the loop's next poll: a marker event already queued (a loop that was
+      // blocked past the timeout) still counts.
+      const late = () => setImmediate(() => resolve(false));
+      timer = setTimeout(late, this.options.syncTimeoutMs);
     });
     try {
       const written = await writeFile(file, '').then(
         () => true,
         () => false,
       );
-      if (!written || !(await seen)) {
+      if (!written) await this.restart(`cannot write a marker into ${this.layout.volumesDir}`);
+      else if (!(await seen)) {
         await this.restart(
           `no event from the volumes directory watch within ${this.options.syncTimeoutMs} ms`,
         );
@@ -177,6 +203,7 @@ export class LocalVolumeIndex {
     for (const name of [...this.entries.keys(), ...this.errors.keys()]) names.add(name);
     for (const name of names) {
       if (audit) this.audited.add(name);
+      this.rescanned.add(name);
       this.markDirty(name);
     }
     await this.drain();
@@ -185,6 +212,7 @@ export class LocalVolumeIndex {
   /** The periodic rescan; what it had to correct, the watch had missed: reported. */
   private async resync(): Promise<void> {
     if (this.closed) return;
+    if (this.watcher === undefined) return this.restartInBackground('watching again');
     this.corrections = 0;
     try {
       await this.rescan(true);
@@ -204,9 +232,11 @@ export class LocalVolumeIndex {
   }
 
   /** Re-reads dirty volumes, a batch at a time, until none is left; one loop at a time. */
-  private drain(): Promise<void> {
-    this.draining ??= this.drainLoop().finally(() => (this.draining = undefined));
-    return this.draining;
+  private async drain(): Promise<void> {
+    while (this.dirty.size > 0 || this.draining) {
+      this.draining ??= this.drainLoop().finally(() => (this.draining = undefined));
+      await this.draining;
+    }
   }
 
   private async drainLoop(): Promise<void> {
@@ -217,12 +247,16 @@ export class LocalVolumeIndex {
     }
   }
 
-  /** Reads one volume again; skips the metadata and identity when nothing they hang on moved. */
+  /**
+   * Reads one volume again. A rescan skips the metadata and identity of a volume whose
+   * directory and metadata file did not move; an event always re-reads them.
+   */
   private async refresh(name: string): Promise<void> {
     const audited = this.audited.delete(name);
+    const trustStamp = this.rescanned.delete(name);
     try {
       const stamp = await this.stampOf(name);
-      if (stamp !== undefined && stamp === this.entries.get(name)?.stamp) return;
+      if (trustStamp && stamp !== undefined && stamp === this.entries.get(name)?.stamp) return;
       const changed = stamp === undefined ? this.forget(name) : await this.reread(name, stamp);
       if (changed && audited) this.corrections += 1;
     } catch (error) {
@@ -238,7 +272,8 @@ export class LocalVolumeIndex {
     const meta = await unlessMissing(() =>
       stat(this.layout.volumeMetaFile(name), { bigint: true }),
     );
-    return `${fingerprint}|${meta ? `${meta.ino}:${meta.size}:${meta.mtimeNs}` : '-'}`;
+    const file = meta ? `${meta.ino}:${meta.size}:${meta.mtimeNs}:${meta.ctimeNs}` : '-';
+    return `${fingerprint}|${file}`;
   }
 
   private async reread(name: string, stamp: string): Promise<boolean> {
