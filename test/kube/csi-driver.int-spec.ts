@@ -58,6 +58,30 @@ describe('CsiDriver against the API-server simulator', () => {
     });
   });
 
+  describe('findVolumes', () => {
+    it('answers from the claim watch: added, relabelled and deleted claims, and no API request', async () => {
+      await w.boundClaim('db', 'csi-disk');
+      await w.boundClaim('web', 'csi-disk');
+      const selector = { matchLabels: { app: 'shop' } };
+      const found = async () =>
+        (await w.driver.findVolumes({ namespace: 'shop', selector })).map((v) => v.name);
+      const mark = w.sim.requestLog.mark();
+      expect(await found()).toEqual(['db', 'web']);
+      expect(w.sim.requestLog.since(mark).filter((r) => r.verb !== 'watch')).toEqual([]);
+
+      const claim = w.sim.store.read('v1', 'PersistentVolumeClaim', 'db', 'shop');
+      if (!claim) throw new Error('claim db missing');
+      w.sim.store.mergeInto(claim, { metadata: { labels: { app: 'legacy' } } });
+      await eventually(async () => ((await found()).join() === 'web' ? true : undefined));
+      const pv = w.sim.store.resourceFor('v1', 'PersistentVolumeClaim');
+      w.sim.store.delete(pv, 'shop', 'web');
+      await eventually(async () => ((await found()).length === 0 ? true : undefined));
+      expect(await w.driver.findVolumes({ namespace: 'shop', names: ['db', 'web'] })).toEqual([
+        expect.objectContaining({ name: 'db', labels: { app: 'legacy' }, phase: 'Bound' }),
+      ]);
+    });
+  });
+
   describe('snapshot lifecycle', () => {
     it('creates, becomes ready from the watch and deletes with at most 3 API requests and no LIST', async () => {
       await w.boundClaim('db', 'csi-disk');
