@@ -23,8 +23,9 @@ export interface SnapshotDriver {
    * The volumes of one namespace a selector matches plus those it names that exist, each once,
    * sorted by name, whatever their phase. Answered from an index the driver keeps up to date
    * from events, so its cost follows the volumes found, not the namespace: a tick calls it.
-   * A change that completed before the call is seen. `sizeBytes` may be left out where it
-   * costs a walk of the volume (local driver); `getVolume` and `listVolumes` give it.
+   * Fresh as `listVolumes`: a change that completed before the call is seen (memory, local),
+   * or once the claim watch has delivered it (csi). `sizeBytes` may be left out where it costs
+   * a walk of the volume (local driver); `getVolume` and `listVolumes` give it.
    */
   findVolumes(query: VolumeQuery): Promise<Volume[]>;
   getVolume(ref: VolumeRef): Promise<Volume | undefined>;
