@@ -20,6 +20,11 @@ import { CONFIG, ENGINE_DEPS, LOGGER, QueueRegistry, Readiness } from '#lib/runt
 import { BullMQJobSchedulers } from './bullmq-job-scheduler.adapter.js';
 import { POLICY_SOURCE } from './scheduler.constants.js';
 
+/** A count as people read it: 10,000. */
+function count(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
 /** Backoff of a failed reconcile pass (Redis unreachable): 250 ms doubling up to 4 s. */
 const RETRY_BASE_MS = 250;
 const RETRY_MAX_MS = 4_000;
@@ -42,6 +47,8 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
   private closed = false;
   private chain: Promise<void> = Promise.resolve();
   private lastSync?: Date;
+  /** How far the pass under way has come, for readiness until the first pass has finished. */
+  private progress = 'policies: loading the policy source';
   /** What was last logged per problem source, so that a problem is logged once per change. */
   private readonly logged = new Map<string, string>();
 
@@ -54,9 +61,7 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
     @Inject(Readiness) readiness: Readiness,
     @Inject(POLICY_SOURCE) private readonly source: PolicySource,
   ) {
-    readiness.register('scheduler', () =>
-      this.lastSync ? undefined : 'policies have not been synchronised yet',
-    );
+    readiness.register('scheduler', () => (this.lastSync ? undefined : this.progress));
     if (source.notReadyReason) {
       readiness.register('policy-source', () => source.notReadyReason?.());
     }
@@ -104,9 +109,17 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
 
   private async pass(reason: string): Promise<void> {
     try {
-      const desired = await this.source.load();
+      const desired = await this.source.load((read, total) => {
+        this.progress = `policies: ${count(read)} of ${count(total)} read from the policy source`;
+      });
       this.logProblems(desired);
-      const result = await this.reconciler.reconcile(desired, this.deps.clock());
+      this.progress = `policies: 0 of ${count(desired.policies.length)} applied`;
+      const result = await this.reconciler.reconcile(
+        desired,
+        this.deps.clock(),
+        (applied, total) =>
+          (this.progress = `policies: ${count(applied)} of ${count(total)} applied`),
+      );
       this.lastSync = this.deps.clock();
       await this.cleanUpRemoved(result);
       await this.source.reconciled?.(desired, result, this.lastSync);
