@@ -16,9 +16,22 @@ import {
 } from '#lib/engine';
 import { boundText, formatFieldErrors } from '#lib/policy';
 import { RequestQueues } from '#lib/queues';
-import { CONFIG, ENGINE_DEPS, LOGGER, QueueRegistry, Readiness } from '#lib/runtime';
+import { compactHeap, CONFIG, ENGINE_DEPS, LOGGER, QueueRegistry, Readiness } from '#lib/runtime';
 import { BullMQJobSchedulers } from './bullmq-job-scheduler.adapter.js';
 import { POLICY_SOURCE } from './scheduler.constants.js';
+
+/** Keys listed per kind in the log line of a pass; a first pass over 10,000 says how many. */
+const LOGGED_KEYS = 20;
+
+/** The result of a pass for its log line: the first keys of each kind, and how many there were. */
+function boundedResult(result: ReconcileResult): Record<string, string[] | number> {
+  const fields: Record<string, string[] | number> = {};
+  for (const [kind, keys] of Object.entries(result) as [keyof ReconcileResult, string[]][]) {
+    fields[kind] = keys.slice(0, LOGGED_KEYS);
+    if (keys.length > LOGGED_KEYS) fields[`${kind}Count`] = keys.length;
+  }
+  return fields;
+}
 
 /** A count as people read it: 10,000. */
 function count(n: number): string {
@@ -120,6 +133,7 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
         (applied, total) =>
           (this.progress = `policies: ${count(applied)} of ${count(total)} applied`),
       );
+      if (!this.lastSync) this.afterFirstPass(desired.policies.length);
       this.lastSync = this.deps.clock();
       await this.cleanUpRemoved(result);
       await this.source.reconciled?.(desired, result, this.lastSync);
@@ -127,7 +141,7 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
       // A pass that changed nothing (the periodic resync, mostly) is not worth an info line.
       const changed = result.applied.length + result.removed.length + result.upserted.length > 0;
       this.logger[changed ? 'info' : 'debug'](
-        { reason, policies: desired.policies.length, ...result },
+        { reason, policies: desired.policies.length, ...boundedResult(result) },
         'policies reconciled',
       );
     } catch (error) {
@@ -141,6 +155,26 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
       );
       this.retryLater(retryInMs);
     }
+  }
+
+  /**
+   * Start-up (loading the app, a first pass over thousands of policies) leaves the heap grown
+   * for a burst the process will not see again: give that memory back (see `compactHeap`)
+   * before the process settles down. The pause is short for a small heap.
+   */
+  private afterFirstPass(policies: number): void {
+    const started = performance.now();
+    const { rssBefore, rssAfter } = compactHeap();
+    const mb = (bytes: number) => Math.round(bytes / 1024 / 1024);
+    this.logger.info(
+      {
+        policies,
+        rssMbBefore: mb(rssBefore),
+        rssMbAfter: mb(rssAfter),
+        ms: Math.round(performance.now() - started),
+      },
+      'heap compacted after the first policy pass',
+    );
   }
 
   /** Logs each problem when it appears or changes, not on every pass; and when it is solved. */
