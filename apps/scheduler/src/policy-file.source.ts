@@ -137,7 +137,11 @@ export class PolicyFileSource implements PolicySource {
       timer = setTimeout(onChange, debounceMs);
     };
     this.watcher = watch(this.dir, { ignoreInitial: true, depth: 0 });
-    this.watcher.on('ready', () => (this.watching = true));
+    // Once the watch stands, a pass reads what changed while it was being set up.
+    this.watcher.on('ready', () => {
+      this.watching = true;
+      changed();
+    });
     this.watcher.on('all', (_event, path) => {
       this.quiet = false;
       if (POLICY_FILE.test(path)) changed();

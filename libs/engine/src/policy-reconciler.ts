@@ -212,11 +212,13 @@ export class PolicyReconciler {
       this.schedulers.present(),
       this.store.schedulerFingerprints(),
     ]);
-    const gone = [...new Set([...present, ...recorded.keys()])].filter((k) => !wantedKeys.has(k));
+    const gone = new Set<string>();
+    for (const key of present) if (!wantedKeys.has(key)) gone.add(key);
+    for (const key of recorded.keys()) if (!wantedKeys.has(key)) gone.add(key);
     for (const key of gone) {
       if (present.has(key)) await this.schedulers.remove(key);
     }
-    await this.store.forgetSchedulerFingerprints(gone);
+    await this.store.forgetSchedulerFingerprints([...gone]);
     // Only the schedulers missing or made from other arguments are upserted.
     const stale = wanted
       .filter((s) => !present.has(s.key) || recorded.get(s.key) !== fingerprintOf(s))

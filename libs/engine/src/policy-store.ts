@@ -41,9 +41,17 @@ export interface PolicyProblem {
   since?: string;
 }
 
+/** Keys by parsed policy, like {@link specHashOf}. */
+const policyKeys = new WeakMap<BackupPolicy, string>();
+
 /** Key of a policy: `namespace/name`. */
 export function policyKeyOf(policy: BackupPolicy): string {
-  return `${policy.metadata.namespace ?? 'default'}/${policy.metadata.name}`;
+  let key = policyKeys.get(policy);
+  if (key === undefined) {
+    key = `${policy.metadata.namespace ?? 'default'}/${policy.metadata.name}`;
+    policyKeys.set(policy, key);
+  }
+  return key;
 }
 
 /** Spec hashes by parsed spec: a resync compares the same parsed policies again and again. */
@@ -86,6 +94,8 @@ export class PolicyStore {
   private readonly cache = new Map<string, { at: number; value: StoredPolicy | undefined }>();
   /** The stored policies as of `generation` (see {@link current}). */
   private view?: { generation: number; readAt: number; policies: Map<string, StoredPolicy> };
+  /** The scheduler fingerprints as of `generation` (see {@link schedulerFingerprints}). */
+  private fingerprints?: { generation: number; map: Map<string, string> };
 
   /**
    * @param cacheMs how long `get` may answer from this process's memory. Every snapshot job
@@ -185,22 +195,80 @@ export class PolicyStore {
     } else {
       this.view = undefined;
     }
+    // Both views follow the one generation: the other one is a write behind.
+    if (this.fingerprints?.generation === generation - 1) this.fingerprints.generation = generation;
+    else this.fingerprints = undefined;
+  }
+
+  /** {@link followWrite} for the scheduler fingerprints. */
+  private followFingerprints(generation: number, apply: (map: Map<string, string>) => void) {
+    const kept = this.fingerprints;
+    if (kept && generation === kept.generation + 1) {
+      apply(kept.map);
+      kept.generation = generation;
+    } else {
+      this.fingerprints = undefined;
+    }
+    if (this.view?.generation === generation - 1) this.view.generation = generation;
+    else this.view = undefined;
   }
 
   /**
    * What each policy's job scheduler was last made from (see `PolicyReconciler`), so that a
-   * resync upserts only the schedulers whose arguments changed.
+   * resync upserts only the schedulers whose arguments changed. Kept in this process like
+   * {@link current}: read in full only when the generation or the count moved. Do not change it.
    */
-  async schedulerFingerprints(): Promise<Map<string, string>> {
-    return new Map(Object.entries(await this.redis.hgetall(this.schedulersKey)));
+  async schedulerFingerprints(): Promise<ReadonlyMap<string, string>> {
+    if (await this.fingerprintsHold()) return this.fingerprints!.map;
+    const replies = await this.redis
+      .multi()
+      .get(this.generationKey)
+      .hgetall(this.schedulersKey)
+      .exec();
+    const failed = replies?.find(([error]) => error !== null);
+    if (!replies || failed) throw failed?.[0] ?? new Error('fingerprint read aborted');
+    const map = new Map(Object.entries(replies[1]?.[1] as Record<string, string>));
+    this.fingerprints = { generation: Number(replies[0]?.[1] ?? 0), map };
+    return map;
+  }
+
+  /** Neither the generation nor the count of the fingerprints has moved since they were read. */
+  private async fingerprintsHold(): Promise<boolean> {
+    const kept = this.fingerprints;
+    if (!kept) return false;
+    const [generation, count] = await Promise.all([
+      this.redis.get(this.generationKey),
+      this.redis.hlen(this.schedulersKey),
+    ]);
+    return (
+      this.fingerprints === kept &&
+      Number(generation) === kept.generation &&
+      count === kept.map.size
+    );
   }
 
   async recordSchedulerFingerprints(entries: readonly [key: string, fingerprint: string][]) {
-    if (entries.length > 0) await this.redis.hset(this.schedulersKey, new Map(entries));
+    if (entries.length === 0) return;
+    const replies = await this.redis
+      .multi()
+      .hset(this.schedulersKey, new Map(entries))
+      .incr(this.generationKey)
+      .exec();
+    this.followFingerprints(generationOf(replies), (map) => {
+      for (const [key, fingerprint] of entries) map.set(key, fingerprint);
+    });
   }
 
   async forgetSchedulerFingerprints(keys: readonly string[]): Promise<void> {
-    if (keys.length > 0) await this.redis.hdel(this.schedulersKey, ...keys);
+    if (keys.length === 0) return;
+    const replies = await this.redis
+      .multi()
+      .hdel(this.schedulersKey, ...keys)
+      .incr(this.generationKey)
+      .exec();
+    this.followFingerprints(generationOf(replies), (map) => {
+      for (const key of keys) map.delete(key);
+    });
   }
 
   async get(key: string): Promise<StoredPolicy | undefined> {
