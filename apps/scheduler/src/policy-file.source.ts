@@ -178,7 +178,7 @@ export class PolicyFileSource implements PolicySource {
       this.nextParsed.set(source, known);
       return known.result;
     }
-    const text = await this.readPolicyFile(path);
+    const text = await this.readPolicyFile(path, stamp?.size);
     if (text === undefined) return undefined;
     if (typeof text !== 'string')
       return { problems: [{ source, errors: [text] }], definitions: [] };
@@ -207,10 +207,31 @@ export class PolicyFileSource implements PolicySource {
   }
 
   /** The file's text, a problem saying why it cannot be read, or undefined when it is gone. */
-  private async readPolicyFile(path: string): Promise<string | FieldError | undefined> {
+  private async readPolicyFile(
+    path: string,
+    regularFileSize?: number,
+  ): Promise<string | FieldError | undefined> {
+    // Just stat'ed as a regular file: read it at once, and ask why only if that fails.
+    if (regularFileSize !== undefined && regularFileSize <= this.maxBytes) {
+      const text = await this.readBounded(path).catch(() => undefined);
+      if (text !== undefined) return text;
+    }
+    return this.readCarefully(path);
+  }
+
+  /** The text, or a problem when it is over the limit after all; throws when it cannot be read. */
+  private async readBounded(path: string): Promise<string | FieldError> {
+    const text = await this.read(path);
+    if (text.length > this.maxBytes)
+      return { field: '(file)', message: `more than ${this.maxBytes} bytes` };
+    return text;
+  }
+
+  /** Each check in turn, so that a file that cannot be read says why. */
+  private async readCarefully(path: string): Promise<string | FieldError | undefined> {
+    const problem = (message: string): FieldError => ({ field: '(file)', message });
     const entry = await lstat(path).catch(() => undefined);
     if (!entry) return undefined;
-    const problem = (message: string): FieldError => ({ field: '(file)', message });
     try {
       const target = await stat(path);
       if (!target.isFile()) return problem(`not a regular file (${fileType(target)})`);
@@ -219,9 +240,7 @@ export class PolicyFileSource implements PolicySource {
           `${target.size} bytes, more than the ${this.maxBytes} a policy file may have`,
         );
       }
-      const text = await this.read(path);
-      if (text.length > this.maxBytes) return problem(`more than ${this.maxBytes} bytes`);
-      return text;
+      return await this.readBounded(path);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' && entry.isSymbolicLink()) {
@@ -283,7 +302,9 @@ interface ParsedEntry {
  * The metadata of a file (through a symlink: of its target, so a re-pointed link changes it
  * too), which changes with every write, rename or swap; and when it last changed.
  */
-function stampOf(path: string): Promise<{ stamp: string; changedAt: number } | undefined> {
+function stampOf(
+  path: string,
+): Promise<{ stamp: string; changedAt: number; size: number } | undefined> {
   // The callback form: a resync stats every file, and fs/promises costs several times more.
   return new Promise((resolve) =>
     statCallback(path, (error, s) => {
@@ -291,6 +312,7 @@ function stampOf(path: string): Promise<{ stamp: string; changedAt: number } | u
       resolve({
         stamp: `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`,
         changedAt: Math.max(s.mtimeMs, s.ctimeMs),
+        size: s.size,
       });
     }),
   );
