@@ -56,6 +56,7 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
   private readonly cleanup: RequestQueues;
   private timer?: NodeJS.Timeout;
   private retryTimer?: NodeJS.Timeout;
+  private startTimer?: NodeJS.Timeout;
   private failures = 0;
   private closed = false;
   private chain: Promise<void> = Promise.resolve();
@@ -92,10 +93,12 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
 
   /**
    * Starts the first pass without waiting for it: with Redis down it would hold up the HTTP
-   * listener (and `/healthz`) until Redis returns. `/readyz` waits for it instead.
+   * listener (and `/healthz`) until Redis returns. `/readyz` waits for it instead. It begins
+   * once the start-up under way (the listener) has had its turn: over thousands of policy files
+   * its parsing would otherwise come first.
    */
   async onApplicationBootstrap(): Promise<void> {
-    void this.resync('start');
+    this.startTimer = setTimeout(() => void this.resync('start'), 0);
     await this.source.watch(() => void this.resync('policy change'));
     this.timer = setInterval(() => void this.resync('periodic'), this.config.resyncIntervalMs);
   }
@@ -104,6 +107,7 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
     this.closed = true;
     clearInterval(this.timer);
     clearTimeout(this.retryTimer);
+    clearTimeout(this.startTimer);
     await this.source.close();
     await this.chain;
     await this.cleanup.close();
