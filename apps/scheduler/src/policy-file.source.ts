@@ -82,6 +82,9 @@ export class PolicyFileSource implements PolicySource {
   private last?: { desired: DesiredPolicies; at: number };
   /** The watch has finished its first scan: from then on it reports every change it sees. */
   private watching = false;
+  /** A load has ended: a watch asked for starts at once rather than after it. */
+  private loadedOnce = false;
+  private deferredWatch?: () => void;
 
   constructor(
     private readonly dir: string,
@@ -97,6 +100,18 @@ export class PolicyFileSource implements PolicySource {
     if (this.quiet && last && Date.now() - last.at < (this.options.sweepEveryMs ?? 300_000)) {
       return last.desired;
     }
+    try {
+      return await this.sweep(progress);
+    } finally {
+      this.loadedOnce = true;
+      const start = this.deferredWatch;
+      this.deferredWatch = undefined;
+      start?.();
+    }
+  }
+
+  /** Reads the folder: every file whose stamp moved since it was read, in file order. */
+  private async sweep(progress?: (read: number, total: number) => void): Promise<DesiredPolicies> {
     // An event from here on is for the next load: this one may have read before it.
     this.quiet = this.watcher !== undefined && this.watching;
     const at = Date.now();
@@ -131,6 +146,13 @@ export class PolicyFileSource implements PolicySource {
    * error (e.g. a symlink loop) is logged and answered with a pass, which reports the file.
    */
   watch(onChange: () => void, debounceMs = 200): void {
+    // The watch's first scan stats every file once more: it waits for the first load to end
+    // rather than slow it down, and passes again once it stands (see `startWatch`).
+    if (this.loadedOnce) this.startWatch(onChange, debounceMs);
+    else this.deferredWatch = () => this.startWatch(onChange, debounceMs);
+  }
+
+  private startWatch(onChange: () => void, debounceMs: number): void {
     let timer: NodeJS.Timeout | undefined;
     const changed = () => {
       clearTimeout(timer);
@@ -155,6 +177,7 @@ export class PolicyFileSource implements PolicySource {
   }
 
   async close(): Promise<void> {
+    this.deferredWatch = undefined;
     this.quiet = false;
     this.watching = false;
     await this.watcher?.close();
