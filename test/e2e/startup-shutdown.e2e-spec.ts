@@ -204,3 +204,88 @@ describe('start-up with Redis down, and Ctrl-C during a run', () => {
     );
   }, 60_000);
 });
+
+/** Policy files enough that the first pass (read, parse, store, schedule each) takes a while. */
+const MANY_POLICIES = 3_000;
+
+function manyPolicy(i: number): string {
+  return `apiVersion: snapwarden.io/v1alpha1
+kind: BackupPolicy
+metadata:
+  name: p${i}
+spec:
+  schedule: '${i % 60} ${i % 24} * * *'
+  claimNames: [vol-${i}]
+  retention:
+    keepLast: 2
+`;
+}
+
+/** The scheduler's readiness text while `/readyz` says not ready, or undefined once ready. */
+async function firstPassProgress(app: AppProcess): Promise<string | undefined> {
+  const response = await fetch(`${app.url}/readyz`);
+  const body = (await response.json()) as { checks: Record<string, string> };
+  if (response.status === 200) return undefined;
+  expect(response.status).toBe(503);
+  return body.checks.scheduler;
+}
+
+describe('start-up over thousands of policy files', () => {
+  let dir: string | undefined;
+  let app: AppProcess | undefined;
+
+  afterEach(async () => {
+    await app?.kill();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('answers /healthz while the first policy pass runs, and /readyz tells how far it has come', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'snapwarden-many-'));
+    const policies = join(dir, 'policies');
+    await mkdir(policies);
+    for (let i = 0; i < MANY_POLICIES; i += 500) {
+      const chunk = Array.from({ length: Math.min(500, MANY_POLICIES - i) }, (_, j) => i + j);
+      await Promise.all(chunk.map((n) => writeFile(join(policies, `p${n}.yaml`), manyPolicy(n))));
+    }
+    app = await startApp(
+      {
+        SNAPWARDEN_DATA_DIR: join(dir, 'data'),
+        SNAPWARDEN_POLICY_DIR: policies,
+        SNAPWARDEN_DRIVER: 'memory',
+        LOG_LEVEL: 'warn',
+      },
+      60_000,
+    );
+
+    // Liveness asked between two readiness answers that both say the first pass is under way.
+    const seen: string[] = [];
+    let livenessDuringPass = 0;
+    const deadline = Date.now() + 120_000;
+    for (let before = await firstPassProgress(app); before !== undefined;) {
+      expect(Date.now()).toBeLessThan(deadline);
+      seen.push(before);
+      const live = await fetch(`${app.url}/healthz`);
+      expect(live.status).toBe(200);
+      const after = await firstPassProgress(app);
+      if (after !== undefined) livenessDuringPass++;
+      before = after;
+    }
+
+    expect(livenessDuringPass).toBeGreaterThan(0);
+    const counts = seen
+      .map((text) =>
+        /^policies: ([\d,]+) of ([\d,]+) (read from the policy source|applied)$/.exec(text),
+      )
+      .filter((match) => match !== null)
+      .map((match) => ({ done: Number(match[1]!.replaceAll(',', '')), total: match[2]! }));
+    // Progress below the whole, out of every file (read) or every policy (applied).
+    expect(counts.some((c) => c.done < MANY_POLICIES)).toBe(true);
+    for (const c of counts) expect(c.total).toBe('3,000');
+    const listed = await getJson<{ items: unknown[]; problems: unknown[] }>(
+      app,
+      '/api/v1/policies',
+    );
+    expect(listed.items).toHaveLength(MANY_POLICIES);
+    expect(listed.problems).toEqual([]);
+  }, 240_000);
+});

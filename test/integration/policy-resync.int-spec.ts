@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { PolicyReconciler } from '#lib/engine';
+import { PolicyReconciler, PolicyStore } from '#lib/engine';
 import { QUEUE } from '#lib/queues';
 import { MemoryDriver } from '#lib/storage';
 import { BullMQJobSchedulers } from '../../apps/scheduler/src/bullmq-job-scheduler.adapter.js';
@@ -179,6 +179,29 @@ describe('periodic resync', () => {
     const keys = (await schedulers.list()).map((s) => s.key);
     expect(keys).toHaveLength(POLICIES);
     expect(keys).toEqual(expect.arrayContaining(['default/p3', 'default/p12']));
+  });
+
+  it('stores again a policy deleted from Redis behind its back, and sees another replica write', async () => {
+    await sync();
+    await harness.redis.hdel(`${harness.prefix}:policies`, 'default/p5');
+
+    expect((await sync()).applied).toEqual(['default/p5']);
+    expect((await harness.deps.policies.get('default/p5'))?.policy.spec.schedule).toBe('0 2 * * *');
+
+    // Another replica's store writes an older version: the next pass puts this one back.
+    const replica = new PolicyStore(harness.redis, harness.prefix);
+    const older = await harness.deps.policies.get('default/p9');
+    await replica.putMany(
+      [
+        {
+          policy: { ...older!.policy, spec: { ...older!.policy.spec, schedule: '0 9 * * *' } },
+          source: older!.source,
+        },
+      ],
+      new Date(),
+    );
+    expect((await sync()).applied).toEqual(['default/p9']);
+    expect((await harness.deps.policies.get('default/p9'))?.policy.spec.schedule).toBe('0 2 * * *');
   });
 
   it('upserts every scheduler again when the record of what they were made from is lost', async () => {

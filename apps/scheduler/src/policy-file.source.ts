@@ -10,6 +10,9 @@ import { policyKeyOf, type DesiredPolicies, type PolicySource } from '#lib/engin
 
 const POLICY_FILE = /\.ya?ml$/;
 
+/** Files stat'ed, read and parsed at once: enough to keep the thread pool busy, no more. */
+const LOAD_CONCURRENCY = 16;
+
 /** Largest policy file read; a policy is a few hundred bytes, a bigger file is refused unread. */
 export const POLICY_FILE_MAX_BYTES = 1024 * 1024;
 
@@ -29,6 +32,13 @@ export interface PolicyFileSourceOptions {
    * (default 2 s): a write in the same timestamp granule as the read leaves the stamp as it was.
    */
   settledMs?: number;
+  /**
+   * While the folder watch is running and has seen nothing, a load answers what the last one
+   * read, without touching the folder, unless that was longer ago than this (default 5
+   * minutes): a change no watch sees (a mode change, a network filesystem written by another
+   * host) is read within this time.
+   */
+  sweepEveryMs?: number;
 }
 
 /** O_NONBLOCK: a FIFO that appears between the check and the read cannot block the pass. */
@@ -66,6 +76,15 @@ export class PolicyFileSource implements PolicySource {
   private parsed = new Map<string, ParsedEntry>();
   private nextParsed = new Map<string, ParsedEntry>();
   private readonly maxBytes: number;
+  /** The watch is running and has reported nothing since the last load began. */
+  private quiet = false;
+  /** What the last load read, when every file in it was read whole and had stood still. */
+  private last?: { desired: DesiredPolicies; at: number };
+  /** The watch has finished its first scan: from then on it reports every change it sees. */
+  private watching = false;
+  /** A load has ended: a watch asked for starts at once rather than after it. */
+  private loadedOnce = false;
+  private deferredWatch?: () => void;
 
   constructor(
     private readonly dir: string,
@@ -76,17 +95,49 @@ export class PolicyFileSource implements PolicySource {
     this.maxBytes = options.maxBytes ?? POLICY_FILE_MAX_BYTES;
   }
 
-  async load(): Promise<DesiredPolicies> {
+  async load(progress?: (read: number, total: number) => void): Promise<DesiredPolicies> {
+    const last = this.last;
+    if (this.quiet && last && Date.now() - last.at < (this.options.sweepEveryMs ?? 300_000)) {
+      return last.desired;
+    }
+    try {
+      return await this.sweep(progress);
+    } finally {
+      this.loadedOnce = true;
+      const start = this.deferredWatch;
+      this.deferredWatch = undefined;
+      start?.();
+    }
+  }
+
+  /** Reads the folder: every file whose stamp moved since it was read, in file order. */
+  private async sweep(progress?: (read: number, total: number) => void): Promise<DesiredPolicies> {
+    // An event from here on is for the next load: this one may have read before it.
+    this.quiet = this.watcher !== undefined && this.watching;
+    const at = Date.now();
+    const files = await this.files();
+    this.nextParsed = new Map();
+    let read = 0;
+    // In file order whatever order the reads end in: conflicts and problems read the same.
+    const loaded = await mapBounded(files, LOAD_CONCURRENCY, async (file) => {
+      const path = join(this.dir, file);
+      const parsed = await this.loadFile(path, `file:${relative(process.cwd(), path) || file}`);
+      progress?.(++read, files.length);
+      return parsed;
+    });
+    this.parsed = this.nextParsed;
     const desired: DesiredPolicies = { policies: [], problems: [] };
     const definitions: Definition[] = [];
-    this.nextParsed = new Map();
-    for (const file of await this.files()) {
-      const path = join(this.dir, file);
-      const source = `file:${relative(process.cwd(), path) || file}`;
-      await this.loadFile(path, source, desired, definitions);
+    for (const file of loaded) {
+      if (!file) continue;
+      for (const problem of file.problems) desired.problems.push(problem);
+      for (const definition of file.definitions) definitions.push(definition);
     }
-    this.parsed = this.nextParsed;
     settleDefinitions(definitions, desired);
+    // Reused only if every file was read and had stood still: anything else is read again.
+    const steady =
+      files.length === this.parsed.size && [...this.parsed.values()].every((e) => e.stamp);
+    this.last = steady ? { desired, at } : undefined;
     return desired;
   }
 
@@ -95,16 +146,30 @@ export class PolicyFileSource implements PolicySource {
    * error (e.g. a symlink loop) is logged and answered with a pass, which reports the file.
    */
   watch(onChange: () => void, debounceMs = 200): void {
+    // The watch's first scan stats every file once more: it waits for the first load to end
+    // rather than slow it down, and passes again once it stands (see `startWatch`).
+    if (this.loadedOnce) this.startWatch(onChange, debounceMs);
+    else this.deferredWatch = () => this.startWatch(onChange, debounceMs);
+  }
+
+  private startWatch(onChange: () => void, debounceMs: number): void {
     let timer: NodeJS.Timeout | undefined;
     const changed = () => {
       clearTimeout(timer);
       timer = setTimeout(onChange, debounceMs);
     };
     this.watcher = watch(this.dir, { ignoreInitial: true, depth: 0 });
+    // Once the watch stands, a pass reads what changed while it was being set up.
+    this.watcher.on('ready', () => {
+      this.watching = true;
+      changed();
+    });
     this.watcher.on('all', (_event, path) => {
+      this.quiet = false;
       if (POLICY_FILE.test(path)) changed();
     });
     this.watcher.on('error', (error) => {
+      this.quiet = false;
       const err = boundText(error instanceof Error ? error.message : String(error));
       this.options.logger?.warn({ dir: this.dir, err }, 'policy folder watch error');
       changed();
@@ -112,6 +177,9 @@ export class PolicyFileSource implements PolicySource {
   }
 
   async close(): Promise<void> {
+    this.deferredWatch = undefined;
+    this.quiet = false;
+    this.watching = false;
     await this.watcher?.close();
   }
 
@@ -124,27 +192,19 @@ export class PolicyFileSource implements PolicySource {
     }
   }
 
-  private async loadFile(
-    path: string,
-    source: string,
-    desired: DesiredPolicies,
-    definitions: Definition[],
-  ): Promise<void> {
+  /** What one file holds now, or undefined when it was removed between listing and reading. */
+  private async loadFile(path: string, source: string): Promise<ParsedFile | undefined> {
     const stamp = await stampOf(path);
     const known = this.parsed.get(source);
     if (stamp !== undefined && known?.stamp === stamp.stamp) {
       // Same inode, size, mtime and ctime as when it was read: the text has not changed.
       this.nextParsed.set(source, known);
-      desired.problems.push(...known.result.problems);
-      definitions.push(...known.result.definitions);
-      return;
+      return known.result;
     }
-    const text = await this.readPolicyFile(path);
-    if (text === undefined) return; // removed between listing and reading
-    if (typeof text !== 'string') {
-      desired.problems.push({ source, errors: [text] });
-      return;
-    }
+    const text = await this.readPolicyFile(path, stamp?.size);
+    if (text === undefined) return undefined;
+    if (typeof text !== 'string')
+      return { problems: [{ source, errors: [text] }], definitions: [] };
     // An unchanged file is not parsed again on every resync (a hostile one costs seconds).
     const hash = createHash('sha256').update(text).digest('hex');
     const cached = this.parsed.get(source);
@@ -154,8 +214,7 @@ export class PolicyFileSource implements PolicySource {
       result,
       stamp: settled(stamp, this.options.settledMs ?? 2000),
     });
-    desired.problems.push(...result.problems);
-    definitions.push(...result.definitions);
+    return result;
   }
 
   private parseFile(text: string, source: string): ParsedFile {
@@ -171,10 +230,31 @@ export class PolicyFileSource implements PolicySource {
   }
 
   /** The file's text, a problem saying why it cannot be read, or undefined when it is gone. */
-  private async readPolicyFile(path: string): Promise<string | FieldError | undefined> {
+  private async readPolicyFile(
+    path: string,
+    regularFileSize?: number,
+  ): Promise<string | FieldError | undefined> {
+    // Just stat'ed as a regular file: read it at once, and ask why only if that fails.
+    if (regularFileSize !== undefined && regularFileSize <= this.maxBytes) {
+      const text = await this.readBounded(path).catch(() => undefined);
+      if (text !== undefined) return text;
+    }
+    return this.readCarefully(path);
+  }
+
+  /** The text, or a problem when it is over the limit after all; throws when it cannot be read. */
+  private async readBounded(path: string): Promise<string | FieldError> {
+    const text = await this.read(path);
+    if (text.length > this.maxBytes)
+      return { field: '(file)', message: `more than ${this.maxBytes} bytes` };
+    return text;
+  }
+
+  /** Each check in turn, so that a file that cannot be read says why. */
+  private async readCarefully(path: string): Promise<string | FieldError | undefined> {
+    const problem = (message: string): FieldError => ({ field: '(file)', message });
     const entry = await lstat(path).catch(() => undefined);
     if (!entry) return undefined;
-    const problem = (message: string): FieldError => ({ field: '(file)', message });
     try {
       const target = await stat(path);
       if (!target.isFile()) return problem(`not a regular file (${fileType(target)})`);
@@ -183,9 +263,7 @@ export class PolicyFileSource implements PolicySource {
           `${target.size} bytes, more than the ${this.maxBytes} a policy file may have`,
         );
       }
-      const text = await this.read(path);
-      if (text.length > this.maxBytes) return problem(`more than ${this.maxBytes} bytes`);
-      return text;
+      return await this.readBounded(path);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' && entry.isSymbolicLink()) {
@@ -247,7 +325,9 @@ interface ParsedEntry {
  * The metadata of a file (through a symlink: of its target, so a re-pointed link changes it
  * too), which changes with every write, rename or swap; and when it last changed.
  */
-function stampOf(path: string): Promise<{ stamp: string; changedAt: number } | undefined> {
+function stampOf(
+  path: string,
+): Promise<{ stamp: string; changedAt: number; size: number } | undefined> {
   // The callback form: a resync stats every file, and fs/promises costs several times more.
   return new Promise((resolve) =>
     statCallback(path, (error, s) => {
@@ -255,6 +335,7 @@ function stampOf(path: string): Promise<{ stamp: string; changedAt: number } | u
       resolve({
         stamp: `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`,
         changedAt: Math.max(s.mtimeMs, s.ctimeMs),
+        size: s.size,
       });
     }),
   );
@@ -298,6 +379,24 @@ function settleDefinitions(definitions: Definition[], desired: DesiredPolicies):
         });
     }
   }
+}
+
+/** `work` over `items` with at most `limit` at once; the results in the order of `items`. */
+async function mapBounded<T, R>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return results;
 }
 
 function fileType(s: Awaited<ReturnType<typeof stat>>): string {

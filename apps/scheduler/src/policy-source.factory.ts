@@ -37,7 +37,8 @@ export function createPolicySource(
           defaultDriver: config.driver,
           maxSnapshotsPerVolume: () => config.maxSnapshotsPerVolume,
         },
-        { logger },
+        // A change the folder watch misses is read within five resyncs (five minutes at most).
+        { logger, sweepEveryMs: Math.min(5 * config.resyncIntervalMs, 300_000) },
       );
   }
 }

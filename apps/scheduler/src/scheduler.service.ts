@@ -16,9 +16,27 @@ import {
 } from '#lib/engine';
 import { boundText, formatFieldErrors } from '#lib/policy';
 import { RequestQueues } from '#lib/queues';
-import { CONFIG, ENGINE_DEPS, LOGGER, QueueRegistry, Readiness } from '#lib/runtime';
+import { compactHeap, CONFIG, ENGINE_DEPS, LOGGER, QueueRegistry, Readiness } from '#lib/runtime';
 import { BullMQJobSchedulers } from './bullmq-job-scheduler.adapter.js';
 import { POLICY_SOURCE } from './scheduler.constants.js';
+
+/** Keys listed per kind in the log line of a pass; a first pass over 10,000 says how many. */
+const LOGGED_KEYS = 20;
+
+/** The result of a pass for its log line: the first keys of each kind, and how many there were. */
+function boundedResult(result: ReconcileResult): Record<string, string[] | number> {
+  const fields: Record<string, string[] | number> = {};
+  for (const [kind, keys] of Object.entries(result) as [keyof ReconcileResult, string[]][]) {
+    fields[kind] = keys.slice(0, LOGGED_KEYS);
+    if (keys.length > LOGGED_KEYS) fields[`${kind}Count`] = keys.length;
+  }
+  return fields;
+}
+
+/** A count as people read it: 10,000. */
+function count(n: number): string {
+  return n.toLocaleString('en-US');
+}
 
 /** Backoff of a failed reconcile pass (Redis unreachable): 250 ms doubling up to 4 s. */
 const RETRY_BASE_MS = 250;
@@ -38,10 +56,13 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
   private readonly cleanup: RequestQueues;
   private timer?: NodeJS.Timeout;
   private retryTimer?: NodeJS.Timeout;
+  private startTimer?: NodeJS.Timeout;
   private failures = 0;
   private closed = false;
   private chain: Promise<void> = Promise.resolve();
   private lastSync?: Date;
+  /** How far the pass under way has come, for readiness until the first pass has finished. */
+  private progress = 'policies: loading the policy source';
   /** What was last logged per problem source, so that a problem is logged once per change. */
   private readonly logged = new Map<string, string>();
 
@@ -54,9 +75,7 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
     @Inject(Readiness) readiness: Readiness,
     @Inject(POLICY_SOURCE) private readonly source: PolicySource,
   ) {
-    readiness.register('scheduler', () =>
-      this.lastSync ? undefined : 'policies have not been synchronised yet',
-    );
+    readiness.register('scheduler', () => (this.lastSync ? undefined : this.progress));
     if (source.notReadyReason) {
       readiness.register('policy-source', () => source.notReadyReason?.());
     }
@@ -74,10 +93,12 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
 
   /**
    * Starts the first pass without waiting for it: with Redis down it would hold up the HTTP
-   * listener (and `/healthz`) until Redis returns. `/readyz` waits for it instead.
+   * listener (and `/healthz`) until Redis returns. `/readyz` waits for it instead. It begins
+   * once the start-up under way (the listener) has had its turn: over thousands of policy files
+   * its parsing would otherwise come first.
    */
   async onApplicationBootstrap(): Promise<void> {
-    void this.resync('start');
+    this.startTimer = setTimeout(() => void this.resync('start'), 0);
     await this.source.watch(() => void this.resync('policy change'));
     this.timer = setInterval(() => void this.resync('periodic'), this.config.resyncIntervalMs);
   }
@@ -86,6 +107,7 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
     this.closed = true;
     clearInterval(this.timer);
     clearTimeout(this.retryTimer);
+    clearTimeout(this.startTimer);
     await this.source.close();
     await this.chain;
     await this.cleanup.close();
@@ -104,9 +126,18 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
 
   private async pass(reason: string): Promise<void> {
     try {
-      const desired = await this.source.load();
+      const desired = await this.source.load((read, total) => {
+        this.progress = `policies: ${count(read)} of ${count(total)} read from the policy source`;
+      });
       this.logProblems(desired);
-      const result = await this.reconciler.reconcile(desired, this.deps.clock());
+      this.progress = `policies: 0 of ${count(desired.policies.length)} applied`;
+      const result = await this.reconciler.reconcile(
+        desired,
+        this.deps.clock(),
+        (applied, total) =>
+          (this.progress = `policies: ${count(applied)} of ${count(total)} applied`),
+      );
+      if (!this.lastSync) this.afterFirstPass(desired.policies.length);
       this.lastSync = this.deps.clock();
       await this.cleanUpRemoved(result);
       await this.source.reconciled?.(desired, result, this.lastSync);
@@ -114,7 +145,7 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
       // A pass that changed nothing (the periodic resync, mostly) is not worth an info line.
       const changed = result.applied.length + result.removed.length + result.upserted.length > 0;
       this.logger[changed ? 'info' : 'debug'](
-        { reason, policies: desired.policies.length, ...result },
+        { reason, policies: desired.policies.length, ...boundedResult(result) },
         'policies reconciled',
       );
     } catch (error) {
@@ -128,6 +159,26 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
       );
       this.retryLater(retryInMs);
     }
+  }
+
+  /**
+   * Start-up (loading the app, a first pass over thousands of policies) leaves the heap grown
+   * for a burst the process will not see again: give that memory back (see `compactHeap`)
+   * before the process settles down. The pause is short for a small heap.
+   */
+  private afterFirstPass(policies: number): void {
+    const started = performance.now();
+    const { rssBefore, rssAfter } = compactHeap();
+    const mb = (bytes: number) => Math.round(bytes / 1024 / 1024);
+    this.logger.info(
+      {
+        policies,
+        rssMbBefore: mb(rssBefore),
+        rssMbAfter: mb(rssAfter),
+        ms: Math.round(performance.now() - started),
+      },
+      'heap compacted after the first policy pass',
+    );
   }
 
   /** Logs each problem when it appears or changes, not on every pass; and when it is solved. */

@@ -55,6 +55,9 @@ export function createWorkers(
       lockDuration: options.lockDurationMs,
       stalledInterval: options.lockDurationMs,
       maxStalledCount: 3,
+      // An idle worker polls its empty queue this often (s): a new job wakes it at once anyway,
+      // and 10 s is the longest block BullMQ deems safe across reconnections.
+      drainDelay: 10,
       ...(name === QUEUE.ticks ? { settings: TICK_QUEUE_SETTINGS } : {}),
     });
     // BullMQ leaves a connection it was given open; this one is the worker's alone.

@@ -18,6 +18,12 @@ const BATCH = 500;
  */
 const SCHEDULER_REVISION = 1;
 
+/** Reports how many of the policies in force have their job scheduler (first pass, readiness). */
+export type ReconcileProgress = (applied: number, total: number) => void;
+
+/** Scheduler fingerprints by stored policy: a resync over an unchanged view computes none. */
+const fingerprints = new WeakMap<StoredPolicy, string>();
+
 /** One job scheduler as the queue holds it. */
 export interface ScheduledEntry {
   key: string;
@@ -84,9 +90,13 @@ export class PolicyReconciler {
    * event and no upsert; the fixed cost is a few whole-hash reads (policies, scheduler
    * fingerprints, BullMQ's scheduler ids).
    */
-  async reconcile(desired: DesiredPolicies, now: Date): Promise<ReconcileResult> {
+  async reconcile(
+    desired: DesiredPolicies,
+    now: Date,
+    progress?: ReconcileProgress,
+  ): Promise<ReconcileResult> {
     const result: ReconcileResult = { applied: [], removed: [], invalid: [], upserted: [] };
-    const stored = new Map((await this.store.list()).map((s) => [s.key, s] as const));
+    const stored = new Map(await this.store.current());
     const keep = new Set<string>();
     const changed: { policy: BackupPolicy; source: string }[] = [];
     for (const entry of desired.policies) {
@@ -114,7 +124,7 @@ export class PolicyReconciler {
     }
     await this.clearSolvedProblems([...known.keys()], invalidSources);
     await this.removeVanished(stored, keep, invalidSources, result);
-    await this.repairDrift(stored, result);
+    await this.repairDrift(stored, result, progress);
     return result;
   }
 
@@ -165,9 +175,13 @@ export class PolicyReconciler {
     invalid: Set<string>,
     result: ReconcileResult,
   ) {
-    for (const policy of [...stored.values()].sort((a, b) => a.key.localeCompare(b.key))) {
-      const file = policy.source.replace(/#\d+$/, '');
-      if (keep.has(policy.key) || invalid.has(policy.source) || invalid.has(file)) continue;
+    const vanished = [...stored.values()].filter(
+      (policy) =>
+        !keep.has(policy.key) &&
+        !invalid.has(policy.source) &&
+        !invalid.has(policy.source.replace(/#\d+$/, '')),
+    );
+    for (const policy of vanished.sort((a, b) => a.key.localeCompare(b.key))) {
       await this.store.remove(policy.key);
       stored.delete(policy.key);
       result.removed.push(policy.key);
@@ -187,50 +201,59 @@ export class PolicyReconciler {
    * BullMQ's schedulers are a cache: one that vanished from Redis is made again, one whose
    * arguments changed is upserted, and the others are left alone.
    */
-  private async repairDrift(stored: Map<string, StoredPolicy>, result: ReconcileResult) {
+  private async repairDrift(
+    stored: Map<string, StoredPolicy>,
+    result: ReconcileResult,
+    progress?: ReconcileProgress,
+  ) {
     const wanted = [...stored.values()].filter((s) => !s.policy.spec.suspend);
     const wantedKeys = new Set(wanted.map((s) => s.key));
     const [present, recorded] = await Promise.all([
       this.schedulers.present(),
       this.store.schedulerFingerprints(),
     ]);
-    const gone = [...new Set([...present, ...recorded.keys()])].filter((k) => !wantedKeys.has(k));
+    const gone = new Set<string>();
+    for (const key of present) if (!wantedKeys.has(key)) gone.add(key);
+    for (const key of recorded.keys()) if (!wantedKeys.has(key)) gone.add(key);
     for (const key of gone) {
       if (present.has(key)) await this.schedulers.remove(key);
     }
-    await this.store.forgetSchedulerFingerprints(gone);
-    wanted.sort((a, b) => a.key.localeCompare(b.key));
-    for (let i = 0; i < wanted.length; i += BATCH) {
-      const made = await Promise.all(
-        wanted.slice(i, i + BATCH).map((s) => this.ensureScheduler(s, present, recorded)),
-      );
-      const fresh = made.filter((m): m is [string, string] => m !== undefined);
-      await this.store.recordSchedulerFingerprints(fresh);
-      result.upserted.push(...fresh.map(([key]) => key));
+    await this.store.forgetSchedulerFingerprints([...gone]);
+    // Only the schedulers missing or made from other arguments are upserted.
+    const stale = wanted
+      .filter((s) => !present.has(s.key) || recorded.get(s.key) !== fingerprintOf(s))
+      .sort((a, b) => a.key.localeCompare(b.key));
+    const total = stored.size;
+    progress?.(total - stale.length, total);
+    for (let i = 0; i < stale.length; i += BATCH) {
+      const batch = stale.slice(i, i + BATCH);
+      await Promise.all(batch.map((s) => this.schedulers.upsert(...schedulerArgs(s))));
+      await this.store.recordSchedulerFingerprints(batch.map((s) => [s.key, fingerprintOf(s)]));
+      result.upserted.push(...batch.map((s) => s.key));
+      progress?.(total - stale.length + i + batch.length, total);
     }
   }
+}
 
-  /**
-   * Upserts the scheduler of `policy` unless the one in Redis was made from the same
-   * arguments; returns the key and fingerprint of an upsert.
-   */
-  private async ensureScheduler(
-    policy: StoredPolicy,
-    present: Set<string>,
-    recorded: Map<string, string>,
-  ): Promise<[string, string] | undefined> {
-    const args = [
-      policy.key,
-      normalizeSchedule(policy.policy.spec.schedule),
-      policy.policy.spec.timeZone,
-      policy.specHash,
-    ] as const;
-    const fingerprint = createHash('sha256')
-      .update(JSON.stringify([SCHEDULER_REVISION, ...args]))
+/** What the job scheduler of `policy` is made from. */
+function schedulerArgs(policy: StoredPolicy) {
+  return [
+    policy.key,
+    normalizeSchedule(policy.policy.spec.schedule),
+    policy.policy.spec.timeZone,
+    policy.specHash,
+  ] as const;
+}
+
+/** A short hash of the scheduler's arguments, recorded once the scheduler is upserted. */
+function fingerprintOf(policy: StoredPolicy): string {
+  let fingerprint = fingerprints.get(policy);
+  if (fingerprint === undefined) {
+    fingerprint = createHash('sha256')
+      .update(JSON.stringify([SCHEDULER_REVISION, ...schedulerArgs(policy)]))
       .digest('hex')
       .slice(0, 16);
-    if (present.has(policy.key) && recorded.get(policy.key) === fingerprint) return undefined;
-    await this.schedulers.upsert(...args);
-    return [policy.key, fingerprint];
+    fingerprints.set(policy, fingerprint);
   }
+  return fingerprint;
 }

@@ -5,8 +5,11 @@ import type { DesiredPolicies, ReconcileResult } from './policy-reconciler.js';
  * custom resources in kubernetes mode. Both feed the same `PolicyReconciler`.
  */
 export interface PolicySource {
-  /** What the source says now; never throws for one bad policy (that becomes a problem). */
-  load(): Promise<DesiredPolicies>;
+  /**
+   * What the source says now; never throws for one bad policy (that becomes a problem).
+   * `progress`, when the source can tell, reports how many of its items were read so far.
+   */
+  load(progress?: (read: number, total: number) => void): Promise<DesiredPolicies>;
   /** Calls `onChange` (debounced by the source) whenever a policy may have changed. */
   watch(onChange: () => void): void | Promise<void>;
   /**

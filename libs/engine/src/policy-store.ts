@@ -11,6 +11,12 @@ if previous == false or tonumber(previous) < tonumber(ARGV[2]) then
 end
 return previous`);
 
+/**
+ * How long the scheduler's view of the stored policies (see {@link PolicyStore.current}) is
+ * trusted without a full read, against edits of the policies hash made outside every store.
+ */
+const VIEW_MAX_AGE_MS = 10 * 60_000;
+
 /** A valid policy as the scheduler last applied it. */
 export interface StoredPolicy {
   /** `namespace/name`. */
@@ -35,14 +41,30 @@ export interface PolicyProblem {
   since?: string;
 }
 
+/** Keys by parsed policy, like {@link specHashOf}. */
+const policyKeys = new WeakMap<BackupPolicy, string>();
+
 /** Key of a policy: `namespace/name`. */
 export function policyKeyOf(policy: BackupPolicy): string {
-  return `${policy.metadata.namespace ?? 'default'}/${policy.metadata.name}`;
+  let key = policyKeys.get(policy);
+  if (key === undefined) {
+    key = `${policy.metadata.namespace ?? 'default'}/${policy.metadata.name}`;
+    policyKeys.set(policy, key);
+  }
+  return key;
 }
 
-/** Hash of what changes a policy's behaviour (its spec). */
+/** Spec hashes by parsed spec: a resync compares the same parsed policies again and again. */
+const specHashes = new WeakMap<BackupPolicy['spec'], string>();
+
+/** Hash of what changes a policy's behaviour (its spec). A parsed policy is never changed. */
 export function specHashOf(policy: BackupPolicy): string {
-  return createHash('sha256').update(JSON.stringify(policy.spec)).digest('hex').slice(0, 16);
+  let hash = specHashes.get(policy.spec);
+  if (hash === undefined) {
+    hash = createHash('sha256').update(JSON.stringify(policy.spec)).digest('hex').slice(0, 16);
+    specHashes.set(policy.spec, hash);
+  }
+  return hash;
 }
 
 function storedPolicyOf(policy: BackupPolicy, source: string, now: Date): StoredPolicy {
@@ -57,12 +79,23 @@ function storedPolicyOf(policy: BackupPolicy, source: string, now: Date): Stored
   };
 }
 
+/** The generation a write transaction ended with (its last reply); throws for a failed one. */
+function generationOf(replies: [Error | null, unknown][] | null): number {
+  const failed = replies?.find(([error]) => error !== null);
+  if (!replies || failed) throw failed?.[0] ?? new Error('policy write aborted');
+  return Number(replies.at(-1)?.[1]);
+}
+
 /**
  * The policies in force, shared by every replica through Redis. The scheduler role writes it
  * from the policy source (files or custom resources); workers and the API read it.
  */
 export class PolicyStore {
   private readonly cache = new Map<string, { at: number; value: StoredPolicy | undefined }>();
+  /** The stored policies as of `generation` (see {@link current}). */
+  private view?: { generation: number; readAt: number; policies: Map<string, StoredPolicy> };
+  /** The scheduler fingerprints as of `generation` (see {@link schedulerFingerprints}). */
+  private fingerprints?: { generation: number; map: Map<string, string> };
 
   /**
    * @param cacheMs how long `get` may answer from this process's memory. Every snapshot job
@@ -84,9 +117,14 @@ export class PolicyStore {
       source,
       appliedAt: now.toISOString(),
     };
-    await this.redis.hset(this.policiesKey, key, JSON.stringify(stored));
-    await this.redis.hdel(this.removedKey, key);
+    const replies = await this.redis
+      .multi()
+      .hset(this.policiesKey, key, JSON.stringify(stored))
+      .hdel(this.removedKey, key)
+      .incr(this.generationKey)
+      .exec();
     this.cache.delete(key);
+    this.followWrite(generationOf(replies), (view) => view.set(key, stored));
     return stored;
   }
 
@@ -102,27 +140,135 @@ export class PolicyStore {
       .multi()
       .hset(this.policiesKey, fields)
       .hdel(this.removedKey, ...fields.keys())
+      .incr(this.generationKey)
       .exec();
-    const failed = replies?.find(([error]) => error !== null);
-    if (!replies || failed) throw failed?.[0] ?? new Error('policy write aborted');
+    const generation = generationOf(replies);
     for (const s of stored) this.cache.delete(s.key);
+    this.followWrite(generation, (view) => {
+      for (const s of stored) view.set(s.key, s);
+    });
     return stored;
   }
 
   /**
-   * What each policy's job scheduler was last made from (see `PolicyReconciler`), so that a
-   * resync upserts only the schedulers whose arguments changed.
+   * The stored policies by key, for the scheduler's resync: kept in this process and read in
+   * full only when they changed since (a write through any store bumps a generation; the count
+   * tells a field added or deleted behind the stores' back), or every few minutes, for an edit
+   * made behind their back. One round trip otherwise. The map is shared: do not change it.
    */
-  async schedulerFingerprints(): Promise<Map<string, string>> {
-    return new Map(Object.entries(await this.redis.hgetall(this.schedulersKey)));
+  async current(): Promise<ReadonlyMap<string, StoredPolicy>> {
+    if (await this.viewHolds()) return this.view!.policies;
+    const replies = await this.redis.multi().get(this.generationKey).hvals(this.policiesKey).exec();
+    const failed = replies?.find(([error]) => error !== null);
+    if (!replies || failed) throw failed?.[0] ?? new Error('policy read aborted');
+    const policies = new Map<string, StoredPolicy>();
+    for (const raw of replies[1]?.[1] as string[]) {
+      const stored = JSON.parse(raw) as StoredPolicy;
+      policies.set(stored.key, stored);
+    }
+    this.view = { generation: Number(replies[0]?.[1] ?? 0), readAt: Date.now(), policies };
+    return policies;
+  }
+
+  /** The view is recent and neither the generation nor the count has moved since. */
+  private async viewHolds(): Promise<boolean> {
+    const view = this.view;
+    if (!view || Date.now() - view.readAt >= VIEW_MAX_AGE_MS) return false;
+    const [generation, count] = await Promise.all([
+      this.redis.get(this.generationKey),
+      this.redis.hlen(this.policiesKey),
+    ]);
+    return (
+      this.view === view && Number(generation) === view.generation && count === view.policies.size
+    );
+  }
+
+  /**
+   * Applies this store's own write to the view when it is the only write since the view was
+   * read (the generation moved by one); any other write makes the next `current` read in full.
+   */
+  private followWrite(generation: number, apply: (view: Map<string, StoredPolicy>) => void) {
+    const view = this.view;
+    if (view && generation === view.generation + 1) {
+      apply(view.policies);
+      view.generation = generation;
+    } else {
+      this.view = undefined;
+    }
+    // Both views follow the one generation: the other one is a write behind.
+    if (this.fingerprints?.generation === generation - 1) this.fingerprints.generation = generation;
+    else this.fingerprints = undefined;
+  }
+
+  /** {@link followWrite} for the scheduler fingerprints. */
+  private followFingerprints(generation: number, apply: (map: Map<string, string>) => void) {
+    const kept = this.fingerprints;
+    if (kept && generation === kept.generation + 1) {
+      apply(kept.map);
+      kept.generation = generation;
+    } else {
+      this.fingerprints = undefined;
+    }
+    if (this.view?.generation === generation - 1) this.view.generation = generation;
+    else this.view = undefined;
+  }
+
+  /**
+   * What each policy's job scheduler was last made from (see `PolicyReconciler`), so that a
+   * resync upserts only the schedulers whose arguments changed. Kept in this process like
+   * {@link current}: read in full only when the generation or the count moved. Do not change it.
+   */
+  async schedulerFingerprints(): Promise<ReadonlyMap<string, string>> {
+    if (await this.fingerprintsHold()) return this.fingerprints!.map;
+    const replies = await this.redis
+      .multi()
+      .get(this.generationKey)
+      .hgetall(this.schedulersKey)
+      .exec();
+    const failed = replies?.find(([error]) => error !== null);
+    if (!replies || failed) throw failed?.[0] ?? new Error('fingerprint read aborted');
+    const map = new Map(Object.entries(replies[1]?.[1] as Record<string, string>));
+    this.fingerprints = { generation: Number(replies[0]?.[1] ?? 0), map };
+    return map;
+  }
+
+  /** Neither the generation nor the count of the fingerprints has moved since they were read. */
+  private async fingerprintsHold(): Promise<boolean> {
+    const kept = this.fingerprints;
+    if (!kept) return false;
+    const [generation, count] = await Promise.all([
+      this.redis.get(this.generationKey),
+      this.redis.hlen(this.schedulersKey),
+    ]);
+    return (
+      this.fingerprints === kept &&
+      Number(generation) === kept.generation &&
+      count === kept.map.size
+    );
   }
 
   async recordSchedulerFingerprints(entries: readonly [key: string, fingerprint: string][]) {
-    if (entries.length > 0) await this.redis.hset(this.schedulersKey, new Map(entries));
+    if (entries.length === 0) return;
+    const replies = await this.redis
+      .multi()
+      .hset(this.schedulersKey, new Map(entries))
+      .incr(this.generationKey)
+      .exec();
+    this.followFingerprints(generationOf(replies), (map) => {
+      for (const [key, fingerprint] of entries) map.set(key, fingerprint);
+    });
   }
 
   async forgetSchedulerFingerprints(keys: readonly string[]): Promise<void> {
-    if (keys.length > 0) await this.redis.hdel(this.schedulersKey, ...keys);
+    if (keys.length === 0) return;
+    const replies = await this.redis
+      .multi()
+      .hdel(this.schedulersKey, ...keys)
+      .incr(this.generationKey)
+      .exec();
+    this.followFingerprints(generationOf(replies), (map) => {
+      for (const key of keys) map.delete(key);
+    });
   }
 
   async get(key: string): Promise<StoredPolicy | undefined> {
@@ -147,7 +293,13 @@ export class PolicyStore {
     this.cache.delete(key);
     const raw = await this.redis.hget(this.policiesKey, key);
     if (raw) await this.redis.hset(this.removedKey, key, raw);
-    return (await this.redis.hdel(this.policiesKey, key)) > 0;
+    const replies = await this.redis
+      .multi()
+      .hdel(this.policiesKey, key)
+      .incr(this.generationKey)
+      .exec();
+    this.followWrite(generationOf(replies), (view) => view.delete(key));
+    return replies?.[0]?.[1] === 1;
   }
 
   /** Removed policies whose snapshots cleanup has not dealt with yet. */
@@ -210,6 +362,11 @@ export class PolicyStore {
 
   private get policiesKey(): string {
     return `${this.prefix}:policies`;
+  }
+
+  /** Bumped by every write to the policies hash through a store. */
+  private get generationKey(): string {
+    return `${this.prefix}:policies-generation`;
   }
 
   private get schedulersKey(): string {

@@ -16,6 +16,18 @@ const MACROS: Readonly<Record<string, string>> = {
 const HASHED_FIELD = /(^|[\s,])H([\s,/(]|$)/i;
 const MAX_FORWARD_STEPS = 10_000;
 const DAY_MS = 86_400_000;
+/**
+ * Schedules remembered by {@link validateSchedule} and {@link nextRuns}: a fleet shares a few
+ * schedules, and parsing one costs more than projecting it. Longer texts are never remembered.
+ */
+const MEMO_ENTRIES = 1000;
+const MEMO_MAX_TEXT = 200;
+/** Zones whose offset is always 0: their offsets need no Intl lookup. */
+const UTC_ZONES = new Set(['UTC', 'Etc/UTC', 'GMT', 'Etc/GMT', 'Etc/Universal', 'Etc/Zulu']);
+/** What {@link validateSchedule} answered, by schedule text. */
+const validated = new Map<string, { problem: string | undefined }>();
+/** Clocks by zone and schedule text. */
+const clocks = new Map<string, ScheduleClock>();
 
 /**
  * Normalises a schedule to the cron text handed to BullMQ: macros (`@hourly`, `@daily`,
@@ -57,6 +69,14 @@ export function normalizeSchedule(schedule: string): string {
  * Never throws.
  */
 export function validateSchedule(schedule: string): string | undefined {
+  const known = validated.get(schedule);
+  if (known !== undefined) return known.problem;
+  const problem = checkSchedule(schedule);
+  remember(validated, schedule, { problem });
+  return problem;
+}
+
+function checkSchedule(schedule: string): string | undefined {
   let cron: string;
   try {
     cron = normalizeSchedule(schedule);
@@ -148,15 +168,46 @@ interface ScheduleClock {
   zone: IANAZone;
   /** Fires in every hour of the day, so both occurrences of a repeated hour run. */
   everyHour: boolean;
+  /** The zone is UTC: every offset is 0. */
+  utc: boolean;
+  /**
+   * The cron over wall-clock time (as UTC), parsed once and moved with `reset`: projections are
+   * synchronous, so one expression per clock is never used by two at once.
+   */
+  walls: CronExpression;
+  /**
+   * The last projection: no run falls in (`after`, `run`), so the next run strictly after any
+   * instant in [`after`, `run`) is `run`. Policies sharing a schedule are upserted together.
+   */
+  lastNext?: { after: number; run: number };
 }
 
+/** The clock of a schedule in a zone; throws for an invalid schedule or zone. */
 function scheduleClock(schedule: string, timeZone: string): ScheduleClock {
+  const id = `${timeZone} ${schedule}`;
+  const known = clocks.get(id);
+  if (known) return known;
   if (!isValidTimeZone(timeZone)) throw new Error(`unknown time zone "${timeZone}"`);
   const problem = validateSchedule(schedule);
   if (problem !== undefined) throw new Error(problem);
   const cron = normalizeSchedule(schedule);
-  const everyHour = parse(cron, 'UTC', new Date(0)).fields.hour.values.length === 24;
-  return { cron, zone: IANAZone.create(timeZone), everyHour };
+  const walls = parse(cron, 'UTC', new Date(0));
+  const clock: ScheduleClock = {
+    cron,
+    zone: IANAZone.create(timeZone),
+    everyHour: walls.fields.hour.values.length === 24,
+    utc: UTC_ZONES.has(timeZone),
+    walls,
+  };
+  remember(clocks, id, clock);
+  return clock;
+}
+
+/** Remembers a value of a short key, forgetting the oldest entry beyond {@link MEMO_ENTRIES}. */
+function remember<T>(memo: Map<string, T>, key: string, value: T): void {
+  if (key.length > MEMO_MAX_TEXT) return;
+  if (memo.size >= MEMO_ENTRIES) memo.delete(memo.keys().next().value as string);
+  memo.set(key, value);
 }
 
 /**
@@ -165,8 +216,17 @@ function scheduleClock(schedule: string, timeZone: string): ScheduleClock {
  * `slack` early, because a time in a gap or a repeated hour maps up to `slack` later.
  */
 function nextInstant(clock: ScheduleClock, after: number): number | undefined {
-  const wallAfter = after + offsetOf(clock.zone, after);
-  const walls = parse(clock.cron, 'UTC', new Date(wallAfter - slackNear(clock.zone, after) - 1000));
+  const last = clock.lastNext;
+  if (last && last.after <= after && after < last.run) return last.run;
+  const run = searchNextInstant(clock, after);
+  if (run !== undefined) clock.lastNext = { after, run };
+  return run;
+}
+
+function searchNextInstant(clock: ScheduleClock, after: number): number | undefined {
+  const wallAfter = after + offsetOf(clock, after);
+  const walls = clock.walls;
+  walls.reset(new Date(wallAfter - slackNear(clock, after) - 1000));
   let best: number | undefined;
   let bestWall = 0;
   let stopSlack = 0;
@@ -178,7 +238,7 @@ function nextInstant(clock: ScheduleClock, after: number): number | undefined {
         best = instant;
         bestWall = wall;
         // A later wall-clock time can still map earlier if a clock change is near the best.
-        stopSlack = slackNear(clock.zone, instant);
+        stopSlack = slackNear(clock, instant);
       }
     }
   }
@@ -187,8 +247,9 @@ function nextInstant(clock: ScheduleClock, after: number): number | undefined {
 
 /** The latest run at or before `at`; the mirror image of {@link nextInstant}. */
 function previousInstant(clock: ScheduleClock, at: number): number | undefined {
-  const wallAt = at + offsetOf(clock.zone, at);
-  const walls = parse(clock.cron, 'UTC', new Date(wallAt + slackNear(clock.zone, at) + 1000));
+  const wallAt = at + offsetOf(clock, at);
+  const walls = clock.walls;
+  walls.reset(new Date(wallAt + slackNear(clock, at) + 1000));
   let best: number | undefined;
   let bestWall = 0;
   let stopSlack = 0;
@@ -199,7 +260,7 @@ function previousInstant(clock: ScheduleClock, at: number): number | undefined {
       if (instant <= at && (best === undefined || instant > best)) {
         best = instant;
         bestWall = wall;
-        stopSlack = slackNear(clock.zone, instant);
+        stopSlack = slackNear(clock, instant);
       }
     }
   }
@@ -212,12 +273,12 @@ function previousInstant(clock: ScheduleClock, at: number): number | undefined {
  * both for a schedule that fires every hour.
  */
 function instantsOf(clock: ScheduleClock, wall: number): number[] {
-  const before = offsetOf(clock.zone, wall - DAY_MS);
-  const after = offsetOf(clock.zone, wall + DAY_MS);
+  const before = offsetOf(clock, wall - DAY_MS);
+  const after = offsetOf(clock, wall + DAY_MS);
   const offsets = before === after ? [before] : [before, after];
   const valid = offsets
     .map((offset) => wall - offset)
-    .filter((instant) => instant + offsetOf(clock.zone, instant) === wall)
+    .filter((instant) => instant + offsetOf(clock, instant) === wall)
     .sort((a, b) => a - b);
   if (valid.length === 0) return [wall - before];
   return clock.everyHour ? valid : valid.slice(0, 1);
@@ -228,19 +289,20 @@ function instantsOf(clock: ScheduleClock, wall: number): number[] {
  * size of a clock change within that distance of `at`, else 0 (the common case, which keeps
  * per-second schedules cheap away from clock changes).
  */
-function slackNear(zone: IANAZone, at: number): number {
-  const spread = offsetSpread(zone, [at - 2 * DAY_MS, at, at + 2 * DAY_MS]);
+function slackNear(clock: ScheduleClock, at: number): number {
+  if (clock.utc) return 0;
+  const spread = offsetSpread(clock, [at - 2 * DAY_MS, at, at + 2 * DAY_MS]);
   if (spread === 0) return 0;
-  return offsetSpread(zone, [at - spread, at, at + spread]) === 0 ? 0 : spread;
+  return offsetSpread(clock, [at - spread, at, at + spread]) === 0 ? 0 : spread;
 }
 
-function offsetSpread(zone: IANAZone, instants: number[]): number {
-  const offsets = instants.map((t) => offsetOf(zone, t));
+function offsetSpread(clock: ScheduleClock, instants: number[]): number {
+  const offsets = instants.map((t) => offsetOf(clock, t));
   return Math.max(...offsets) - Math.min(...offsets);
 }
 
-function offsetOf(zone: IANAZone, at: number): number {
-  return zone.offset(at) * 60_000;
+function offsetOf(clock: ScheduleClock, at: number): number {
+  return clock.utc ? 0 : clock.zone.offset(at) * 60_000;
 }
 
 function stepOrUndefined(step: () => number): number | undefined {

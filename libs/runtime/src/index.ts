@@ -11,3 +11,4 @@ export * from './kube-policy-status.js';
 export * from './net-util.js';
 export * from './kube-informers.js';
 export * from './key-layout.js';
+export * from './heap.js';
