@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { KubeClient, loadKubeConfig } from '#lib/kube';
+import { CsiDriver } from '#lib/storage';
 import { KubePolicyStatus } from '#lib/runtime';
 import {
   eventually,
@@ -11,7 +12,7 @@ import {
   type KubeSim,
 } from '../../../test/k8s-sim/index.js';
 import { PolicyCrSource } from './policy-cr.source.js';
-import { SnapshotClassCaps } from './snapshot-class-caps.js';
+import { classCaps } from './policy-source.factory.js';
 
 const API = 'snapwarden.io/v1alpha1';
 const RESULT = { applied: [], removed: [], invalid: [], upserted: [] };
@@ -21,6 +22,7 @@ describe('PolicyCrSource against the API-server simulator', () => {
   let dir: string;
   let source: PolicyCrSource;
   let kube: KubeClient;
+  let driver: CsiDriver;
 
   beforeAll(async () => {
     sim = await startKubeSim();
@@ -36,16 +38,18 @@ describe('PolicyCrSource against the API-server simulator', () => {
       driver: 'disk.csi.everest.io',
       deletionPolicy: 'Delete',
     });
+    driver = new CsiDriver({ kube });
     source = new PolicyCrSource(kube, {
       context: { defaultDriver: 'csi', maxSnapshotsPerVolume: () => undefined },
       status: new KubePolicyStatus(kube, 'test'),
-      caps: new SnapshotClassCaps(kube),
+      caps: classCaps(driver),
       logger: pino({ level: 'silent' }),
     });
   });
 
   afterAll(async () => {
     await source.close();
+    await driver.close();
     await sim.stop();
     await rm(dir, { recursive: true, force: true });
   });

@@ -14,7 +14,6 @@ import {
 import { Informer, type KubeClient, type KubeObject } from '#lib/kube';
 import type { Volume } from '#lib/storage';
 import { INFORMER_STALE_AFTER_MS, informerProblem } from '#lib/runtime';
-import type { SnapshotClassCaps } from './snapshot-class-caps.js';
 import {
   API_VERSION,
   BACKUP_POLICY_KIND,
@@ -37,6 +36,11 @@ export const BACKUP_POLICIES = {
   plural: 'backuppolicies',
 } as const;
 
+/** The per-volume cap of a snapshot class; `undefined` when unknown (no class, none found, no rule). */
+export interface ClassCaps {
+  capOf(className: string | undefined): Promise<number | undefined>;
+}
+
 /** Settings of {@link PolicyCrSource}. */
 export interface PolicyCrSourceOptions {
   /** Watch one namespace; `undefined` watches every namespace. */
@@ -44,7 +48,7 @@ export interface PolicyCrSourceOptions {
   context: PolicyContext;
   status: PolicyStatusPort;
   /** Caps of snapshot classes, to check retention against them; unchecked when absent. */
-  caps?: Pick<SnapshotClassCaps, 'capOf'>;
+  caps?: ClassCaps;
   logger: Logger;
   /** Volumes of a namespace, for the `VolumesSelected` condition; omitted when absent. */
   volumes?: (namespace: string) => Promise<Volume[]>;
