@@ -113,6 +113,25 @@ describe('PolicyCrSource against the API-server simulator', () => {
     expect(source.notReadyReason()).toBeUndefined();
   });
 
+  it('keeps the nextRunTime a run end wrote while that run may be in flight, and replaces it after a grace', async () => {
+    const next = () =>
+      (sim.store.read(API, 'BackupPolicy', 'good', 'shop')?.status as { nextRunTime?: string })
+        .nextRunTime;
+    const due = Date.parse(next() ?? '');
+    expect(due).not.toBeNaN();
+    const patches = (mark: number) =>
+      sim.requestLog
+        .since(mark)
+        .filter((r) => r.verb === 'patch' && r.resource === 'backuppolicies/status')
+        .filter((r) => r.name === 'good').length;
+    const mark = sim.requestLog.mark();
+    await source.reconciled(await source.load(), RESULT, new Date(due + 60_000));
+    expect(patches(mark)).toBe(0);
+    await source.reconciled(await source.load(), RESULT, new Date(due + 6 * 60_000));
+    expect(patches(mark)).toBe(1);
+    expect(Date.parse(next() ?? '')).toBeGreaterThan(due);
+  });
+
   it('warns in the status when a policy names claims that do not exist', async () => {
     const withVolumes = new PolicyCrSource(kube, {
       context: { defaultDriver: 'csi', maxSnapshotsPerVolume: () => undefined },
