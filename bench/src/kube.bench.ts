@@ -110,13 +110,17 @@ function report(records: RequestRecord[], seconds: number, runs: number): void {
   console.log(
     `LIST and WATCH requests in the ${seconds.toFixed(0)} s steady window, per resource:`,
   );
-  for (const resource of new Set([...lists.keys(), ...watches.keys()])) {
+  const resources = new Set([...lists.keys(), ...watches.keys()]);
+  if (resources.size === 0) console.log('  none (no watch ended, none re-established)');
+  for (const resource of resources) {
     line(
       `  list / watch ${resource}`,
       `${lists.get(resource) ?? 0} / ${watches.get(resource) ?? 0}`,
     );
   }
   const listTotal = [...lists.values()].reduce((a, b) => a + b, 0);
+  const watchTotal = [...watches.values()].reduce((a, b) => a + b, 0);
+  line('WATCH requests in the steady window (re-established)', String(watchTotal));
   line('LIST requests in the steady window', String(listTotal), '0');
 }
 

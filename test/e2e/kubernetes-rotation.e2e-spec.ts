@@ -93,5 +93,6 @@ describe('kubernetes mode: one policy over three everest claims (cap 7)', () => 
     );
     expect(created).toBeGreaterThan(0);
     expect(perLifecycle).toBeLessThanOrEqual(3);
+    expect(withStatus).toBeLessThanOrEqual(3);
   }, 60_000);
 });
