@@ -10,7 +10,9 @@
  *   every request of the window divided by the VolumeSnapshots created in it (target ≤ 3); and
  *   the same for a policy over one claim, which pays the per-run policy status and Events alone;
  * - LIST and WATCH requests per resource in that window (target 0 LIST: the informers list once
- *   at start; a watch that ends is re-established from its resourceVersion, without a LIST).
+ *   at start; a watch that ends is re-established from its resourceVersion, without a LIST);
+ * - then, the policies suspended, one SnapshotRequest over the first policy's claims: every
+ *   request from its creation until it is Succeeded, per claim (+ 1 delete at expiry).
  *
  * BENCH_KUBE_CLAIMS (default 50), BENCH_KUBE_POLICIES (default 2), BENCH_KUBE_SCHEDULE_S (seconds
  * between runs, default 10), BENCH_KUBE_KEEP (keepLast, default 2), BENCH_KUBE_WINDOW_S (steady
