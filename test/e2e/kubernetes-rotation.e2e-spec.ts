@@ -68,6 +68,10 @@ describe('kubernetes mode: one policy over three everest claims (cap 7)', () => 
     expect(events).toContainEqual(
       expect.objectContaining({ type: 'Normal', reason: 'RunSucceeded' }),
     );
+    // A Normal Event only when it is news: the first success, and the first after each Warning.
+    const successes = events.filter((e) => e.reason === 'RunSucceeded').length;
+    const warnings = events.filter((e) => e.type === 'Warning').length;
+    expect(successes).toBeLessThanOrEqual(1 + warnings);
 
     // After the informers synced: no LIST per job, and few requests per snapshot lifecycle.
     const resourceRequests = window.filter((r) => r.resource !== undefined);
@@ -89,5 +93,6 @@ describe('kubernetes mode: one policy over three everest claims (cap 7)', () => 
     );
     expect(created).toBeGreaterThan(0);
     expect(perLifecycle).toBeLessThanOrEqual(3);
+    expect(withStatus).toBeLessThanOrEqual(3);
   }, 60_000);
 });

@@ -333,6 +333,13 @@ describe('CsiDriver against the API-server simulator', () => {
         }),
       ).rejects.toBeInstanceOf(SnapshotLimitError);
     });
+
+    it('tells the cap of a class by name from its cache, and none for an unknown class', async () => {
+      const mark = w.sim.requestLog.mark();
+      expect(await w.driver.snapshotClassCap('hostpath-capped')).toBe(2);
+      expect(await w.driver.snapshotClassCap('no-such-class')).toBeUndefined();
+      expect(w.sim.requestLog.count('get', 'volumesnapshotclasses', mark)).toBe(0);
+    });
   });
 
   describe('Alibaba ACK static import', () => {

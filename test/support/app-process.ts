@@ -1,11 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { freePort } from './redis-server.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The build folder, whether this file runs from the sources (jest) or from `dist/` (benches). */
+const BUILD = basename(ROOT) === 'dist' ? ROOT : join(ROOT, 'dist');
 /** The built entry point (`npm test` builds before running jest). */
-export const MAIN = join(ROOT, 'dist', 'apps', 'main', 'src', 'main.js');
+export const MAIN = join(BUILD, 'apps', 'main', 'src', 'main.js');
 
 /** One running snapwarden process started from the build, as `npm start` runs it. */
 export interface AppProcess {

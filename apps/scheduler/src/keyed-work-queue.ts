@@ -7,6 +7,7 @@ export class KeyedWorkQueue {
   private readonly running = new Set<string>();
   private readonly again = new Set<string>();
   private readonly inFlight = new Set<Promise<void>>();
+  private readonly soon = new Map<string, NodeJS.Timeout>();
   private closed = false;
 
   constructor(
@@ -26,9 +27,24 @@ export class KeyedWorkQueue {
     void run.finally(() => this.inFlight.delete(run));
   }
 
-  /** Stops taking keys and waits for the runs in flight. */
+  /**
+   * Adds the key after `delayMs`; adding it again meanwhile changes nothing, so that a burst of
+   * changes of one key makes one run.
+   */
+  addSoon(key: string, delayMs: number): void {
+    if (this.closed || this.soon.has(key)) return;
+    const timer = setTimeout(() => {
+      this.soon.delete(key);
+      this.add(key);
+    }, delayMs);
+    this.soon.set(key, timer);
+  }
+
+  /** Stops taking keys (the delayed ones are dropped) and waits for the runs in flight. */
   async close(): Promise<void> {
     this.closed = true;
+    for (const timer of this.soon.values()) clearTimeout(timer);
+    this.soon.clear();
     while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
   }
 

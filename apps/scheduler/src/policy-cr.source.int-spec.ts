@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { KubeClient, loadKubeConfig } from '#lib/kube';
+import { CsiDriver } from '#lib/storage';
 import { KubePolicyStatus } from '#lib/runtime';
 import {
   eventually,
@@ -11,7 +12,7 @@ import {
   type KubeSim,
 } from '../../../test/k8s-sim/index.js';
 import { PolicyCrSource } from './policy-cr.source.js';
-import { SnapshotClassCaps } from './snapshot-class-caps.js';
+import { classCaps } from './policy-source.factory.js';
 
 const API = 'snapwarden.io/v1alpha1';
 const RESULT = { applied: [], removed: [], invalid: [], upserted: [] };
@@ -21,6 +22,7 @@ describe('PolicyCrSource against the API-server simulator', () => {
   let dir: string;
   let source: PolicyCrSource;
   let kube: KubeClient;
+  let driver: CsiDriver;
 
   beforeAll(async () => {
     sim = await startKubeSim();
@@ -36,16 +38,18 @@ describe('PolicyCrSource against the API-server simulator', () => {
       driver: 'disk.csi.everest.io',
       deletionPolicy: 'Delete',
     });
+    driver = new CsiDriver({ kube });
     source = new PolicyCrSource(kube, {
       context: { defaultDriver: 'csi', maxSnapshotsPerVolume: () => undefined },
       status: new KubePolicyStatus(kube, 'test'),
-      caps: new SnapshotClassCaps(kube),
+      caps: classCaps(driver),
       logger: pino({ level: 'silent' }),
     });
   });
 
   afterAll(async () => {
     await source.close();
+    await driver.close();
     await sim.stop();
     await rm(dir, { recursive: true, force: true });
   });
@@ -107,6 +111,25 @@ describe('PolicyCrSource against the API-server simulator', () => {
     policy('later', { retention: { keepLast: 2 } });
     await eventually(() => Promise.resolve(changes > 0 ? true : undefined));
     expect(source.notReadyReason()).toBeUndefined();
+  });
+
+  it('keeps the nextRunTime a run end wrote while that run may be in flight, and replaces it after a grace', async () => {
+    const next = () =>
+      (sim.store.read(API, 'BackupPolicy', 'good', 'shop')?.status as { nextRunTime?: string })
+        .nextRunTime;
+    const due = Date.parse(next() ?? '');
+    expect(due).not.toBeNaN();
+    const patches = (mark: number) =>
+      sim.requestLog
+        .since(mark)
+        .filter((r) => r.verb === 'patch' && r.resource === 'backuppolicies/status')
+        .filter((r) => r.name === 'good').length;
+    const mark = sim.requestLog.mark();
+    await source.reconciled(await source.load(), RESULT, new Date(due + 60_000));
+    expect(patches(mark)).toBe(0);
+    await source.reconciled(await source.load(), RESULT, new Date(due + 6 * 60_000));
+    expect(patches(mark)).toBe(1);
+    expect(Date.parse(next() ?? '')).toBeGreaterThan(due);
   });
 
   it('warns in the status when a policy names claims that do not exist', async () => {

@@ -14,7 +14,6 @@ import {
 import { Informer, type KubeClient, type KubeObject } from '#lib/kube';
 import type { Volume } from '#lib/storage';
 import { INFORMER_STALE_AFTER_MS, informerProblem } from '#lib/runtime';
-import type { SnapshotClassCaps } from './snapshot-class-caps.js';
 import {
   API_VERSION,
   BACKUP_POLICY_KIND,
@@ -30,12 +29,23 @@ export interface BackupPolicyObject extends KubeObject {
   status?: PolicyStatus;
 }
 
+/**
+ * How long a past `nextRunTime` is left for the run of that tick to replace when it ends, before
+ * a reconcile pass writes the one after it.
+ */
+const NEXT_RUN_GRACE_MS = 5 * 60_000;
+
 /** The BackupPolicy resource: group, version and plural. */
 export const BACKUP_POLICIES = {
   group: 'snapwarden.io',
   version: 'v1alpha1',
   plural: 'backuppolicies',
 } as const;
+
+/** The per-volume cap of a snapshot class; `undefined` when unknown (no class, none found, no rule). */
+export interface ClassCaps {
+  capOf(className: string | undefined): Promise<number | undefined>;
+}
 
 /** Settings of {@link PolicyCrSource}. */
 export interface PolicyCrSourceOptions {
@@ -44,7 +54,7 @@ export interface PolicyCrSourceOptions {
   context: PolicyContext;
   status: PolicyStatusPort;
   /** Caps of snapshot classes, to check retention against them; unchecked when absent. */
-  caps?: Pick<SnapshotClassCaps, 'capOf'>;
+  caps?: ClassCaps;
   logger: Logger;
   /** Volumes of a namespace, for the `VolumesSelected` condition; omitted when absent. */
   volumes?: (namespace: string) => Promise<Volume[]>;
@@ -171,10 +181,18 @@ export class PolicyCrSource implements PolicySource {
       .catch((error: unknown) => this.logFailure(obj, 'create event', error));
   }
 
-  /** Writes `wanted` when it changes the status; true when written. */
+  /**
+   * Writes `wanted` when it changes the status; true when written. The `nextRunTime` written by
+   * the end of each run is kept while it still holds: until the spec changes, or until it is
+   * {@link NEXT_RUN_GRACE_MS} in the past (that run never reported its end), so that a pass
+   * during a run in flight costs no request.
+   */
   private async write(obj: BackupPolicyObject, wanted: PolicyStatus, now: Date): Promise<boolean> {
     const current = obj.status;
-    const nextStale = !current?.nextRunTime || Date.parse(current.nextRunTime) <= now.getTime();
+    const nextStale =
+      !current?.nextRunTime ||
+      current.observedGeneration !== wanted.observedGeneration ||
+      Date.parse(current.nextRunTime) <= now.getTime() - NEXT_RUN_GRACE_MS;
     const compared = nextStale ? wanted : { ...wanted, nextRunTime: current.nextRunTime };
     if (!statusDiffers(current, compared)) return false;
     try {

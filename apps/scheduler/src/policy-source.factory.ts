@@ -2,11 +2,10 @@ import type { Logger } from 'pino';
 import type { Config } from '#lib/config';
 import type { PolicySource } from '#lib/engine';
 import type { KubeClient } from '#lib/kube';
-import type { SnapshotDriver } from '#lib/storage';
+import { CsiDriver, type SnapshotDriver } from '#lib/storage';
 import { KubePolicyStatus } from '#lib/runtime';
-import { PolicyCrSource } from './policy-cr.source.js';
+import { PolicyCrSource, type ClassCaps } from './policy-cr.source.js';
 import { PolicyFileSource } from './policy-file.source.js';
-import { SnapshotClassCaps } from './snapshot-class-caps.js';
 
 /**
  * The policy source of this process's mode: BackupPolicy custom resources in kubernetes mode
@@ -25,7 +24,7 @@ export function createPolicySource(
         namespace: config.kube.namespace,
         // A CSI cap belongs to a snapshot class: checked per policy against its class.
         context: { defaultDriver: config.driver, maxSnapshotsPerVolume: () => undefined },
-        caps: new SnapshotClassCaps(kube),
+        caps: classCaps(driver),
         status: new KubePolicyStatus(kube, 'snapwarden-scheduler'),
         volumes: (namespace) => driver.listVolumes(namespace),
         logger,
@@ -41,4 +40,18 @@ export function createPolicySource(
         { logger, sweepEveryMs: Math.min(5 * config.resyncIntervalMs, 300_000) },
       );
   }
+}
+
+/**
+ * Caps of snapshot classes, from the csi driver's snapshot class informer (no request per
+ * reconcile pass); none (retention unchecked against a class) with another driver.
+ */
+export function classCaps(driver: SnapshotDriver): ClassCaps | undefined {
+  if (!(driver instanceof CsiDriver)) return undefined;
+  return {
+    capOf: (className) =>
+      className === undefined
+        ? Promise.resolve(undefined)
+        : driver.snapshotClassCap(className).catch(() => undefined),
+  };
 }

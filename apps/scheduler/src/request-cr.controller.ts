@@ -66,6 +66,11 @@ export interface RequestCrControllerOptions {
   namespace?: string;
   /** Safety net: unfinished requests are re-read this often (progress normally arrives from the audit log). */
   resyncMs?: number;
+  /**
+   * How long the audit events of one request are gathered before its status is written (default
+   * 500 ms): the steps of a request come in bursts, and each write is an API request.
+   */
+  progressDelayMs?: number;
   clock?: () => Date;
 }
 
@@ -157,17 +162,19 @@ export class RequestCrController {
     }
   }
 
-  /** An audit event of a request: its object's status may change. */
+  /** An audit event of a request: its object's status may change (written once per burst). */
   private onAudit(event: AuditEvent): void {
     const attributes = event.attributes ?? {};
     const request = attributes.request;
     const restore = attributes.restore;
     const [snapshotsQueue, restoresQueue] = this.queues;
+    const delayMs = this.options.progressDelayMs ?? 500;
     if (typeof request === 'string' && request !== '') {
-      snapshotsQueue?.add(request.includes('/') ? request : `${event.namespace}/${request}`);
+      const key = request.includes('/') ? request : `${event.namespace}/${request}`;
+      snapshotsQueue?.addSoon(key, delayMs);
     }
     if (typeof restore === 'string' && restore !== '' && event.namespace) {
-      restoresQueue?.add(`${event.namespace}/${restore}`);
+      restoresQueue?.addSoon(`${event.namespace}/${restore}`, delayMs);
     }
   }
 

@@ -30,6 +30,12 @@ export interface PolicyStatusObserverDeps {
   port: PolicyStatusPort;
   /** Adds one to the policy's missed-run counter shared by every replica; returns the total. */
   countMissed: (policyKey: string) => Promise<number>;
+  /**
+   * Stores `event` (e.g. `<uid> RunSucceeded`) as the last Event of the policy's runs, shared by
+   * every replica, and returns the one stored before (undefined when none). Absent: every run
+   * gets its Event.
+   */
+  swapLastEvent?: (policyKey: string, event: string) => Promise<string | undefined>;
   clock: () => Date;
   onError: (error: unknown, context: { policy: string; action: string }) => void;
 }
@@ -38,8 +44,12 @@ export interface PolicyStatusObserverDeps {
  * Kubernetes mode's {@link RunObserver}: after each run of a policy, its status gets
  * `lastRunTime`, `lastSuccessTime`, `lastRun` (id, result, volume counts), `nextRunTime` and
  * `missedRuns`, and the policy gets an Event (`Normal RunSucceeded`, `Warning RunFailed` with
- * the counts and the first error, `Warning RunMissed`). A failed write is reported through
- * `onError`, never thrown: the run's own result stands.
+ * the counts and the first error, `Warning RunMissed`). A Warning is recorded for every run that
+ * did not succeed; a Normal Event only when it differs from the policy's previous run Event (the
+ * first success, the first after a failure), since a steady stream of successes would cost the
+ * API server a request per run and tell nothing the status (`lastRun`, `lastSuccessTime`) and
+ * the audit log do not. A failed write is reported through `onError`, never thrown: the run's own
+ * result stands.
  */
 export class PolicyStatusObserver implements RunObserver {
   constructor(private readonly deps: PolicyStatusObserverDeps) {}
@@ -57,9 +67,22 @@ export class PolicyStatusObserver implements RunObserver {
       status.missedRuns = await this.deps.countMissed(policyKey).catch(() => undefined);
     }
     await this.attempt(policyKey, 'patch status', () => this.deps.port.patchStatus(ref, status));
-    await this.attempt(policyKey, 'create event', () =>
-      this.deps.port.recordEvent(ref, runEvent(run)),
-    );
+    const event = runEvent(run);
+    if (!(await this.isNews(policyKey, ref.uid, event))) return;
+    await this.attempt(policyKey, 'create event', () => this.deps.port.recordEvent(ref, event));
+  }
+
+  /**
+   * Whether the Event tells something new: always for a Warning, else when the policy's previous
+   * run Event (of this uid: a re-created policy starts afresh) had another reason. When the last
+   * Event cannot be read, it is recorded.
+   */
+  private async isNews(policyKey: string, uid: string, event: PolicyEvent): Promise<boolean> {
+    const swap = this.deps.swapLastEvent;
+    if (!swap) return true;
+    const current = `${uid} ${event.reason}`;
+    const previous = await swap(policyKey, current).catch(() => undefined);
+    return event.type === 'Warning' || previous !== current;
   }
 
   private async attempt(policy: string, action: string, work: () => Promise<void>) {

@@ -113,7 +113,11 @@ describe('policy status', () => {
 });
 
 describe('PolicyStatusObserver', () => {
-  function observer(port: PolicyStatusPort, errors: unknown[] = []) {
+  function observer(
+    port: PolicyStatusPort,
+    errors: unknown[] = [],
+    swapLastEvent?: (policyKey: string, event: string) => Promise<string | undefined>,
+  ) {
     const stored = {
       key: 'shop/nightly',
       uid: 'u-1',
@@ -126,6 +130,7 @@ describe('PolicyStatusObserver', () => {
       policies: { get: () => Promise.resolve(stored) },
       port,
       countMissed: () => Promise.resolve(2),
+      swapLastEvent,
       clock: () => NOW,
       onError: (error) => errors.push(error),
     });
@@ -173,5 +178,37 @@ describe('PolicyStatusObserver', () => {
     ).resolves.toBeUndefined();
     expect(errors).toHaveLength(1);
     expect(events).toEqual([expect.objectContaining({ reason: 'RunSucceeded' })]);
+  });
+
+  it('records a Normal Event when it is news, and every Warning', async () => {
+    const reasons: string[] = [];
+    const port: PolicyStatusPort = {
+      patchStatus: () => Promise.resolve(),
+      recordEvent: (_ref, event) => Promise.resolve(void reasons.push(event.reason)),
+    };
+    const last = new Map<string, string>();
+    const swap = (key: string, event: string) => {
+      const previous = last.get(key);
+      last.set(key, event);
+      return Promise.resolve(previous);
+    };
+    const watcher = observer(port, [], swap);
+    const states = ['succeeded', 'succeeded', 'partial', 'partial', 'succeeded', 'succeeded'];
+    for (const state of states) {
+      await watcher.runFinished(run(state as RunRecord['state'], 'boom'), 'shop/nightly');
+    }
+    expect(reasons).toEqual(['RunSucceeded', 'RunFailed', 'RunFailed', 'RunSucceeded']);
+  });
+
+  it('records the Event when the last one cannot be read', async () => {
+    const reasons: string[] = [];
+    const port: PolicyStatusPort = {
+      patchStatus: () => Promise.resolve(),
+      recordEvent: (_ref, event) => Promise.resolve(void reasons.push(event.reason)),
+    };
+    const watcher = observer(port, [], () => Promise.reject(new Error('redis down')));
+    await watcher.runFinished(run('succeeded'), 'shop/nightly');
+    await watcher.runFinished(run('succeeded'), 'shop/nightly');
+    expect(reasons).toEqual(['RunSucceeded', 'RunSucceeded']);
   });
 });

@@ -18,8 +18,15 @@ export function createKubeClient(config: Config): KubeClient {
 }
 
 /**
- * The run observer of kubernetes mode: each run's end lands in its BackupPolicy's status and
- * as an Event on it. `missedRuns` is a counter in Redis shared by every replica.
+ * How long the last run Event of a policy is remembered: a policy that has not run for this long
+ * gets its next Normal Event again (and a removed policy's key goes away).
+ */
+const LAST_EVENT_TTL_S = 7 * 24 * 3600;
+
+/**
+ * The run observer of kubernetes mode: each run's end lands in its BackupPolicy's status, and as
+ * an Event on it when that Event is news. `missedRuns` and the last run Event of each policy are
+ * kept in Redis, shared by every replica.
  */
 export function createPolicyStatusObserver(
   kube: KubeClient,
@@ -31,6 +38,14 @@ export function createPolicyStatusObserver(
     policies: deps.policies,
     port: new KubePolicyStatus(kube, 'snapwarden-worker'),
     countMissed: (policyKey) => redis.incr(`${options.prefix}:missed-runs:${policyKey}`),
+    swapLastEvent: async (policyKey, event) =>
+      (await redis.set(
+        `${options.prefix}:last-run-event:${policyKey}`,
+        event,
+        'EX',
+        LAST_EVENT_TTL_S,
+        'GET',
+      )) ?? undefined,
     clock: deps.clock,
     onError: (error, context) =>
       options.logger.warn(

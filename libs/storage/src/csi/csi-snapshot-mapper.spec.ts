@@ -1,6 +1,6 @@
 import type { PersistentVolumeClaim, VolumeSnapshot } from '#lib/kube';
 import { snapshotState, toSnapshot, toVolume } from './csi-snapshot-mapper.js';
-import { defaultClassFor, maxSnapshotsFor } from './driver-rules.js';
+import { defaultClassFor, knownCapOf, maxSnapshotsFor } from './driver-rules.js';
 import { quantityBytes } from './quantity.js';
 
 const vs = (status: VolumeSnapshot['status'], deletionTimestamp?: string): VolumeSnapshot => ({
@@ -82,6 +82,16 @@ describe('driver rules', () => {
     ['1000 without a class', undefined, 1000],
   ])('caps with %s', (_what, vsClass, cap) => {
     expect(maxSnapshotsFor(vsClass)).toBe(cap);
+  });
+
+  it('states no cap for a driver without one, for validating policies against it', () => {
+    expect(knownCapOf(cls('a', 'hostpath.csi.k8s.io'))).toBeUndefined();
+    expect(knownCapOf(cls('a', 'disk.csi.everest.io'))).toBe(7);
+    expect(
+      knownCapOf(
+        cls('a', 'hostpath.csi.k8s.io', { 'snapwarden.io/max-snapshots-per-volume': '4' }),
+      ),
+    ).toBe(4);
   });
 
   it('finds the one default class of a driver, and none when two claim it', () => {

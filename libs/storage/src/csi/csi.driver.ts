@@ -32,7 +32,7 @@ import { CsiCaches, type CsiInformers } from './csi-caches.js';
 import { type ImportSnapshotInput, importSnapshot } from './csi-import.js';
 import { rollbackHwameiStor } from './csi-rollback.js';
 import { snapshotManifest, sourceClaimName, toSnapshot, toVolume } from './csi-snapshot-mapper.js';
-import { defaultClassFor, maxSnapshotsFor, rulesFor } from './driver-rules.js';
+import { defaultClassFor, knownCapOf, maxSnapshotsFor, rulesFor } from './driver-rules.js';
 import { asDriverError, kubeCall } from './kube-errors.js';
 import { checkCsiRestore, restoredClaim } from './restore-rules.js';
 
@@ -110,6 +110,17 @@ export class CsiDriver implements SnapshotDriver {
     // A snapshot's restoreSize is its source claim's capacity: the least a restore may request.
     if (size !== undefined) caps.minRestoreBytes = size;
     return caps;
+  }
+
+  /**
+   * The per-volume cap a snapshot class states (its annotation, else its driver's known cap),
+   * from the informer cache (no request); `undefined` for a class that does not exist or states
+   * none. Policies are validated against it when they are applied.
+   */
+  async snapshotClassCap(className: string): Promise<number | undefined> {
+    await this.ready();
+    const vsClass = this.caches.snapshotClass(className);
+    return vsClass === undefined ? undefined : knownCapOf(vsClass);
   }
 
   async listVolumes(namespace?: string): Promise<Volume[]> {

@@ -47,9 +47,14 @@ export function rulesFor(driver: string | undefined): CsiDriverRules {
 
 /** The cap of a class: its annotation when it is a positive integer, else the driver's, else 1000. */
 export function maxSnapshotsFor(vsClass: VolumeSnapshotClass | undefined): number {
+  return knownCapOf(vsClass) ?? DEFAULT_MAX_SNAPSHOTS;
+}
+
+/** The cap a class states: its annotation when it is a positive integer, else its driver's known cap. */
+export function knownCapOf(vsClass: VolumeSnapshotClass | undefined): number | undefined {
   const annotated = Number(vsClass?.metadata.annotations?.[MAX_SNAPSHOTS_ANNOTATION]);
   if (Number.isInteger(annotated) && annotated > 0) return annotated;
-  return rulesFor(vsClass?.driver).maxSnapshotsPerVolume ?? DEFAULT_MAX_SNAPSHOTS;
+  return rulesFor(vsClass?.driver).maxSnapshotsPerVolume;
 }
 
 /** The class a driver uses when none is named: the one annotated as default (exactly one). */
