@@ -22,12 +22,18 @@ import {
   type PlanSnapshot,
 } from '#lib/policy';
 import type { SnapshotJobData, SnapshotJobResult } from '#lib/queues';
-import { captureMessage, SnapshotTimeoutError, type Snapshot, type Volume } from '#lib/storage';
+import {
+  captureMessage,
+  SnapshotTimeoutError,
+  type Snapshot,
+  type Volume,
+  type VolumeRef,
+} from '#lib/storage';
 import type { EngineDeps } from './engine-deps.js';
 import type { StoredPolicy } from './policy-store.js';
 import type { LockHold } from './volume-lock.js';
 import { errorText } from './format.js';
-import { hookScopeOf, withHooks } from './hooks/with-hooks.js';
+import { hookScopeOf, recoverOwedHooks, withHooks } from './hooks/with-hooks.js';
 import { recordVolumeResult } from './run-recorder.js';
 
 /** What the worker should do with a snapshot job after one attempt. */
@@ -149,7 +155,13 @@ export class SnapshotService {
 
   private async locked(attempt: Attempt): Promise<SnapshotStep> {
     const { data } = attempt;
-    const volume = await this.deps.driver.getVolume(data.volume);
+    // Both first reads of a hold travel together: the hooks a killed worker owed the volume
+    // (run before anything else) and the snapshots protected from rotation.
+    const [volume] = await Promise.all([
+      this.deps.driver.getVolume(data.volume),
+      recoverOwedHooks(this.deps, data.volume, attempt.jobId),
+      this.protectedNames(attempt, data.volume),
+    ]);
     if (!volume || volume.uid !== data.volume.uid) {
       return this.failFinal(attempt, 'volume no longer exists (or was recreated) since the tick');
     }
@@ -167,7 +179,7 @@ export class SnapshotService {
       this.deps,
       { ...hookScopeOf(data), policy: data.policyKey, jobId: attempt.jobId },
       attempt.stored.policy.spec.hooks,
-      !mine,
+      { creating: !mine, recovered: true },
       () => this.create(attempt, volume, mine),
     );
     if (hooked.error !== undefined || !hooked.value) {
@@ -305,7 +317,7 @@ export class SnapshotService {
   }
 
   /** Snapshots rotation leaves alone, read once per lock hold (see {@link Holding}). */
-  private protectedNames(attempt: Attempt, volume: Volume) {
+  private protectedNames(attempt: Attempt, volume: VolumeRef) {
     const read = () => this.deps.protection?.protectedSnapshots(volume);
     if (!attempt.holding) return read();
     attempt.holding.protectedNames ??= read();

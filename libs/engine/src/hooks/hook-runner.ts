@@ -43,15 +43,17 @@ export class HookRunner {
 
   /**
    * Runs `operation` between the hooks of `hooks`. `withHooks: false` (a snapshot that already
-   * exists is being adopted) runs only the owed post hooks and the operation.
+   * exists is being adopted) runs only the owed post hooks and the operation. `recovered`: the
+   * caller already ran {@link recover} under the same lock hold.
    */
   async around<T>(
     scope: HookScope,
     hooks: Hooks | undefined,
     withHooks: boolean,
     operation: () => Promise<T>,
+    recovered = false,
   ): Promise<Hooked<T>> {
-    await this.recover(scope.volume, scope.jobId);
+    if (!recovered) await this.recover(scope.volume, scope.jobId);
     const pre = withHooks ? (hooks?.pre ?? []) : [];
     const post = withHooks ? (hooks?.post ?? []) : [];
     if (pre.length + post.length === 0) return { value: await operation() };
