@@ -32,6 +32,7 @@ import {
 import type { EngineDeps } from './engine-deps.js';
 import type { StoredPolicy } from './policy-store.js';
 import type { LockHold } from './volume-lock.js';
+import type { PendingPost } from './hooks/pending-hooks.js';
 import { errorText } from './format.js';
 import { hookScopeOf, recoverOwedHooks, withHooks } from './hooks/with-hooks.js';
 import { recordVolumeResult } from './run-recorder.js';
@@ -55,6 +56,8 @@ interface Holding {
   hold: LockHold;
   /** True once the volume's result was recorded and the lock released in the same step. */
   released: boolean;
+  /** The post hooks a killed worker owed the volume, read once the lock was taken. */
+  owed?: Promise<PendingPost | undefined>;
   /**
    * Snapshots rotation must leave alone. Read once per hold: a restore adds to them only while
    * holding this volume's lock, and one that ends meanwhile only leaves them over-protected.
@@ -93,16 +96,19 @@ export class SnapshotService {
     const { lockTtlMs, busyRetryMs } = this.deps.timings;
     // A job waiting for readiness keeps the volume: no other operation may start meanwhile.
     const attempt: Attempt = { data, jobId, stored };
-    const held = await this.deps.locks.withLock(
+    const taking = this.deps.locks.withLock(
       lockKey,
       jobId,
       lockTtlMs,
-      (hold) => this.locked({ ...attempt, holding: (attempt.holding = { hold, released: false }) }),
+      (hold) => this.locked({ ...attempt, holding: (attempt.holding = { hold, ...reads }) }),
       (step) => {
         if (step.kind === 'wait') return step.delayMs;
         return attempt.holding?.released ? 'released' : undefined;
       },
     );
+    // Sent right behind the lock's acquisition, in the same round trip: used only if it is taken.
+    const reads = this.firstReads(data);
+    const held = await taking;
     if (held) return held.value;
     const delayMs = busyRetryMs + Math.floor(Math.random() * busyRetryMs);
     return { kind: 'wait', delayMs, reason: 'volume-busy', data };
@@ -153,13 +159,25 @@ export class SnapshotService {
     });
   }
 
+  /**
+   * What every hold reads first, asked together with the lock: the hooks a killed worker owed
+   * the volume and the snapshots protected from rotation. Unused (and so never rejected
+   * unhandled) when the lock is busy.
+   */
+  private firstReads(data: SnapshotJobData): Pick<Holding, 'released' | 'owed' | 'protectedNames'> {
+    const owed = this.deps.hooks?.owed(data.volume);
+    const protectedNames = this.deps.protection?.protectedSnapshots(data.volume);
+    owed?.catch(() => undefined);
+    protectedNames?.catch(() => undefined);
+    return { released: false, owed, protectedNames };
+  }
+
   private async locked(attempt: Attempt): Promise<SnapshotStep> {
     const { data } = attempt;
-    // Both first reads of a hold travel together: the hooks a killed worker owed the volume
-    // (run before anything else) and the snapshots protected from rotation.
+    // The owed hooks run before anything else.
     const [volume] = await Promise.all([
       this.deps.driver.getVolume(data.volume),
-      recoverOwedHooks(this.deps, data.volume, attempt.jobId),
+      recoverOwedHooks(this.deps, data.volume, attempt.jobId, attempt.holding?.owed),
       this.protectedNames(attempt, data.volume),
     ]);
     if (!volume || volume.uid !== data.volume.uid) {

@@ -62,7 +62,9 @@ export class VolumeLocks {
    * it afterwards, unless `keepFor(result)` names a number of milliseconds: then the lease is
    * extended by that much and kept (a job handed back to re-check later keeps its volume); or
    * says `released`: `work` released it itself, with its last write (see {@link LockHold}).
-   * Returns `undefined` without running `work` when another owner holds it.
+   * Returns `undefined` without running `work` when another owner holds it. The lock is asked
+   * for before this returns its promise: commands the caller sends right after it travel
+   * behind it, and so read what holds once the lock is taken (when it is).
    */
   async withLock<T>(
     volumeKey: string,

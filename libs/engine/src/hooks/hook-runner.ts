@@ -78,9 +78,21 @@ export class HookRunner {
     return { value, error: preError ?? postError };
   }
 
-  /** Runs the post hooks a killed worker owed to `volume`, if any. */
-  async recover(volume: VolumeRef, jobId: string): Promise<void> {
-    const owed = await this.pending.get(volume);
+  /** The post hooks a killed worker owed to `volume`, if any, without running them. */
+  owed(volume: VolumeRef): Promise<PendingPost | undefined> {
+    return this.pending.get(volume);
+  }
+
+  /**
+   * Runs the post hooks a killed worker owed to `volume`, if any; `read` is {@link owed} when
+   * the caller already asked (with the volume's lock held).
+   */
+  async recover(
+    volume: VolumeRef,
+    jobId: string,
+    read: Promise<PendingPost | undefined> = this.owed(volume),
+  ): Promise<void> {
+    const owed = await read;
     if (!owed) return;
     await this.runList(recoveredScope(volume, owed, jobId), 'post', owed.post);
     await this.pending.clear(volume);

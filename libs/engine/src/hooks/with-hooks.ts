@@ -1,6 +1,7 @@
 import type { Hooks } from '#lib/policy';
 import type { EngineDeps } from '../engine-deps.js';
 import type { Hooked, HookScope } from './hook-runner.js';
+import type { PendingPost } from './pending-hooks.js';
 
 /**
  * The one entry point of the snapshot paths: `operation` (creating a snapshot) between the
@@ -23,13 +24,17 @@ export async function withHooks<T>(
   return { value: await operation() };
 }
 
-/** Runs the post hooks a killed worker owed to `volume`, if any (called with its lock held). */
+/**
+ * Runs the post hooks a killed worker owed to `volume`, if any (called with its lock held);
+ * `read` is what `HookRunner.owed` answered, when the caller asked already.
+ */
 export async function recoverOwedHooks(
   deps: EngineDeps,
   volume: { namespace: string; name: string },
   jobId: string,
+  read?: Promise<PendingPost | undefined>,
 ): Promise<void> {
-  await deps.hooks?.recover(volume, jobId);
+  await deps.hooks?.recover(volume, jobId, read);
 }
 
 /** The hook scope fields every snapshot job payload carries. */
