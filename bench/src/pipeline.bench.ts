@@ -2,9 +2,12 @@
  * `npm run bench`: end-to-end volume snapshots per second through the whole pipeline
  * (tick → per-volume jobs → plan → create → ready → prune → audit) with the memory driver at
  * zero latency, against bare BullMQ no-op jobs per second on the same Redis with the same
- * concurrency. Prints both and their ratio.
+ * concurrency. Prints both and their ratio. Then one more round at the app's default worker
+ * concurrency measures the cost of a snapshot independently of the machine's load: CPU ms of
+ * this process and of Redis, and Redis commands, per snapshot.
  */
 import { Queue, Worker } from 'bullmq';
+import { loadavg } from 'node:os';
 import { Redis } from 'ioredis';
 import { MemoryDriver } from '#lib/storage';
 import { createEngineHarness } from '../../test/support/engine-harness.js';
@@ -14,13 +17,80 @@ const VOLUMES = Number(process.env.BENCH_VOLUMES ?? 1000);
 const TICKS = Number(process.env.BENCH_TICKS ?? 6);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 50);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+/** The app's default `SNAPWARDEN_WORKER_CONCURRENCY`, for the cost round. */
+const COST_CONCURRENCY = Number(process.env.BENCH_COST_CONCURRENCY ?? 8);
+/** Cost rounds; the cheapest is printed (other work on the machine only ever adds CPU). */
+const COST_ROUNDS = Number(process.env.BENCH_COST_ROUNDS ?? 3);
+/** Target of the whole system's CPU per snapshot (this process plus Redis), in ms. */
+const CPU_TARGET_MS = 1;
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? 0;
 }
 
-async function pipeline(redisUrl: string): Promise<number> {
+/** What the measured ticks cost: CPU of this process and of Redis, and Redis commands. */
+interface Cost {
+  appCpuMs: number;
+  redisCpuMs: number;
+  /** Calls per command, counting those scripts run. */
+  commands: Map<string, number>;
+  /** Bytes Redis received and sent. */
+  bytesIn: number;
+  bytesOut: number;
+}
+
+interface RedisCounters {
+  cpuMs: number;
+  calls: Map<string, number>;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+/** Redis's CPU so far (ms) and its calls per command, from `INFO`. */
+async function redisCounters(redis: Redis): Promise<RedisCounters> {
+  const info = await redis.info('all');
+  const field = (name: string) =>
+    Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
+  const calls = new Map<string, number>();
+  for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
+    calls.set(match[1] ?? '', Number(match[2]));
+  }
+  return {
+    cpuMs: (field('used_cpu_user') + field('used_cpu_sys')) * 1000,
+    calls,
+    bytesIn: field('total_net_input_bytes'),
+    bytesOut: field('total_net_output_bytes'),
+  };
+}
+
+/** Starts counting; the returned function gives what was spent since, INFO calls excluded. */
+async function startCost(redis: Redis): Promise<() => Promise<Cost>> {
+  const before = await redisCounters(redis);
+  const app = process.cpuUsage();
+  return async () => {
+    const { user, system } = process.cpuUsage(app);
+    const after = await redisCounters(redis);
+    const commands = new Map<string, number>();
+    for (const [name, calls] of after.calls) {
+      const delta = calls - (before.calls.get(name) ?? 0) - (name === 'info' ? 1 : 0);
+      if (delta > 0) commands.set(name, delta);
+    }
+    return {
+      appCpuMs: (user + system) / 1000,
+      redisCpuMs: after.cpuMs - before.cpuMs,
+      commands,
+      bytesIn: after.bytesIn - before.bytesIn,
+      bytesOut: after.bytesOut - before.bytesOut,
+    };
+  };
+}
+
+/** One pipeline round: snapshots per second, and what the measured ticks cost. */
+async function pipeline(
+  redisUrl: string,
+  concurrency: number,
+): Promise<{ rate: number; cost: Cost }> {
   const driver = new MemoryDriver({ maxSnapshotsPerVolume: 7 });
   for (let i = 0; i < VOLUMES; i++)
     driver.addVolume({ name: `vol-${i}`, labels: { bench: 'yes' } });
@@ -39,12 +109,13 @@ async function pipeline(redisUrl: string): Promise<number> {
     },
   });
   // Warm-up tick: fills connections and scripts, then the measured ticks.
-  harness.startWorkers(1, CONCURRENCY);
+  harness.startWorkers(1, concurrency);
   await harness.waitForRun(
     await harness.tick('default/bench', new Date(Date.UTC(2026, 0, 1, 0))),
     600_000,
   );
   const createsBefore = driver.stats().creates;
+  const stopCost = await startCost(harness.redis);
   const started = performance.now();
   const runs: string[] = [];
   for (let t = 1; t <= TICKS; t++) {
@@ -58,6 +129,7 @@ async function pipeline(redisUrl: string): Promise<number> {
     }
   }
   const seconds = (performance.now() - started) / 1000;
+  const cost = await stopCost();
   const stats = driver.stats();
   const created = stats.creates - createsBefore;
   if (created !== VOLUMES * TICKS) {
@@ -66,10 +138,38 @@ async function pipeline(redisUrl: string): Promise<number> {
   await harness.close();
   await driver.close();
   console.log(
-    `pipeline: ${VOLUMES * TICKS} volume snapshots in ${seconds.toFixed(2)} s ` +
+    `pipeline (concurrency ${concurrency}): ${VOLUMES * TICKS} volume snapshots in ${seconds.toFixed(2)} s ` +
       `(creates ${stats.creates}, deletes ${stats.deletes}, max ops per volume ${stats.maxConcurrentOpsPerVolume})`,
   );
-  return (VOLUMES * TICKS) / seconds;
+  return { rate: (VOLUMES * TICKS) / seconds, cost };
+}
+
+function cpuOf(cost: Cost): number {
+  return cost.appCpuMs + cost.redisCpuMs;
+}
+
+/** Prints a cost round per snapshot: CPU against the target, and Redis commands by name. */
+function printCost(cost: Cost, snapshots: number, concurrency: number, rounds: number): void {
+  const app = cost.appCpuMs / snapshots;
+  const redis = cost.redisCpuMs / snapshots;
+  const total = [...cost.commands.values()].reduce((a, b) => a + b, 0);
+  const byName = [...cost.commands]
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, calls]) => `${name} ${(calls / snapshots).toFixed(2)}`)
+    .join(', ');
+  console.log(
+    `cost per snapshot at concurrency ${concurrency}, cheapest of ${rounds} rounds ` +
+      `(load ${loadavg()[0]?.toFixed(2)}):`,
+  );
+  console.log(`CPU ms, this process:              ${app.toFixed(3)}`);
+  console.log(`CPU ms, Redis:                     ${redis.toFixed(3)}`);
+  console.log(
+    `CPU ms, sum:                       ${(app + redis).toFixed(3)} (target ≤ ${CPU_TARGET_MS})`,
+  );
+  console.log(
+    `Redis bytes in / out:              ${(cost.bytesIn / snapshots).toFixed(0)} / ${(cost.bytesOut / snapshots).toFixed(0)}`,
+  );
+  console.log(`Redis commands (with scripts'):    ${(total / snapshots).toFixed(2)} (${byName})`);
 }
 
 async function bareBullMQ(redisUrl: string): Promise<number> {
@@ -127,7 +227,7 @@ async function main() {
     const pipelineRounds: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       bareRounds.push(await bareBullMQ(redis.url));
-      pipelineRounds.push(await pipeline(redis.url));
+      pipelineRounds.push((await pipeline(redis.url, CONCURRENCY)).rate);
     }
     const bare = median(bareRounds);
     const snapshots = median(pipelineRounds);
@@ -135,6 +235,12 @@ async function main() {
     console.log(`bare BullMQ no-op jobs/s:          ${bare.toFixed(0)}`);
     console.log(`end-to-end volume snapshots/s:     ${snapshots.toFixed(0)}`);
     console.log(`ratio (snapshots/s ÷ no-op jobs/s): ${(snapshots / bare).toFixed(2)}`);
+    const costs: Cost[] = [];
+    for (let round = 0; round < COST_ROUNDS; round++) {
+      costs.push((await pipeline(redis.url, COST_CONCURRENCY)).cost);
+    }
+    const cheapest = costs.sort((a, b) => cpuOf(a) - cpuOf(b))[0];
+    if (cheapest) printCost(cheapest, VOLUMES * TICKS, COST_CONCURRENCY, COST_ROUNDS);
   } finally {
     await redis.stop();
   }

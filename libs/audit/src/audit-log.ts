@@ -1,7 +1,13 @@
 import type { Redis } from 'ioredis';
 import type { AuditEvent, AuditEventInput } from './audit-event.js';
-import { prepareEvent, toStreamFields, type UnsavedAuditEvent } from './audit-codec.js';
+import {
+  prepareEvent,
+  toStreamFields,
+  toStreamJson,
+  type UnsavedAuditEvent,
+} from './audit-codec.js';
 import { type AuditFilter, planAuditQuery } from './audit-filter.js';
+import { APPEND_EVENTS } from './audit-scripts.js';
 import { scanStream } from './audit-scan.js';
 import {
   type AuditListener,
@@ -27,6 +33,16 @@ export interface AuditLogOptions {
 }
 
 const DAY_MS = 86_400_000;
+
+/**
+ * Events ready to be written by a script of another store in the same atomic step as what
+ * they report (see `RunStore.applyVolumeResult`): the stream, its bound, one JSON per event.
+ */
+export interface AuditBatch {
+  stream: string;
+  maxEvents: number;
+  entries: string[];
+}
 
 /**
  * The audit log: an append-only, size-bounded Redis stream of {@link AuditEvent}s (invariant 6:
@@ -70,22 +86,35 @@ export class AuditLog {
   }
 
   /**
-   * Stores several events in one round trip, all or none (MULTI/EXEC), in the given order.
+   * Stores several events in one round trip, all or none (one script), in the given order.
    * @throws AuditUnavailableError when Redis does not take the write.
    */
   async appendMany(inputs: readonly AuditEventInput[]): Promise<AuditEvent[]> {
     if (inputs.length === 0) return [];
     const now = new Date();
     const events = inputs.map((input) => prepareEvent(input, now));
-    const transaction = this.redis.multi();
-    for (const event of events) transaction.xadd(this.key, ...this.xaddArgs(event));
+    const args = [String(this.maxEvents), ...events.map(toStreamJson)];
     try {
-      const replies = await transaction.exec();
-      if (!replies) throw new Error('transaction aborted');
-      return events.map((event, index) => ({ id: idOf(replies[index]), ...event }));
+      const ids = await APPEND_EVENTS.run(this.redis, [this.key], args);
+      if (!Array.isArray(ids) || ids.length !== events.length)
+        throw new Error('XADD returned no id');
+      return events.map((event, index) => ({ id: String(ids[index]), ...event }));
     } catch (error) {
       throw this.unavailable(`could not append ${inputs.length} events`, error);
     }
+  }
+
+  /**
+   * Prepares events for a write that another store's script performs (see {@link AuditBatch}),
+   * their time fixed now; `undefined` when there are none.
+   */
+  batch(inputs: readonly AuditEventInput[], now: Date = new Date()): AuditBatch | undefined {
+    if (inputs.length === 0) return undefined;
+    return {
+      stream: this.key,
+      maxEvents: this.maxEvents,
+      entries: inputs.map((input) => toStreamJson(prepareEvent(input, now))),
+    };
   }
 
   /**
@@ -139,12 +168,4 @@ export class AuditLog {
       cause: error,
     });
   }
-}
-
-function idOf(reply: [error: Error | null, result: unknown] | undefined): string {
-  if (!reply) throw new Error('missing reply');
-  const [error, result] = reply;
-  if (error) throw error;
-  if (typeof result !== 'string') throw new Error('XADD returned no id');
-  return result;
 }

@@ -1,6 +1,6 @@
 export * from './audit-event.js';
 export type { AuditFilter, QueryOrder } from './audit-filter.js';
-export { AuditLog, type AuditLogOptions } from './audit-log.js';
+export { AuditLog, type AuditBatch, type AuditLogOptions } from './audit-log.js';
 export type { AuditListener, AuditSubscribeOptions, AuditSubscription } from './audit-tail.js';
 export { type DailyRunCounts, MAX_DAILY_RANGE_DAYS } from './daily-counts.js';
 export * from './errors.js';
@@ -15,6 +15,8 @@ export {
   type RunStartResult,
   type StoredAdmission,
   type RunStoreOptions,
+  type Lease,
+  type VolumeResultEffects,
   type VolumeUpdate,
 } from './run-store.js';
 export { LuaScript } from './lua-script.js';

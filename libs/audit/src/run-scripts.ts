@@ -1,3 +1,4 @@
+import { APPEND_EVENTS_FUNCTION } from './audit-scripts.js';
 import { LuaScript } from './lua-script.js';
 
 /**
@@ -42,37 +43,66 @@ return {1, redis.call('ZCARD', KEYS[2]), redis.call('HGETALL', run)}
  * all in one atomic step: two volumes finishing at once in two processes both land, and
  * exactly one of them finishes the run. A terminal volume result is final (a duplicate or
  * late update, as at-least-once delivery produces, changes nothing).
- * KEYS: run hash, latest-run hash. ARGV: volume field, result JSON (merged into the stored result),
- * now ISO, now ms. Returns `{status, HGETALL of the run}` where the run is returned only with
- * `finished` (reading every volume of a large run on each update would make a run O(n²)); status is one of
- * `missing`, `unknown-volume`, `unchanged`, `updated`, `finished`.
+ * `updateVolume(run, latest, field, json, nowIso, nowMs)`: the run hash, the latest-run hash,
+ * the volume field, the result JSON (merged into the stored result), now ISO and ms. Returns
+ * `{status, HGETALL of the run}` where the run is returned only with `finished` (reading every
+ * volume of a large run on each update would make a run O(n²)); status is one of `missing`,
+ * `unknown-volume`, `unchanged`, `updated`, `finished`.
  */
-export const UPDATE_VOLUME = new LuaScript(`${POINT_LATEST}
-local run = KEYS[1]
-if redis.call('EXISTS', run) == 0 then return {'missing', {}} end
-local stored = redis.call('HGET', run, ARGV[1])
-if not stored then return {'unknown-volume', {}} end
-local current = cjson.decode(stored)
-local function terminal(state)
-  return state == 'succeeded' or state == 'failed' or state == 'skipped'
+const UPDATE_VOLUME_FUNCTION = `${POINT_LATEST}
+local function updateVolume(run, latest, field, json, nowIso, nowMs)
+  if redis.call('EXISTS', run) == 0 then return {'missing', {}} end
+  local stored = redis.call('HGET', run, field)
+  if not stored then return {'unknown-volume', {}} end
+  local current = cjson.decode(stored)
+  local function terminal(state)
+    return state == 'succeeded' or state == 'failed' or state == 'skipped'
+  end
+  if terminal(current.state) then return {'unchanged', {}} end
+  for k, v in pairs(cjson.decode(json)) do current[k] = v end
+  redis.call('HSET', run, field, cjson.encode(current))
+  if not terminal(current.state) then return {'updated', {}} end
+  redis.call('HINCRBY', run, 'n:' .. current.state, 1)
+  local open = redis.call('HINCRBY', run, 'n:open', -1)
+  if open > 0 or redis.call('HGET', run, 'state') ~= 'running' then
+    return {'updated', {}}
+  end
+  local function count(f) return tonumber(redis.call('HGET', run, f) or '0') end
+  local failed = count('n:failed')
+  local ok = count('n:succeeded') + count('n:skipped')
+  local state = 'partial'
+  if failed == 0 then state = 'succeeded' elseif ok == 0 then state = 'failed' end
+  local created = tonumber(redis.call('HGET', run, 'createdAtMs') or nowMs)
+  local duration = math.max(0, tonumber(nowMs) - created)
+  redis.call('HSET', run, 'state', state, 'finishedAt', nowIso, 'durationMs', string.format('%d', duration))
+  pointLatest(latest, run)
+  return {'finished', redis.call('HGETALL', run)}
 end
-if terminal(current.state) then return {'unchanged', {}} end
-for k, v in pairs(cjson.decode(ARGV[2])) do current[k] = v end
-redis.call('HSET', run, ARGV[1], cjson.encode(current))
-if not terminal(current.state) then return {'updated', {}} end
-redis.call('HINCRBY', run, 'n:' .. current.state, 1)
-local open = redis.call('HINCRBY', run, 'n:open', -1)
-if open > 0 or redis.call('HGET', run, 'state') ~= 'running' then
-  return {'updated', {}}
+`;
+
+/**
+ * {@link UPDATE_VOLUME_FUNCTION} alone.
+ * KEYS: run hash, latest-run hash. ARGV: volume field, result JSON, now ISO, now ms.
+ */
+export const UPDATE_VOLUME = new LuaScript(`${UPDATE_VOLUME_FUNCTION}
+return updateVolume(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+`);
+
+/**
+ * The end of one volume's job in one atomic step: the events it still has to report are
+ * appended, the leases it holds (a volume lock, a concurrency marker) are released where it
+ * still holds them, and its result lands in the run as {@link UPDATE_VOLUME} does. Events and
+ * releases happen whatever the update says (a run that is gone or a duplicate result): they
+ * report and end what the job did. One round trip where the three steps took one each.
+ * KEYS: run hash, latest-run hash, audit stream, lease keys...
+ * ARGV: volume field, result JSON, now ISO, now ms, stream max length, event count n,
+ * n event JSONs, then one owner per lease key. Returns what {@link UPDATE_VOLUME} returns.
+ */
+export const FINISH_VOLUME = new LuaScript(`${UPDATE_VOLUME_FUNCTION}${APPEND_EVENTS_FUNCTION}
+local events = tonumber(ARGV[6])
+appendEvents(KEYS[3], ARGV[5], 7, events)
+for i = 4, #KEYS do
+  if redis.call('GET', KEYS[i]) == ARGV[6 + events + i - 3] then redis.call('DEL', KEYS[i]) end
 end
-local function count(field) return tonumber(redis.call('HGET', run, field) or '0') end
-local failed = count('n:failed')
-local ok = count('n:succeeded') + count('n:skipped')
-local state = 'partial'
-if failed == 0 then state = 'succeeded' elseif ok == 0 then state = 'failed' end
-local created = tonumber(redis.call('HGET', run, 'createdAtMs') or ARGV[4])
-local duration = math.max(0, tonumber(ARGV[4]) - created)
-redis.call('HSET', run, 'state', state, 'finishedAt', ARGV[3], 'durationMs', string.format('%d', duration))
-pointLatest(KEYS[2], run)
-return {'finished', redis.call('HGETALL', run)}
+return updateVolume(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 `);

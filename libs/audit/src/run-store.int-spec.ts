@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { startTestRedis, type TestRedis } from '../../../test/support/redis-server.js';
 import {
   AUDIT_REDIS_OPTIONS,
+  AuditLog,
   auditKeys,
   InvalidQueryError,
   RunNotFoundError,
@@ -245,6 +246,93 @@ describe('RunStore updateVolume', () => {
   it('answers get() for an unknown run with undefined', async () => {
     const { store } = newStore();
     expect(await store.get('nope')).toBeUndefined();
+  });
+});
+
+describe('RunStore applyVolumeResult with effects (a job’s last step)', () => {
+  const event = (type: 'snapshot.ready' | 'snapshot.deleted', snapshot: string) => ({
+    type,
+    outcome: 'succeeded' as const,
+    trigger: 'schedule',
+    runId: 'r1',
+    volume: 'db',
+    snapshot,
+  });
+
+  function setup() {
+    const { prefix, store } = newStore();
+    const audit = new AuditLog(redis, { prefix });
+    const lease = (name: string, owner: string) => ({ key: `${prefix}lease:${name}`, owner });
+    return { prefix, store, audit, lease };
+  }
+
+  it('writes the events, the result and the releases in one step, events first', async () => {
+    const { prefix, store, audit, lease } = setup();
+    await store.start(run('r1', { volumes: ['db'] }));
+    await redis.set(lease('lock', 'job-1').key, 'job-1');
+    await redis.set(lease('marker', 'job-1').key, 'job-1');
+    const events = audit.batch([event('snapshot.ready', 's1'), event('snapshot.deleted', 's0')]);
+    const update = await store.applyVolumeResult(
+      'r1',
+      { volume: 'db', state: 'succeeded', snapshot: 's1' },
+      new Date(T0),
+      { events, release: [lease('lock', 'job-1'), lease('marker', 'job-1')] },
+    );
+    expect(update.outcome).toBe('finished');
+    expect(update.record?.volumes[0]).toMatchObject({ state: 'succeeded', snapshot: 's1' });
+    const written = await audit.query({ order: 'asc' });
+    expect(written.items.map((e) => [e.type, e.snapshot])).toEqual([
+      ['snapshot.ready', 's1'],
+      ['snapshot.deleted', 's0'],
+    ]);
+    expect(await redis.exists(`${prefix}lease:lock`, `${prefix}lease:marker`)).toBe(0);
+  });
+
+  it('never releases a lease another job holds now', async () => {
+    const { prefix, store, lease } = setup();
+    await store.start(run('r1', { volumes: ['db'] }));
+    await redis.set(`${prefix}lease:lock`, 'job-2');
+    await store.applyVolumeResult('r1', { volume: 'db', state: 'failed' }, new Date(T0), {
+      release: [lease('lock', 'job-1')],
+    });
+    expect(await redis.get(`${prefix}lease:lock`)).toBe('job-2');
+    expect((await store.get('r1'))?.state).toBe('failed');
+  });
+
+  it('converges when the step runs again (a redelivered job): the result stays, the lease ends', async () => {
+    const { prefix, store, audit, lease } = setup();
+    await store.start(run('r1'));
+    const result: VolumeRunResult = { volume: 'db', state: 'succeeded', snapshot: 's1' };
+    const effects = () => ({
+      events: audit.batch([event('snapshot.ready', 's1')]),
+      release: [lease('lock', 'job-1')],
+    });
+    expect((await store.applyVolumeResult('r1', result, new Date(T0), effects())).outcome).toBe(
+      'updated',
+    );
+    // The retry took the lock again before it saw the volume recorded.
+    await redis.set(`${prefix}lease:lock`, 'job-1');
+    const again = { ...result, snapshot: 'other' };
+    expect((await store.applyVolumeResult('r1', again, new Date(T0), effects())).outcome).toBe(
+      'unchanged',
+    );
+    expect((await store.get('r1'))?.volumes[0]).toMatchObject({ snapshot: 's1' });
+    expect(await redis.exists(`${prefix}lease:lock`)).toBe(0);
+    expect((await store.get('r1'))?.counts).toMatchObject({ succeeded: 1, pending: 1 });
+  });
+
+  it('still writes the events and releases the leases when the run is gone', async () => {
+    const { prefix, store, audit, lease } = setup();
+    await redis.set(`${prefix}lease:lock`, 'job-1');
+    const effects = {
+      events: audit.batch([event('snapshot.deleted', 's0')]),
+      release: [lease('lock', 'job-1')],
+    };
+    await expect(
+      store.applyVolumeResult('gone', { volume: 'db', state: 'failed' }, new Date(T0), effects),
+    ).rejects.toThrow(RunNotFoundError);
+    expect((await audit.query()).items.map((e) => e.type)).toEqual(['snapshot.deleted']);
+    expect(await redis.exists(`${prefix}lease:lock`)).toBe(0);
   });
 });
 

@@ -28,7 +28,8 @@ import {
 } from './run-record.js';
 import { DEFAULT_SCAN_BUDGET, type ScanBudget } from './paged-scan.js';
 import { scanRuns } from './run-scan.js';
-import { START_RUN, UPDATE_VOLUME } from './run-scripts.js';
+import { FINISH_VOLUME, START_RUN, UPDATE_VOLUME } from './run-scripts.js';
+import type { AuditBatch } from './audit-log.js';
 
 /** Options of {@link RunStore}. */
 export interface RunStoreOptions {
@@ -63,6 +64,21 @@ export interface VolumeUpdate {
   record?: RunRecord;
   /** `finished`: this call closed the run (once per run); `unchanged`: the volume was already terminal. */
   outcome: 'updated' | 'finished' | 'unchanged';
+}
+
+/** A key its owner holds (a lock, a marker): deleted only while it still holds `owner`. */
+export interface Lease {
+  key: string;
+  owner: string;
+}
+
+/**
+ * What a volume's job writes in the same atomic step as its result (see
+ * {@link RunStore.applyVolumeResult}): the events not yet written, and the leases to release.
+ */
+export interface VolumeResultEffects {
+  events?: AuditBatch;
+  release?: readonly Lease[];
 }
 
 const TRIM_BATCH = 200;
@@ -179,22 +195,24 @@ export class RunStore {
   /**
    * {@link updateVolume}, telling what the call did: `finished` for exactly one call per run
    * (the one whose result closed it; emit `run.finished` on that), `unchanged` when the volume
-   * was already terminal (a duplicate or late report), otherwise `updated`.
+   * was already terminal (a duplicate or late report), otherwise `updated`. `effects` are
+   * written in the same atomic step, whatever the outcome: events appended before the result
+   * (an event never follows the result it explains), leases released where still held.
    * @throws RunNotFoundError, UnknownRunVolumeError, TypeError for an unknown volume state
    */
   async applyVolumeResult(
     runId: string,
     result: VolumeRunResult,
     now: Date = new Date(),
+    effects: VolumeResultEffects = {},
   ): Promise<VolumeUpdate> {
     if (!isVolumeRunState(result.state)) {
       throw new TypeError(`unknown volume state ${String(result.state)}`);
     }
     const args = [volumeField(result.volume), JSON.stringify(result)];
     args.push(now.toISOString(), String(now.getTime()));
-    const key = auditKeys.run(this.prefix, runId);
-    const latest = auditKeys.latestRuns(this.prefix);
-    const reply = await UPDATE_VOLUME.run(this.redis, [key, latest], args);
+    const keys = [auditKeys.run(this.prefix, runId), auditKeys.latestRuns(this.prefix)];
+    const reply = await this.runUpdate(keys, args, effects);
     const [status, pairs] = reply as [string, string[]];
     if (status === 'missing') throw new RunNotFoundError(runId);
     if (status === 'unknown-volume') throw new UnknownRunVolumeError(runId, result.volume);
@@ -204,6 +222,18 @@ export class RunStore {
     const record = decodeRun(pairsToMap(pairs));
     if (!record) throw new RunNotFoundError(runId);
     return { record, outcome: 'finished' };
+  }
+
+  /** The plain update, or the one that also writes `effects` (one script either way). */
+  private runUpdate(keys: string[], args: string[], effects: VolumeResultEffects) {
+    const { events, release = [] } = effects;
+    if (!events && release.length === 0) return UPDATE_VOLUME.run(this.redis, keys, args);
+    const entries = events?.entries ?? [];
+    // Without events the stream is not touched; its key is still passed (any key would do).
+    keys.push(events?.stream ?? auditKeys.stream(this.prefix), ...release.map((l) => l.key));
+    args.push(String(events?.maxEvents ?? 0), String(entries.length), ...entries);
+    args.push(...release.map((l) => l.owner));
+    return FINISH_VOLUME.run(this.redis, keys, args);
   }
 
   /** The run with this id, or `undefined` (never started, or trimmed away). */

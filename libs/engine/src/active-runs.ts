@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { LuaScript } from '#lib/audit';
+import { LuaScript, type Lease } from '#lib/audit';
 import type { ConcurrencyPolicy } from '#lib/policy';
 
 // Takes each pair for its job unless another job holds it (`Forbid`), or hands it over and
@@ -117,6 +117,19 @@ export class ActiveRuns {
   ): Promise<void> {
     if (policy === 'Allow') return;
     await CLEAR.run(this.redis, [this.key(policyKey, volumeUid)], [jobId]);
+  }
+
+  /**
+   * The pair as a lease of `jobId`, for a script that releases it together with the job's
+   * last writes ({@link finish} in the same step); `undefined` for `Allow`, which never took it.
+   */
+  lease(
+    policyKey: string,
+    volumeUid: string,
+    jobId: string,
+    policy: ConcurrencyPolicy,
+  ): Lease | undefined {
+    return policy === 'Allow' ? undefined : { key: this.key(policyKey, volumeUid), owner: jobId };
   }
 
   private async takeOverIfGone(key: string, holder: string, jobId: string): Promise<AdmitDecision> {

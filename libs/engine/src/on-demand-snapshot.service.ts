@@ -84,7 +84,7 @@ export class OnDemandSnapshotService {
       this.deps,
       { ...hookScopeOf(data), jobId, attributes: { request: data.requestKey } },
       data.hooks,
-      true,
+      { creating: true },
       async () => {
         const created = await this.deps.driver.createSnapshot({
           volume,

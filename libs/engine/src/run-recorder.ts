@@ -1,4 +1,4 @@
-import type { RunRecord, VolumeRunResult } from '#lib/audit';
+import type { RunRecord, VolumeResultEffects, VolumeRunResult } from '#lib/audit';
 import type { EngineDeps } from './engine-deps.js';
 import { notifyRunEnd } from './run-observer.js';
 
@@ -13,13 +13,20 @@ export interface RunRef {
 /**
  * Lands one volume's result in its run and, for the one call that closes the run (exactly
  * once across every replica, decided atomically by the run store), appends `run.finished`.
+ * `effects` (events still to write, leases to release) go in the same atomic step as the result.
  */
 export async function recordVolumeResult(
   deps: Pick<EngineDeps, 'runs' | 'audit' | 'runObserver'>,
   ref: RunRef,
   result: VolumeRunResult,
+  effects?: VolumeResultEffects,
 ): Promise<void> {
-  const { record, outcome } = await deps.runs.applyVolumeResult(ref.runId, result);
+  const { record, outcome } = await deps.runs.applyVolumeResult(
+    ref.runId,
+    result,
+    undefined,
+    effects,
+  );
   if (outcome === 'finished' && record) await announceRunEnd(deps, ref, record);
 }
 

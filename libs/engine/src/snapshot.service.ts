@@ -1,4 +1,9 @@
-import { isTerminalVolumeState, type AuditEventInput, type VolumeRunResult } from '#lib/audit';
+import {
+  isTerminalVolumeState,
+  type AuditEventInput,
+  type Lease,
+  type VolumeRunResult,
+} from '#lib/audit';
 import {
   KEEP_VALUE,
   LABEL_KEEP,
@@ -17,11 +22,19 @@ import {
   type PlanSnapshot,
 } from '#lib/policy';
 import type { SnapshotJobData, SnapshotJobResult } from '#lib/queues';
-import { captureMessage, SnapshotTimeoutError, type Snapshot, type Volume } from '#lib/storage';
+import {
+  captureMessage,
+  SnapshotTimeoutError,
+  type Snapshot,
+  type Volume,
+  type VolumeRef,
+} from '#lib/storage';
 import type { EngineDeps } from './engine-deps.js';
 import type { StoredPolicy } from './policy-store.js';
+import type { LockHold } from './volume-lock.js';
+import type { PendingPost } from './hooks/pending-hooks.js';
 import { errorText } from './format.js';
-import { hookScopeOf, withHooks } from './hooks/with-hooks.js';
+import { hookScopeOf, recoverOwedHooks, withHooks } from './hooks/with-hooks.js';
 import { recordVolumeResult } from './run-recorder.js';
 
 /** The reason of a deletion finished after its first caller died mid-way. */
@@ -37,6 +50,22 @@ interface Attempt {
   data: SnapshotJobData;
   jobId: string;
   stored: StoredPolicy;
+  /** The volume lock, once the attempt holds it. */
+  holding?: Holding;
+}
+
+/** The volume lock an attempt holds, and what it reads once while holding it. */
+interface Holding {
+  hold: LockHold;
+  /** True once the volume's result was recorded and the lock released in the same step. */
+  released: boolean;
+  /** The post hooks a killed worker owed the volume, read once the lock was taken. */
+  owed?: Promise<PendingPost | undefined>;
+  /**
+   * Snapshots rotation must leave alone. Read once per hold: a restore adds to them only while
+   * holding this volume's lock, and one that ends meanwhile only leaves them over-protected.
+   */
+  protectedNames?: Promise<ReadonlySet<string> | undefined>;
 }
 
 /**
@@ -69,13 +98,20 @@ export class SnapshotService {
     const lockKey = `${data.volume.namespace}/${data.volume.name}`;
     const { lockTtlMs, busyRetryMs } = this.deps.timings;
     // A job waiting for readiness keeps the volume: no other operation may start meanwhile.
-    const held = await this.deps.locks.withLock(
+    const attempt: Attempt = { data, jobId, stored };
+    const taking = this.deps.locks.withLock(
       lockKey,
       jobId,
       lockTtlMs,
-      () => this.locked({ data, jobId, stored }),
-      (step) => (step.kind === 'wait' ? step.delayMs : undefined),
+      (hold) => this.locked({ ...attempt, holding: (attempt.holding = { hold, ...reads }) }),
+      (step) => {
+        if (step.kind === 'wait') return step.delayMs;
+        return attempt.holding?.released ? 'released' : undefined;
+      },
     );
+    // Sent right behind the lock's acquisition, in the same round trip: used only if it is taken.
+    const reads = this.firstReads(data);
+    const held = await taking;
     if (held) return held.value;
     const delayMs = busyRetryMs + Math.floor(Math.random() * busyRetryMs);
     return { kind: 'wait', delayMs, reason: 'volume-busy', data };
@@ -95,8 +131,14 @@ export class SnapshotService {
       .withLock(lockKey, jobId, this.deps.timings.lockTtlMs, () => this.settleLeftover(data, jobId))
       .catch(() => undefined);
     const kept = held?.value;
-    await this.finishVolume(data, jobId, { state: 'failed', error: text, snapshot: kept });
-    await this.deps.locks.release(lockKey, jobId);
+    // The lock an earlier attempt kept (a re-check) ends with the result.
+    const lock = this.deps.locks.lease(lockKey, jobId);
+    await this.finishVolume(
+      data,
+      jobId,
+      { state: 'failed', error: text, snapshot: kept },
+      { lock },
+    );
   }
 
   /** The job's snapshot if it is ready (kept); deletes it when it is not. */
@@ -120,9 +162,27 @@ export class SnapshotService {
     });
   }
 
+  /**
+   * What every hold reads first, asked together with the lock: the hooks a killed worker owed
+   * the volume and the snapshots protected from rotation. Unused (and so never rejected
+   * unhandled) when the lock is busy.
+   */
+  private firstReads(data: SnapshotJobData): Pick<Holding, 'released' | 'owed' | 'protectedNames'> {
+    const owed = this.deps.hooks?.owed(data.volume);
+    const protectedNames = this.deps.protection?.protectedSnapshots(data.volume);
+    owed?.catch(() => undefined);
+    protectedNames?.catch(() => undefined);
+    return { released: false, owed, protectedNames };
+  }
+
   private async locked(attempt: Attempt): Promise<SnapshotStep> {
     const { data } = attempt;
-    const volume = await this.deps.driver.getVolume(data.volume);
+    // The owed hooks run before anything else.
+    const [volume] = await Promise.all([
+      this.deps.driver.getVolume(data.volume),
+      recoverOwedHooks(this.deps, data.volume, attempt.jobId, attempt.holding?.owed),
+      this.protectedNames(attempt, data.volume),
+    ]);
     if (!volume || volume.uid !== data.volume.uid) {
       return this.failFinal(attempt, 'volume no longer exists (or was recreated) since the tick');
     }
@@ -144,7 +204,7 @@ export class SnapshotService {
       this.deps,
       { ...hookScopeOf(data), policy: data.policyKey, jobId: attempt.jobId },
       attempt.stored.policy.spec.hooks,
-      !mine,
+      { creating: !mine, recovered: true },
       () => this.create(attempt, volume, mine),
     );
     if (hooked.error !== undefined || !hooked.value) {
@@ -161,7 +221,8 @@ export class SnapshotService {
     const plan = await this.plan(attempt, volume, existing, true);
     if (!plan.canCreate) return plan.blockedReason ?? 'limit reached';
     for (const name of plan.pruneBeforeCreate) {
-      await this.prune(attempt, name, 'retention: free a slot under the cap before creating');
+      const reason = 'retention: free a slot under the cap before creating';
+      await this.deps.audit.append(await this.prune(attempt, name, reason));
     }
     return undefined;
   }
@@ -227,30 +288,43 @@ export class SnapshotService {
       attributes: ready.restoreSizeBytes ? { restoreSizeBytes: ready.restoreSizeBytes } : {},
       ...captureMessage(ready),
     });
-    await this.deps.audit.appendMany([...pending, readyEvent]);
-    const pruned = await this.pruneAfterReady(attempt);
-    await this.finishVolume(data, attempt.jobId, {
-      state: 'succeeded',
-      snapshot: data.snapshotName,
-    });
+    // The creation and readiness are on record before anything is pruned; with nothing to
+    // prune they are written with the result.
+    const reported = [...pending, readyEvent];
+    const { pruned, deleted } = await this.pruneAfterReady(attempt, reported);
+    await this.finishLocked(
+      attempt,
+      { state: 'succeeded', snapshot: data.snapshotName },
+      pruned.length > 0 ? deleted : reported,
+    );
     return done({ outcome: 'succeeded', snapshot: data.snapshotName, pruned });
   }
 
-  private async pruneAfterReady(attempt: Attempt): Promise<string[]> {
+  /**
+   * Rotation after the new snapshot is ready: `reported` (its creation and readiness) is
+   * written before the first deletion. The deletion events are returned, to be written with
+   * the volume's result; if a deletion fails, those before it are written with its failure.
+   */
+  private async pruneAfterReady(
+    attempt: Attempt,
+    reported: AuditEventInput[],
+  ): Promise<{ pruned: string[]; deleted: AuditEventInput[] }> {
+    const deleted: AuditEventInput[] = [];
     const volume = await this.deps.driver.getVolume(attempt.data.volume);
-    if (!volume) return [];
+    if (!volume) return { pruned: [], deleted };
     const existing = await this.finishInterruptedDeletions(
       attempt,
       volume,
       await this.deps.driver.listSnapshots(volume),
     );
     const plan = await this.plan(attempt, volume, existing, false);
+    if (plan.prune.length > 0) await this.deps.audit.appendMany(reported);
     for (const entry of plan.prune) {
       // `retention` (no rule keeps it), `max-age` or `failed`.
       const reason = entry.reason === 'retention' ? 'retention' : `retention: ${entry.reason}`;
-      await this.prune(attempt, entry.name, reason);
+      deleted.push(await this.prune(attempt, entry.name, reason, deleted));
     }
-    return plan.prune.map((p) => p.name);
+    return { pruned: plan.prune.map((p) => p.name), deleted };
   }
 
   /**
@@ -270,7 +344,7 @@ export class SnapshotService {
     );
     if (!caps.deletesInline) return existing;
     for (const s of existing.filter((e) => e.state === 'Terminating')) {
-      await this.prune(attempt, s.name, INTERRUPTED_DELETION);
+      await this.deps.audit.append(await this.prune(attempt, s.name, INTERRUPTED_DELETION));
     }
     return existing.filter((s) => s.state !== 'Terminating');
   }
@@ -278,7 +352,7 @@ export class SnapshotService {
   private async plan(attempt: Attempt, volume: Volume, existing: Snapshot[], incoming: boolean) {
     const { stored, data } = attempt;
     const caps = await this.deps.driver.capabilities(volume, stored.policy.spec.snapshotClassName);
-    const protectedNames = await this.deps.protection?.protectedSnapshots(volume);
+    const protectedNames = await this.protectedNames(attempt, volume);
     return planRetention({
       snapshots: existing.map((s) => toPlanSnapshot(s, stored, protectedNames)),
       retention: stored.policy.spec.retention,
@@ -293,13 +367,30 @@ export class SnapshotService {
     });
   }
 
-  private async prune(attempt: Attempt, name: string, reason: string) {
+  /** Snapshots rotation leaves alone, read once per lock hold (see {@link Holding}). */
+  private protectedNames(attempt: Attempt, volume: VolumeRef) {
+    const read = () => this.deps.protection?.protectedSnapshots(volume);
+    if (!attempt.holding) return read();
+    attempt.holding.protectedNames ??= read();
+    return attempt.holding.protectedNames;
+  }
+
+  /**
+   * Deletes one snapshot and returns its event; the caller writes it. If the deletion fails,
+   * the failure is written at once, after `unwritten` (earlier deletions of the same pass).
+   */
+  private async prune(
+    attempt: Attempt,
+    name: string,
+    reason: string,
+    unwritten: AuditEventInput[] = [],
+  ): Promise<AuditEventInput> {
     const started = Date.now();
     const ref = { namespace: attempt.data.volume.namespace, name };
     try {
       await this.deps.driver.deleteSnapshot(ref);
     } catch (error) {
-      await this.emit(attempt.data, {
+      const failure = this.event(attempt.data, {
         type: 'snapshot.delete-failed',
         outcome: 'failed',
         snapshot: name,
@@ -307,9 +398,10 @@ export class SnapshotService {
         error: errorText(error),
         jobId: attempt.jobId,
       });
+      await this.deps.audit.appendMany([...unwritten, failure]);
       throw error;
     }
-    await this.emit(attempt.data, {
+    return this.event(attempt.data, {
       type: 'snapshot.deleted',
       outcome: 'succeeded',
       snapshot: name,
@@ -329,28 +421,60 @@ export class SnapshotService {
     };
   }
 
+  /** Fails the volume for good (called with the lock held). */
   private async failFinal(
     attempt: Attempt,
     reason: string,
     type: 'snapshot.failed' | 'snapshot.blocked' = 'snapshot.failed',
   ): Promise<SnapshotStep> {
-    await this.emit(attempt.data, { type, outcome: 'failed', error: reason, jobId: attempt.jobId });
-    await this.finishVolume(attempt.data, attempt.jobId, { state: 'failed', error: reason });
+    const event = this.event(attempt.data, {
+      type,
+      outcome: 'failed',
+      error: reason,
+      jobId: attempt.jobId,
+    });
+    await this.finishLocked(attempt, { state: 'failed', error: reason }, [event]);
     return done({ outcome: 'failed', pruned: [], reason });
   }
 
+  /**
+   * Records the volume's result with the lock held: `events` are written, the result lands and
+   * the lock and the concurrency marker are released, in one step.
+   */
+  private async finishLocked(
+    attempt: Attempt,
+    result: Omit<VolumeRunResult, 'volume' | 'startedAt' | 'finishedAt' | 'durationMs'>,
+    events: AuditEventInput[],
+  ): Promise<void> {
+    const { holding } = attempt;
+    holding?.hold.stopRenewing();
+    await this.finishVolume(attempt.data, attempt.jobId, result, {
+      events,
+      lock: holding?.hold.lease,
+    });
+    if (holding) holding.released = true;
+  }
+
   private async skip(data: SnapshotJobData, jobId: string, reason: string): Promise<SnapshotStep> {
-    await this.emit(data, { type: 'run.skipped', outcome: 'skipped', reason, jobId });
-    await this.finishVolume(data, jobId, { state: 'skipped', reason });
+    const events = [this.event(data, { type: 'run.skipped', outcome: 'skipped', reason, jobId })];
+    await this.finishVolume(data, jobId, { state: 'skipped', reason }, { events });
     return done({ outcome: 'skipped', pruned: [], reason });
   }
 
+  /**
+   * Lands the volume's result in its run and releases the concurrency marker, and with them,
+   * in the same atomic step, writes `events` and releases `lock` (if still the job's).
+   */
   private async finishVolume(
     data: SnapshotJobData,
     jobId: string,
     result: Omit<VolumeRunResult, 'volume' | 'startedAt' | 'finishedAt' | 'durationMs'>,
+    also: { events?: AuditEventInput[]; lock?: Lease } = {},
   ) {
     const now = this.deps.clock();
+    const { policyKey, volume, concurrencyPolicy } = data;
+    const marker = this.deps.activeRuns.lease(policyKey, volume.uid, jobId, concurrencyPolicy);
+    const release = [also.lock, marker].filter((lease) => lease !== undefined);
     const startedAt = data.startedAt ?? now.toISOString();
     await recordVolumeResult(
       this.deps,
@@ -367,12 +491,7 @@ export class SnapshotService {
         finishedAt: now.toISOString(),
         durationMs: Math.max(0, now.getTime() - Date.parse(startedAt)),
       },
-    );
-    await this.deps.activeRuns.finish(
-      data.policyKey,
-      data.volume.uid,
-      jobId,
-      data.concurrencyPolicy,
+      { events: this.deps.audit.batch(also.events ?? [], now), release },
     );
   }
 

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { LuaScript } from '#lib/audit';
+import { LuaScript, type Lease } from '#lib/audit';
 
 // Take the lock when free, or renew it when the same owner holds it (a job re-entering after
 // a delayed re-check owns the lock it left behind).
@@ -16,6 +16,14 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
 end
 return 0`);
+
+/** What `work` holding a volume lock can do with it (see {@link VolumeLocks.withLock}). */
+export interface LockHold {
+  /** The lock as a lease, for a script that releases it together with the work's last write. */
+  lease: Lease;
+  /** Stops the renewals; called before such a script, so that none re-takes the lock after it. */
+  stopRenewing(): void;
+}
 
 /**
  * One snapshot operation in flight per volume (invariant 4), across every worker process.
@@ -39,6 +47,11 @@ export class VolumeLocks {
     await RELEASE.run(this.redis, [this.key(volumeKey)], [owner]);
   }
 
+  /** The lock as a lease, for a script that releases it together with other writes. */
+  lease(volumeKey: string, owner: string): Lease {
+    return { key: this.key(volumeKey), owner };
+  }
+
   /** The current owner, if any. */
   async owner(volumeKey: string): Promise<string | undefined> {
     return (await this.redis.get(this.key(volumeKey))) ?? undefined;
@@ -47,15 +60,18 @@ export class VolumeLocks {
   /**
    * Holds the lock for the duration of `work`, renewing it every third of `ttlMs`, and releases
    * it afterwards, unless `keepFor(result)` names a number of milliseconds: then the lease is
-   * extended by that much and kept (a job handed back to re-check later keeps its volume).
-   * Returns `undefined` without running `work` when another owner holds it.
+   * extended by that much and kept (a job handed back to re-check later keeps its volume); or
+   * says `released`: `work` released it itself, with its last write (see {@link LockHold}).
+   * Returns `undefined` without running `work` when another owner holds it. The lock is asked
+   * for before this returns its promise: commands the caller sends right after it travel
+   * behind it, and so read what holds once the lock is taken (when it is).
    */
   async withLock<T>(
     volumeKey: string,
     owner: string,
     ttlMs: number,
-    work: () => Promise<T>,
-    keepFor?: (result: T) => number | undefined,
+    work: (hold: LockHold) => Promise<T>,
+    keepFor?: (result: T) => number | 'released' | undefined,
   ): Promise<{ value: T } | undefined> {
     if (!(await this.acquire(volumeKey, owner, ttlMs))) return undefined;
     const renew = setInterval(
@@ -64,15 +80,19 @@ export class VolumeLocks {
       },
       Math.max(100, Math.floor(ttlMs / 3)),
     );
-    let keepMs: number | undefined;
+    let keepMs: number | 'released' | undefined;
+    const hold: LockHold = {
+      lease: this.lease(volumeKey, owner),
+      stopRenewing: () => clearInterval(renew),
+    };
     try {
-      const value = await work();
+      const value = await work(hold);
       keepMs = keepFor?.(value);
       return { value };
     } finally {
       clearInterval(renew);
       if (keepMs === undefined) await this.release(volumeKey, owner);
-      else await this.acquire(volumeKey, owner, ttlMs + keepMs);
+      else if (keepMs !== 'released') await this.acquire(volumeKey, owner, ttlMs + keepMs);
     }
   }
 

@@ -43,15 +43,17 @@ export class HookRunner {
 
   /**
    * Runs `operation` between the hooks of `hooks`. `withHooks: false` (a snapshot that already
-   * exists is being adopted) runs only the owed post hooks and the operation.
+   * exists is being adopted) runs only the owed post hooks and the operation. `recovered`: the
+   * caller already ran {@link recover} under the same lock hold.
    */
   async around<T>(
     scope: HookScope,
     hooks: Hooks | undefined,
     withHooks: boolean,
     operation: () => Promise<T>,
+    recovered = false,
   ): Promise<Hooked<T>> {
-    await this.recover(scope.volume, scope.jobId);
+    if (!recovered) await this.recover(scope.volume, scope.jobId);
     const pre = withHooks ? (hooks?.pre ?? []) : [];
     const post = withHooks ? (hooks?.post ?? []) : [];
     if (pre.length + post.length === 0) return { value: await operation() };
@@ -76,9 +78,21 @@ export class HookRunner {
     return { value, error: preError ?? postError };
   }
 
-  /** Runs the post hooks a killed worker owed to `volume`, if any. */
-  async recover(volume: VolumeRef, jobId: string): Promise<void> {
-    const owed = await this.pending.get(volume);
+  /** The post hooks a killed worker owed to `volume`, if any, without running them. */
+  owed(volume: VolumeRef): Promise<PendingPost | undefined> {
+    return this.pending.get(volume);
+  }
+
+  /**
+   * Runs the post hooks a killed worker owed to `volume`, if any; `read` is {@link owed} when
+   * the caller already asked (with the volume's lock held).
+   */
+  async recover(
+    volume: VolumeRef,
+    jobId: string,
+    read: Promise<PendingPost | undefined> = this.owed(volume),
+  ): Promise<void> {
+    const owed = await read;
     if (!owed) return;
     await this.runList(recoveredScope(volume, owed, jobId), 'post', owed.post);
     await this.pending.clear(volume);
