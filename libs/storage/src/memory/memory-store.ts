@@ -6,6 +6,8 @@ import type { Snapshot, SnapshotRef, Volume, VolumePhase, VolumeRef } from '../s
 export interface MemoryVolumeInput {
   namespace?: string;
   name: string;
+  /** Default a random UUID; processes seeding the same volumes give them the same uid. */
+  uid?: string;
   labels?: Record<string, string>;
   /** Default 1 GiB. */
   sizeBytes?: number;
@@ -43,7 +45,7 @@ export class MemoryStore {
     const volume: Volume = {
       namespace: input.namespace ?? 'default',
       name: input.name,
-      uid: randomUUID(),
+      uid: input.uid ?? randomUUID(),
       labels: { ...input.labels },
       phase: input.phase ?? 'Bound',
       sizeBytes: input.sizeBytes ?? GIB,
