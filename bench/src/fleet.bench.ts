@@ -18,7 +18,8 @@
  * worker-process counts to measure. BENCH_FLEET_LEAD_S (default 20) is how far ahead of the
  * start the measured tick is scheduled: every process must be up and every policy scheduled
  * by then. BENCH_FLEET_WORKER_NODE_OPTIONS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) is
- * handed to the worker processes as NODE_OPTIONS, to profile them.
+ * handed to the worker processes as NODE_OPTIONS, to profile them; BENCH_FLEET_COMMANDSTATS=1
+ * prints Redis commands per snapshot during each tick.
  */
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -41,6 +42,7 @@ const CONCURRENCY = Number(process.env.SNAPWARDEN_WORKER_CONCURRENCY ?? 8);
 const TOTAL = POLICIES * VOLUMES;
 const PREFIX = 'snapwarden';
 const CLK_TCK = 100;
+const COMMANDSTATS = process.env.BENCH_FLEET_COMMANDSTATS === '1';
 
 /** The built entry point (this file runs from dist/bench/src). */
 const MAIN = fileURLToPath(new URL('../../apps/main/src/main.js', import.meta.url));
@@ -308,6 +310,21 @@ interface TickFigures {
   cpuMs: { redis: number; workers: number; others: number };
 }
 
+/** Redis commands per snapshot created, most frequent first (BENCH_FLEET_COMMANDSTATS=1). */
+async function printCommandStats(redis: Redis, snapshots: number): Promise<void> {
+  const info = await redis.info('commandstats');
+  const rows = [...info.matchAll(/cmdstat_([^:]+):calls=(\d+),usec=(\d+)/g)]
+    .map(([, name, calls, usec]) => ({ name, calls: Number(calls), usec: Number(usec) }))
+    .sort((a, b) => b.calls - a.calls);
+  const per = (n: number) => (n / Math.max(1, snapshots)).toFixed(2);
+  console.log('  Redis commands per snapshot (calls, µs):');
+  for (const row of rows.slice(0, 15)) {
+    console.log(
+      `    ${String(row.name).padEnd(20)} ${per(row.calls).padStart(7)} ${per(row.usec).padStart(8)}`,
+    );
+  }
+}
+
 /** CPU seconds so far of Redis, the worker processes and the other processes. */
 async function cpuSplit(redis: Redis, apps: App[], workers: App[]) {
   const split = { redis: await redisCpu(redis), workers: 0, others: 0 };
@@ -330,12 +347,14 @@ async function measureTick(
   let rssBeforeMb = 0;
   for (const worker of workers) rssBeforeMb = Math.max(rssBeforeMb, await rssMb(worker.pid));
   const before = await cpuSplit(redis, apps, workers);
+  if (COMMANDSTATS) await redis.config('RESETSTAT');
   let rssPeakMb = 0;
   const sample = async () => {
     for (const worker of workers) rssPeakMb = Math.max(rssPeakMb, await rssMb(worker.pid));
   };
   const result = await followTick(redis, tickMs, sample, Date.now() + 600_000);
   const after = await cpuSplit(redis, apps, workers);
+  if (COMMANDSTATS) await printCommandStats(redis, result.created.length);
   const perSnapshotMs = (seconds: number) => (seconds * 1000) / Math.max(1, result.created.length);
   return {
     created: result.created.sort((a, b) => a - b),
