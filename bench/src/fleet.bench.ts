@@ -33,7 +33,10 @@ import { freePort, startTestRedis } from '../../test/support/redis-server.js';
 const POLICIES = Number(process.env.BENCH_FLEET_POLICIES ?? 1000);
 const VOLUMES = Number(process.env.BENCH_FLEET_VOLUMES ?? 10);
 const NAMESPACES = Number(process.env.BENCH_FLEET_NAMESPACES ?? 1);
-const WORKERS = (process.env.BENCH_FLEET_WORKERS ?? '1,2').split(',').map(Number);
+const WORKERS = (process.env.BENCH_FLEET_WORKERS ?? '1,2')
+  .split(',')
+  .map(Number)
+  .filter((n) => n > 0);
 const ALL_IN_ONE = process.env.BENCH_FLEET_ALL_IN_ONE === '1';
 const SOAK_S = Number(process.env.BENCH_FLEET_SOAK_S ?? 120);
 const PERIOD_S = Number(process.env.BENCH_FLEET_PERIOD_S ?? 30);
