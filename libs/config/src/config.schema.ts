@@ -98,6 +98,7 @@ export const EnvSchema = z.object({
   SNAPWARDEN_ROLES: roles,
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   SNAPWARDEN_DRIVER: z.enum(['local', 'memory']).optional(),
+  SNAPWARDEN_MEMORY_VOLUMES_FILE: z.string().trim().min(1, 'must not be empty').optional(),
   SNAPWARDEN_MAX_SNAPSHOTS_PER_VOLUME: int(1, 1000, 7),
   SNAPWARDEN_QUEUE_PREFIX: z
     .string()

@@ -104,6 +104,17 @@ describe('loadConfig', () => {
     }
   });
 
+  it('takes a memory driver seed file only with the memory driver, as an absolute path', () => {
+    const config = loadConfig(
+      { SNAPWARDEN_DRIVER: 'memory', SNAPWARDEN_MEMORY_VOLUMES_FILE: 'seed.json' },
+      '/srv',
+    );
+    expect(config.memoryVolumesFile).toBe('/srv/seed.json');
+    expect(() => loadConfig({ SNAPWARDEN_MEMORY_VOLUMES_FILE: 'seed.json' })).toThrow(
+      'SNAPWARDEN_MEMORY_VOLUMES_FILE: is only used with SNAPWARDEN_DRIVER=memory',
+    );
+  });
+
   it('defaults kubernetes mode to in-cluster configuration, every namespace, 20 QPS and burst 40', () => {
     const config = loadConfig({ SNAPWARDEN_MODE: 'kubernetes', REDIS_URL: 'redis://r:6379' });
     expect(config.driver).toBe('csi');

@@ -21,6 +21,11 @@ export interface Config {
   roles: Role[];
   logLevel: string;
   driver: 'local' | 'memory' | 'csi';
+  /**
+   * Memory driver only: absolute path of a JSON file listing the volumes it starts with
+   * (demos, benchmarks). Every process reading the same file sees the same volumes and uids.
+   */
+  memoryVolumesFile?: string;
   maxSnapshotsPerVolume: number;
   queuePrefix: string;
   workerConcurrency: number;
@@ -90,6 +95,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
       },
     ]);
   }
+  const driver = driverOf(e);
   return {
     mode: e.SNAPWARDEN_MODE,
     redisUrl: redisSentinel ? sentinelUrl(redisSentinel) : e.REDIS_URL,
@@ -101,7 +107,10 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     apiToken: e.SNAPWARDEN_API_TOKEN,
     roles: e.SNAPWARDEN_ROLES,
     logLevel: e.LOG_LEVEL,
-    driver: e.SNAPWARDEN_MODE === 'kubernetes' ? 'csi' : (e.SNAPWARDEN_DRIVER ?? 'local'),
+    driver,
+    ...(e.SNAPWARDEN_MEMORY_VOLUMES_FILE === undefined
+      ? {}
+      : { memoryVolumesFile: resolve(cwd, e.SNAPWARDEN_MEMORY_VOLUMES_FILE) }),
     maxSnapshotsPerVolume: e.SNAPWARDEN_MAX_SNAPSHOTS_PER_VOLUME,
     queuePrefix: e.SNAPWARDEN_QUEUE_PREFIX,
     workerConcurrency: e.SNAPWARDEN_WORKER_CONCURRENCY,
@@ -123,6 +132,20 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
 }
 
 type ParsedEnv = ReturnType<typeof EnvSchema.parse>;
+
+/** The storage driver; a memory seed file names a driver that is not the memory one. */
+function driverOf(e: ParsedEnv): Config['driver'] {
+  const driver = e.SNAPWARDEN_MODE === 'kubernetes' ? 'csi' : (e.SNAPWARDEN_DRIVER ?? 'local');
+  if (e.SNAPWARDEN_MEMORY_VOLUMES_FILE !== undefined && driver !== 'memory') {
+    throw new ConfigError([
+      {
+        variable: 'SNAPWARDEN_MEMORY_VOLUMES_FILE',
+        message: 'is only used with SNAPWARDEN_DRIVER=memory',
+      },
+    ]);
+  }
+  return driver;
+}
 
 /** The Sentinel settings, when `REDIS_SENTINELS` is set; every inconsistent variable is named. */
 function sentinelSettings(e: ParsedEnv): RedisSentinelSettings | undefined {

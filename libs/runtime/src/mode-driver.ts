@@ -2,9 +2,10 @@ import { join } from 'node:path';
 import type { Config } from '#lib/config';
 import { LocalHookExecutor, type HookExecutor } from '#lib/engine';
 import { KubeWorkloads, type KubeClient } from '#lib/kube';
-import { createDriver, type SnapshotDriver } from '#lib/storage';
+import { createDriver, MemoryDriver, type SnapshotDriver } from '#lib/storage';
 import type { KubeInformers } from './kube-informers.js';
 import { KubeHookExecutor } from './kube-hook-executor.js';
+import { readMemorySeed } from './memory-seed.js';
 
 /** The Kubernetes side of kubernetes mode: the client and the informers shared with the driver. */
 export interface KubeParts {
@@ -22,10 +23,7 @@ export function createModeDriver(config: Config, kubeParts: KubeParts | undefine
       if (!kubeParts) throw new Error('the csi driver needs a Kubernetes client (kubernetes mode)');
       return createDriver({ kind: 'csi', kube: kubeParts.kube, ...kubeParts.informers });
     case 'memory':
-      return createDriver({
-        kind: 'memory',
-        options: { maxSnapshotsPerVolume: config.maxSnapshotsPerVolume },
-      });
+      return seededMemoryDriver(config);
     case 'local':
       return createDriver({
         kind: 'local',
@@ -33,6 +31,14 @@ export function createModeDriver(config: Config, kubeParts: KubeParts | undefine
         maxSnapshotsPerVolume: config.maxSnapshotsPerVolume,
       });
   }
+}
+
+/** The memory driver, holding the volumes of `SNAPWARDEN_MEMORY_VOLUMES_FILE` when set. */
+function seededMemoryDriver(config: Config): MemoryDriver {
+  const driver = new MemoryDriver({ maxSnapshotsPerVolume: config.maxSnapshotsPerVolume });
+  if (config.memoryVolumesFile === undefined) return driver;
+  for (const volume of readMemorySeed(config.memoryVolumesFile)) driver.addVolume(volume);
+  return driver;
 }
 
 /**

@@ -24,6 +24,14 @@ const LIVE_STATES: ReadonlySet<string> = new Set([
 ]);
 
 /**
+ * Client settings of the queue and worker connections. Auto-pipelining: the scripts BullMQ
+ * runs for concurrent jobs (finish, fetch next, add) leave in one socket write instead of one
+ * each, which is most of a busy worker's CPU. Safe with BullMQ: a worker's blocking fetch runs
+ * on a connection of its own, where nothing waits behind it.
+ */
+const BULLMQ_CLIENT = { forBullMQ: true, autoPipelining: true } as const;
+
+/**
  * The producer side of every queue, one `Queue` each, sharing one connection. Also tells
  * whether a snapshot job is still live (see `JobLiveness`).
  */
@@ -37,7 +45,7 @@ export class QueueRegistry implements JobLiveness {
     readonly prefix: string,
     private readonly logger: Logger,
   ) {
-    this.connection = createRedis(redisUrl, logger, { forBullMQ: true, name: 'queues' });
+    this.connection = createRedis(redisUrl, logger, { ...BULLMQ_CLIENT, name: 'queues' });
     this.ticks = new Queue<TickJobData>(QUEUE.ticks, {
       connection: this.connection,
       prefix,
@@ -93,7 +101,7 @@ export class QueueRegistry implements JobLiveness {
 
   /** A new connection for a worker (BullMQ workers block on their own connection). */
   workerConnection(name: string): Redis {
-    return createRedis(this.redisUrl, this.logger, { forBullMQ: true, name });
+    return createRedis(this.redisUrl, this.logger, { ...BULLMQ_CLIENT, name });
   }
 
   async close(): Promise<void> {

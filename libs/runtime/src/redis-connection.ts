@@ -9,12 +9,13 @@ import { parseSentinelUrl } from '#lib/config';
  * command quickly (`AUDIT_REDIS_OPTIONS`), so a request or job sees the outage instead of
  * hanging, and the job is retried by the queue. `url` is a `redis://` URL or a
  * `redis+sentinel://` string (`REDIS_SENTINELS`): then the client asks the sentinels for the
- * current primary on every (re)connect and follows a failover by itself.
+ * current primary on every (re)connect and follows a failover by itself. `autoPipelining`
+ * defaults to on for the others and off for BullMQ clients (see `QueueRegistry`).
  */
 export function createRedis(
   url: string,
   logger: Logger,
-  options: { forBullMQ?: boolean; name: string },
+  options: { forBullMQ?: boolean; autoPipelining?: boolean; name: string },
 ): Redis {
   const redisOptions: RedisOptions = {
     ...(options.forBullMQ ? { maxRetriesPerRequest: null } : AUDIT_REDIS_OPTIONS),
@@ -22,7 +23,7 @@ export function createRedis(
     connectionName: `snapwarden-${options.name}`,
     retryStrategy: (times) => Math.min(times * 200, 5000),
     // Commands issued in the same tick by concurrent jobs travel in one write.
-    enableAutoPipelining: !options.forBullMQ,
+    enableAutoPipelining: options.autoPipelining ?? !options.forBullMQ,
   };
   const sentinel = parseSentinelUrl(url);
   const redis = sentinel

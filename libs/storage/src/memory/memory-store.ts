@@ -14,6 +14,8 @@ import { VolumeIndex } from '../shared/volume-index.js';
 export interface MemoryVolumeInput {
   namespace?: string;
   name: string;
+  /** Default a random UUID; processes seeding the same volumes give them the same uid. */
+  uid?: string;
   labels?: Record<string, string>;
   /** Default 1 GiB. */
   sizeBytes?: number;
@@ -51,7 +53,7 @@ export class MemoryStore {
     const volume: Volume = {
       namespace: input.namespace ?? 'default',
       name: input.name,
-      uid: randomUUID(),
+      uid: input.uid ?? randomUUID(),
       labels: { ...input.labels },
       phase: input.phase ?? 'Bound',
       sizeBytes: input.sizeBytes ?? GIB,

@@ -1,0 +1,486 @@
+/**
+ * `npm run bench`, fleet scenario: BENCH_FLEET_POLICIES policies (default 1,000) of
+ * BENCH_FLEET_VOLUMES volumes each (default 10) all firing on the same second, through the
+ * app's real processes: the built app started as child processes with `SNAPWARDEN_ROLES`
+ * (one scheduler process, then 1 and 2 worker processes; all roles in one process with
+ * BENCH_FLEET_ALL_IN_ONE=1), memory driver seeded from `SNAPWARDEN_MEMORY_VOLUMES_FILE`,
+ * one redis-server. For each layout it prints p50, p99 and max tick → `snapshot.created` (from
+ * the audit log), the time until every run finished, its ratio to bare BullMQ's time for as
+ * many no-op jobs (same Redis, same concurrency, measured in the same run), the worker's RSS
+ * peak during the tick (`/proc/<pid>/status`), and CPU per snapshot over every process
+ * including Redis (`/proc/<pid>/stat`, `INFO cpu`). Then a soak: the fleet fires every
+ * BENCH_FLEET_PERIOD_S seconds (default 30) for BENCH_FLEET_SOAK_S seconds (default 120; the
+ * issue asks for 600) and worker RSS and Redis `used_memory` are printed after the first and
+ * after the last tick.
+ *
+ * BENCH_FLEET_NAMESPACES (default 1: the whole fleet in one namespace) spreads the policies
+ * and their volumes over that many namespaces. BENCH_FLEET_WORKERS (default `1,2`) lists the
+ * worker-process counts to measure. BENCH_FLEET_LEAD_S (default 20) is how far ahead of the
+ * start the measured tick is scheduled: every process must be up and every policy scheduled
+ * by then. BENCH_FLEET_WORKER_NODE_OPTIONS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) is
+ * handed to the worker processes as NODE_OPTIONS, to profile them; BENCH_FLEET_COMMANDSTATS=1
+ * prints Redis commands per snapshot during each tick.
+ */
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { tmpdir, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { freePort, startTestRedis } from '../../test/support/redis-server.js';
+
+const POLICIES = Number(process.env.BENCH_FLEET_POLICIES ?? 1000);
+const VOLUMES = Number(process.env.BENCH_FLEET_VOLUMES ?? 10);
+const NAMESPACES = Number(process.env.BENCH_FLEET_NAMESPACES ?? 1);
+const WORKERS = (process.env.BENCH_FLEET_WORKERS ?? '1,2')
+  .split(',')
+  .map(Number)
+  .filter((n) => n > 0);
+const ALL_IN_ONE = process.env.BENCH_FLEET_ALL_IN_ONE === '1';
+const SOAK_S = Number(process.env.BENCH_FLEET_SOAK_S ?? 120);
+const PERIOD_S = Number(process.env.BENCH_FLEET_PERIOD_S ?? 30);
+const LEAD_S = Number(process.env.BENCH_FLEET_LEAD_S ?? 20);
+const CONCURRENCY = Number(process.env.SNAPWARDEN_WORKER_CONCURRENCY ?? 8);
+const TOTAL = POLICIES * VOLUMES;
+const PREFIX = 'snapwarden';
+const CLK_TCK = 100;
+const COMMANDSTATS = process.env.BENCH_FLEET_COMMANDSTATS === '1';
+
+/** The built entry point (this file runs from dist/bench/src). */
+const MAIN = fileURLToPath(new URL('../../apps/main/src/main.js', import.meta.url));
+
+function namespaceOf(policy: number): string {
+  return `ns${policy % NAMESPACES}`;
+}
+
+function policyFile(i: number, schedule: string): string {
+  return `apiVersion: snapwarden.io/v1alpha1
+kind: BackupPolicy
+metadata:
+  name: p${i}
+  namespace: ${namespaceOf(i)}
+spec:
+  schedule: '${schedule}'
+  timeZone: UTC
+  selector:
+    matchLabels:
+      fleet: p${i}
+  retention:
+    keepLast: 3
+`;
+}
+
+function seedVolumes(): object[] {
+  const volumes: object[] = [];
+  for (let i = 0; i < POLICIES; i++) {
+    for (let v = 0; v < VOLUMES; v++) {
+      volumes.push({ namespace: namespaceOf(i), name: `p${i}-v${v}`, labels: { fleet: `p${i}` } });
+    }
+  }
+  return volumes;
+}
+
+/** Six-field cron (seconds first) firing once a day at `at` (UTC). */
+function onceAt(at: Date): string {
+  return `${at.getUTCSeconds()} ${at.getUTCMinutes()} ${at.getUTCHours()} * * *`;
+}
+
+async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+}
+
+async function rssMb(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+async function redisInfo(redis: Redis, field: string, section: string): Promise<number> {
+  const info = await redis.info(section);
+  return Number(new RegExp(`${field}:([\\d.]+)`).exec(info)?.[1] ?? 0);
+}
+
+async function redisCpu(redis: Redis): Promise<number> {
+  return (
+    (await redisInfo(redis, 'used_cpu_user', 'cpu')) +
+    (await redisInfo(redis, 'used_cpu_sys', 'cpu'))
+  );
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface App {
+  child: ChildProcess;
+  pid: number;
+}
+
+async function startApp(env: Record<string, string>): Promise<App> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [MAIN], {
+    env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port), HOST: '127.0.0.1' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`app exited with ${child.exitCode}`);
+    const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) return { child, pid: child.pid! };
+    await sleep(50);
+  }
+}
+
+async function stopApp(app: App): Promise<void> {
+  if (app.child.exitCode !== null || app.child.signalCode !== null) return;
+  const exited = new Promise((r) => app.child.once('exit', r));
+  app.child.kill('SIGTERM');
+  await exited;
+}
+
+/** Bare BullMQ: TOTAL no-op jobs added in bulk and run by one worker of the app's concurrency. */
+async function bareBullMQ(redisUrl: string): Promise<number> {
+  const prefix = `bare${Date.now()}`;
+  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const workerConnection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const queue = new Queue('noop', { connection, prefix });
+  let done = 0;
+  let resolveAll: () => void = () => undefined;
+  const finished = new Promise<void>((resolve) => (resolveAll = resolve));
+  const worker = new Worker('noop', () => Promise.resolve(undefined), {
+    connection: workerConnection,
+    prefix,
+    concurrency: CONCURRENCY,
+  });
+  worker.on('completed', () => {
+    if (++done === TOTAL) resolveAll();
+  });
+  const started = performance.now();
+  for (let offset = 0; offset < TOTAL; offset += 1000) {
+    const size = Math.min(1000, TOTAL - offset);
+    await queue.addBulk(
+      Array.from({ length: size }, (_, i) => ({
+        name: 'noop',
+        data: { i: offset + i },
+        opts: { removeOnComplete: { age: 3600, count: 100_000 } },
+      })),
+    );
+  }
+  await finished;
+  const seconds = (performance.now() - started) / 1000;
+  await worker.close();
+  await queue.obliterate({ force: true });
+  await queue.close();
+  connection.disconnect();
+  workerConnection.disconnect();
+  return seconds;
+}
+
+interface AuditEntry {
+  type: string;
+  time: string;
+  runId?: string;
+}
+
+/**
+ * Reads the audit stream as it grows and collects, for the tick at `tickMs`, the time of each
+ * `snapshot.created` and `run.finished`; resolves when every run of the tick has finished.
+ */
+async function followTick(
+  redis: Redis,
+  tickMs: number,
+  onSample: () => Promise<void>,
+  deadlineMs: number,
+): Promise<{ created: number[]; failed: number; finishedAt: number }> {
+  const suffix = `_${tickMs}`;
+  const created: number[] = [];
+  let failed = 0;
+  let finished = 0;
+  let finishedAt = 0;
+  let cursor = '-';
+  while (finished < POLICIES) {
+    if (Date.now() > deadlineMs) {
+      throw new Error(
+        `tick not drained in time: ${finished} runs finished, ${created.length} created`,
+      );
+    }
+    const entries = (await redis.xrange(`${PREFIX}:audit`, cursor, '+', 'COUNT', 5000)) as [
+      string,
+      string[],
+    ][];
+    for (const [id, fields] of entries) {
+      cursor = `(${id}`;
+      const json = fields[fields.indexOf('e') + 1];
+      if (!json) continue;
+      const event = JSON.parse(json) as AuditEntry;
+      if (!event.runId?.endsWith(suffix)) continue;
+      const at = Date.parse(event.time);
+      if (event.type === 'snapshot.created') created.push(at - tickMs);
+      else if (event.type === 'snapshot.failed') failed++;
+      else if (event.type === 'run.finished') {
+        finished++;
+        finishedAt = Math.max(finishedAt, at);
+      }
+    }
+    await onSample();
+    if (entries.length < 5000) await sleep(200);
+  }
+  return { created, failed, finishedAt };
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
+}
+
+function line(what: string, value: string, target: string): void {
+  console.log(`  ${what.padEnd(42)} ${value.padStart(12)}   (target ${target})`);
+}
+
+function load(): string {
+  return `load ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`;
+}
+
+interface Layout {
+  name: string;
+  workers: number;
+  allInOne: boolean;
+}
+
+/** Writes the policy folder and the volume seed, and starts the app's processes. */
+async function startFleet(dir: string, redisUrl: string, layout: Layout, schedule: string) {
+  const policies = join(dir, 'policies');
+  await mkdir(policies, { recursive: true });
+  for (let i = 0; i < POLICIES; i++)
+    await writeFile(join(policies, `p${i}.yaml`), policyFile(i, schedule));
+  const seed = join(dir, 'volumes.json');
+  await writeFile(seed, JSON.stringify(seedVolumes()));
+  const env = (roles: string, n: number) => ({
+    SNAPWARDEN_ROLES: roles,
+    SNAPWARDEN_DATA_DIR: join(dir, `data${n}`),
+    SNAPWARDEN_POLICY_DIR: policies,
+    SNAPWARDEN_DRIVER: 'memory',
+    SNAPWARDEN_MEMORY_VOLUMES_FILE: seed,
+    SNAPWARDEN_WORKER_CONCURRENCY: String(CONCURRENCY),
+    // Ten ticks of the fleet: the bench reads each tick's events back from the stream.
+    SNAPWARDEN_AUDIT_MAX_EVENTS: String(Math.max(100_000, TOTAL * 10)),
+    REDIS_URL: redisUrl,
+    LOG_LEVEL: 'warn',
+  });
+  const apps: App[] = [];
+  const workers: App[] = [];
+  if (layout.allInOne) {
+    const app = await startApp(env('scheduler,worker,api', 0));
+    apps.push(app);
+    workers.push(app);
+  } else {
+    apps.push(await startApp(env('scheduler', 0)));
+    for (let n = 1; n <= layout.workers; n++) {
+      const worker = await startApp({ ...env('worker', n), ...workerNodeOptions() });
+      apps.push(worker);
+      workers.push(worker);
+    }
+  }
+  return { apps, workers };
+}
+
+/** BENCH_FLEET_WORKER_NODE_OPTIONS (e.g. `--cpu-prof`) for the worker processes only. */
+function workerNodeOptions(): Record<string, string> {
+  const options = process.env.BENCH_FLEET_WORKER_NODE_OPTIONS;
+  return options ? { NODE_OPTIONS: options } : {};
+}
+
+async function waitForSchedulers(redis: Redis, untilMs: number): Promise<void> {
+  while ((await redis.zcard(`${PREFIX}:ticks:repeat`)) < POLICIES) {
+    if (Date.now() > untilMs) {
+      throw new Error(`not every policy was scheduled before the tick: raise BENCH_FLEET_LEAD_S`);
+    }
+    await sleep(100);
+  }
+}
+
+interface TickFigures {
+  created: number[];
+  failed: number;
+  drainS: number;
+  rssBeforeMb: number;
+  rssPeakMb: number;
+  /** CPU per snapshot created, milliseconds: Redis, worker processes, the others. */
+  cpuMs: { redis: number; workers: number; others: number };
+}
+
+/** Redis commands per snapshot created, most frequent first (BENCH_FLEET_COMMANDSTATS=1). */
+async function printCommandStats(redis: Redis, snapshots: number): Promise<void> {
+  const info = await redis.info('commandstats');
+  const rows = [...info.matchAll(/cmdstat_([^:]+):calls=(\d+),usec=(\d+)/g)]
+    .map(([, name, calls, usec]) => ({ name, calls: Number(calls), usec: Number(usec) }))
+    .sort((a, b) => b.calls - a.calls);
+  const per = (n: number) => (n / Math.max(1, snapshots)).toFixed(2);
+  console.log('  Redis commands per snapshot (calls, µs):');
+  for (const row of rows.slice(0, 15)) {
+    console.log(
+      `    ${String(row.name).padEnd(20)} ${per(row.calls).padStart(7)} ${per(row.usec).padStart(8)}`,
+    );
+  }
+}
+
+/** CPU seconds so far of Redis, the worker processes and the other processes. */
+async function cpuSplit(redis: Redis, apps: App[], workers: App[]) {
+  const split = { redis: await redisCpu(redis), workers: 0, others: 0 };
+  for (const app of apps) {
+    const seconds = await cpuSeconds(app.pid);
+    if (workers.includes(app)) split.workers += seconds;
+    else split.others += seconds;
+  }
+  return split;
+}
+
+/** Follows the tick at `tickMs`: latencies, drain, worker RSS peak, CPU of every process. */
+async function measureTick(
+  redis: Redis,
+  apps: App[],
+  workers: App[],
+  tickMs: number,
+): Promise<TickFigures> {
+  while (Date.now() < tickMs) await sleep(Math.min(200, tickMs - Date.now()));
+  let rssBeforeMb = 0;
+  for (const worker of workers) rssBeforeMb = Math.max(rssBeforeMb, await rssMb(worker.pid));
+  const before = await cpuSplit(redis, apps, workers);
+  if (COMMANDSTATS) await redis.config('RESETSTAT');
+  let rssPeakMb = 0;
+  const sample = async () => {
+    for (const worker of workers) rssPeakMb = Math.max(rssPeakMb, await rssMb(worker.pid));
+  };
+  const result = await followTick(redis, tickMs, sample, Date.now() + 600_000);
+  const after = await cpuSplit(redis, apps, workers);
+  if (COMMANDSTATS) await printCommandStats(redis, result.created.length);
+  const perSnapshotMs = (seconds: number) => (seconds * 1000) / Math.max(1, result.created.length);
+  return {
+    created: result.created.sort((a, b) => a - b),
+    failed: result.failed,
+    drainS: (result.finishedAt - tickMs) / 1000,
+    rssBeforeMb,
+    rssPeakMb,
+    cpuMs: {
+      redis: perSnapshotMs(after.redis - before.redis),
+      workers: perSnapshotMs(after.workers - before.workers),
+      others: perSnapshotMs(after.others - before.others),
+    },
+  };
+}
+
+async function runLayout(layout: Layout, bareS: number): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'snapwarden-fleet-'));
+  const redisServer = await startTestRedis();
+  const redis = new Redis(redisServer.url);
+  let apps: App[] = [];
+  try {
+    const tickMs = Math.ceil((Date.now() + LEAD_S * 1000) / 1000) * 1000;
+    const fleet = await startFleet(dir, redisServer.url, layout, onceAt(new Date(tickMs)));
+    apps = fleet.apps;
+    await waitForSchedulers(redis, tickMs - 1000);
+    const f = await measureTick(redis, apps, fleet.workers, tickMs);
+    console.log(`${layout.name} (${load()}):`);
+    if (f.created.length !== TOTAL || f.failed > 0) {
+      console.log(`  !! ${f.created.length} of ${TOTAL} created, ${f.failed} failed`);
+    }
+    line('tick → created p50', `${(percentile(f.created, 50) / 1000).toFixed(2)} s`, '-');
+    line('tick → created p99', `${(percentile(f.created, 99) / 1000).toFixed(2)} s`, '-');
+    line('tick → created max', `${((f.created.at(-1) ?? NaN) / 1000).toFixed(2)} s`, '-');
+    line('tick → every run finished (drain)', `${f.drainS.toFixed(2)} s`, '-');
+    line('drain ÷ bare BullMQ', `${(f.drainS / bareS).toFixed(2)}×`, '≤ 3×');
+    line('worker RSS before the tick', `${f.rssBeforeMb.toFixed(0)} MB`, '-');
+    line('worker RSS peak during the tick', `${f.rssPeakMb.toFixed(0)} MB`, '≤ 250 MB');
+    const { redis: r, workers: w, others: o } = f.cpuMs;
+    line('CPU per snapshot, all processes + Redis', `${(r + w + o).toFixed(2)} ms`, '≤ 1 ms');
+    console.log(
+      `    (Redis ${r.toFixed(2)} ms, workers ${w.toFixed(2)} ms, others ${o.toFixed(2)} ms)`,
+    );
+  } finally {
+    for (const app of apps) await stopApp(app);
+    redis.disconnect();
+    await redisServer.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The fleet firing every PERIOD_S seconds for SOAK_S: memory after the first and last tick. */
+async function soak(): Promise<void> {
+  if (SOAK_S <= 0) return;
+  const dir = await mkdtemp(join(tmpdir(), 'snapwarden-fleet-soak-'));
+  const redisServer = await startTestRedis();
+  const redis = new Redis(redisServer.url);
+  let apps: App[] = [];
+  try {
+    const layout = { name: 'soak', workers: 1, allInOne: false };
+    const fleet = await startFleet(dir, redisServer.url, layout, `*/${PERIOD_S} * * * * *`);
+    apps = fleet.apps;
+    const worker = fleet.workers[0]!;
+    await waitForSchedulers(redis, Date.now() + 60_000);
+    // The first tick every policy saw from its start (one period after loading).
+    let tickMs = Math.ceil((Date.now() + 1000) / (PERIOD_S * 1000)) * PERIOD_S * 1000;
+    const ended = Date.now() + SOAK_S * 1000;
+    let first: { rss: number; used: number } | undefined;
+    let last = first;
+    let ticks = 0;
+    let worstDrain = 0;
+    while (tickMs <= ended || ticks < 2) {
+      const f = await measureTick(redis, apps, fleet.workers, tickMs);
+      ticks++;
+      worstDrain = Math.max(worstDrain, f.drainS);
+      last = {
+        rss: await rssMb(worker.pid),
+        used: await redisInfo(redis, 'used_memory', 'memory'),
+      };
+      first ??= last;
+      tickMs += PERIOD_S * 1000;
+      while (tickMs < Date.now()) tickMs += PERIOD_S * 1000;
+    }
+    console.log(
+      `soak: ${ticks} fleet ticks every ${PERIOD_S} s over ${SOAK_S} s, one worker process (${load()}):`,
+    );
+    line('worst drain', `${worstDrain.toFixed(2)} s`, `< ${PERIOD_S} s`);
+    line('worker RSS after the first tick', `${first!.rss.toFixed(0)} MB`, '≤ 250 MB');
+    line('worker RSS after the last tick', `${last!.rss.toFixed(0)} MB`, 'no growth');
+    line('Redis used_memory after the first tick', `${(first!.used / 2 ** 20).toFixed(0)} MB`, '-');
+    line(
+      'Redis used_memory after the last tick',
+      `${(last!.used / 2 ** 20).toFixed(0)} MB`,
+      'no growth',
+    );
+  } finally {
+    for (const app of apps) await stopApp(app);
+    redis.disconnect();
+    await redisServer.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function main() {
+  console.log(
+    `fleet: ${POLICIES} policies × ${VOLUMES} volumes in ${NAMESPACES} namespace(s), all firing on ` +
+      `the same second, memory driver, worker concurrency ${CONCURRENCY}`,
+  );
+  const bareRedis = await startTestRedis();
+  let bareS: number;
+  try {
+    bareS = await bareBullMQ(bareRedis.url);
+  } finally {
+    await bareRedis.stop();
+  }
+  console.log(`bare BullMQ: ${TOTAL} no-op jobs in ${bareS.toFixed(2)} s (${load()})`);
+  const layouts: Layout[] = WORKERS.map((n) => ({
+    name: `scheduler process + ${n} worker process${n > 1 ? 'es' : ''}`,
+    workers: n,
+    allInOne: false,
+  }));
+  if (ALL_IN_ONE) layouts.push({ name: 'all roles in one process', workers: 1, allInOne: true });
+  for (const layout of layouts) await runLayout(layout, bareS);
+  await soak();
+}
+
+await main();
