@@ -9,8 +9,8 @@
  * many no-op jobs (same Redis, same concurrency, measured in the same run), the worker's RSS
  * peak during the tick (`/proc/<pid>/status`), and CPU per snapshot over every process
  * including Redis (`/proc/<pid>/stat`, `INFO cpu`). Then a soak: the fleet fires every
- * BENCH_FLEET_PERIOD_S seconds (default 30) for BENCH_FLEET_SOAK_S seconds (default 120; the
- * issue asks for 600) and worker RSS and Redis `used_memory` are printed after the first and
+ * BENCH_FLEET_PERIOD_S seconds (default 30) for BENCH_FLEET_SOAK_S seconds (default 120, so that
+ * `npm run bench` stays short; 600 for a 10-minute soak) and worker RSS and Redis `used_memory` are printed after the first and
  * after the last tick.
  *
  * BENCH_FLEET_NAMESPACES (default 1: the whole fleet in one namespace) spreads the policies
@@ -22,13 +22,11 @@
  * prints Redis commands per snapshot during each tick.
  */
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { tmpdir, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { freePort, startTestRedis } from '../../test/support/redis-server.js';
+import { startTestRedis } from '../../test/support/redis-server.js';
+import { bareBullMQSeconds, startApp, stopApp, type AppProcess } from './bench-support.js';
 
 const POLICIES = Number(process.env.BENCH_FLEET_POLICIES ?? 1000);
 const VOLUMES = Number(process.env.BENCH_FLEET_VOLUMES ?? 10);
@@ -46,9 +44,6 @@ const TOTAL = POLICIES * VOLUMES;
 const PREFIX = 'snapwarden';
 const CLK_TCK = 100;
 const COMMANDSTATS = process.env.BENCH_FLEET_COMMANDSTATS === '1';
-
-/** The built entry point (this file runs from dist/bench/src). */
-const MAIN = fileURLToPath(new URL('../../apps/main/src/main.js', import.meta.url));
 
 function namespaceOf(policy: number): string {
   return `ns${policy % NAMESPACES}`;
@@ -110,73 +105,6 @@ async function redisCpu(redis: Redis): Promise<number> {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-interface App {
-  child: ChildProcess;
-  pid: number;
-}
-
-async function startApp(env: Record<string, string>): Promise<App> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [MAIN], {
-    env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port), HOST: '127.0.0.1' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`app exited with ${child.exitCode}`);
-    const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) return { child, pid: child.pid! };
-    await sleep(50);
-  }
-}
-
-async function stopApp(app: App): Promise<void> {
-  if (app.child.exitCode !== null || app.child.signalCode !== null) return;
-  const exited = new Promise((r) => app.child.once('exit', r));
-  app.child.kill('SIGTERM');
-  await exited;
-}
-
-/** Bare BullMQ: TOTAL no-op jobs added in bulk and run by one worker of the app's concurrency. */
-async function bareBullMQ(redisUrl: string): Promise<number> {
-  const prefix = `bare${Date.now()}`;
-  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
-  const workerConnection = new Redis(redisUrl, { maxRetriesPerRequest: null });
-  const queue = new Queue('noop', { connection, prefix });
-  let done = 0;
-  let resolveAll: () => void = () => undefined;
-  const finished = new Promise<void>((resolve) => (resolveAll = resolve));
-  const worker = new Worker('noop', () => Promise.resolve(undefined), {
-    connection: workerConnection,
-    prefix,
-    concurrency: CONCURRENCY,
-  });
-  worker.on('completed', () => {
-    if (++done === TOTAL) resolveAll();
-  });
-  const started = performance.now();
-  for (let offset = 0; offset < TOTAL; offset += 1000) {
-    const size = Math.min(1000, TOTAL - offset);
-    await queue.addBulk(
-      Array.from({ length: size }, (_, i) => ({
-        name: 'noop',
-        data: { i: offset + i },
-        opts: { removeOnComplete: { age: 3600, count: 100_000 } },
-      })),
-    );
-  }
-  await finished;
-  const seconds = (performance.now() - started) / 1000;
-  await worker.close();
-  await queue.obliterate({ force: true });
-  await queue.close();
-  connection.disconnect();
-  workerConnection.disconnect();
-  return seconds;
-}
 
 interface AuditEntry {
   type: string;
@@ -271,8 +199,8 @@ async function startFleet(dir: string, redisUrl: string, layout: Layout, schedul
     REDIS_URL: redisUrl,
     LOG_LEVEL: 'warn',
   });
-  const apps: App[] = [];
-  const workers: App[] = [];
+  const apps: AppProcess[] = [];
+  const workers: AppProcess[] = [];
   if (layout.allInOne) {
     const app = await startApp(env('scheduler,worker,api', 0));
     apps.push(app);
@@ -329,7 +257,7 @@ async function printCommandStats(redis: Redis, snapshots: number): Promise<void>
 }
 
 /** CPU seconds so far of Redis, the worker processes and the other processes. */
-async function cpuSplit(redis: Redis, apps: App[], workers: App[]) {
+async function cpuSplit(redis: Redis, apps: AppProcess[], workers: AppProcess[]) {
   const split = { redis: await redisCpu(redis), workers: 0, others: 0 };
   for (const app of apps) {
     const seconds = await cpuSeconds(app.pid);
@@ -342,8 +270,8 @@ async function cpuSplit(redis: Redis, apps: App[], workers: App[]) {
 /** Follows the tick at `tickMs`: latencies, drain, worker RSS peak, CPU of every process. */
 async function measureTick(
   redis: Redis,
-  apps: App[],
-  workers: App[],
+  apps: AppProcess[],
+  workers: AppProcess[],
   tickMs: number,
 ): Promise<TickFigures> {
   while (Date.now() < tickMs) await sleep(Math.min(200, tickMs - Date.now()));
@@ -377,7 +305,7 @@ async function runLayout(layout: Layout, bareS: number): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'snapwarden-fleet-'));
   const redisServer = await startTestRedis();
   const redis = new Redis(redisServer.url);
-  let apps: App[] = [];
+  let apps: AppProcess[] = [];
   try {
     const tickMs = Math.ceil((Date.now() + LEAD_S * 1000) / 1000) * 1000;
     const fleet = await startFleet(dir, redisServer.url, layout, onceAt(new Date(tickMs)));
@@ -414,7 +342,7 @@ async function soak(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'snapwarden-fleet-soak-'));
   const redisServer = await startTestRedis();
   const redis = new Redis(redisServer.url);
-  let apps: App[] = [];
+  let apps: AppProcess[] = [];
   try {
     const layout = { name: 'soak', workers: 1, allInOne: false };
     const fleet = await startFleet(dir, redisServer.url, layout, `*/${PERIOD_S} * * * * *`);
@@ -468,7 +396,7 @@ async function main() {
   const bareRedis = await startTestRedis();
   let bareS: number;
   try {
-    bareS = await bareBullMQ(bareRedis.url);
+    bareS = await bareBullMQSeconds(bareRedis.url, TOTAL, CONCURRENCY);
   } finally {
     await bareRedis.stop();
   }

@@ -6,12 +6,12 @@
  * concurrency measures the cost of a snapshot independently of the machine's load: CPU ms of
  * this process and of Redis, and Redis commands, per snapshot.
  */
-import { Queue, Worker } from 'bullmq';
 import { loadavg } from 'node:os';
 import { Redis } from 'ioredis';
 import { MemoryDriver } from '#lib/storage';
 import { createEngineHarness } from '../../test/support/engine-harness.js';
 import { startTestRedis } from '../../test/support/redis-server.js';
+import { bareBullMQSeconds } from './bench-support.js';
 
 const VOLUMES = Number(process.env.BENCH_VOLUMES ?? 1000);
 const TICKS = Number(process.env.BENCH_TICKS ?? 6);
@@ -173,40 +173,8 @@ function printCost(cost: Cost, snapshots: number, concurrency: number, rounds: n
 }
 
 async function bareBullMQ(redisUrl: string): Promise<number> {
-  const prefix = `bare${Date.now()}`;
-  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
-  const queue = new Queue('noop', { connection, prefix });
   const total = VOLUMES * TICKS;
-  let done = 0;
-  let resolveAll: () => void = () => undefined;
-  const finished = new Promise<void>((resolve) => (resolveAll = resolve));
-  const workerConnection = new Redis(redisUrl, { maxRetriesPerRequest: null });
-  const worker = new Worker('noop', () => Promise.resolve(undefined), {
-    connection: workerConnection,
-    prefix,
-    concurrency: CONCURRENCY,
-  });
-  worker.on('completed', () => {
-    if (++done === total) resolveAll();
-  });
-  const started = performance.now();
-  for (let offset = 0; offset < total; offset += 1000) {
-    const size = Math.min(1000, total - offset);
-    await queue.addBulk(
-      Array.from({ length: size }, (_, i) => ({
-        name: 'noop',
-        data: { i: offset + i },
-        opts: { removeOnComplete: { age: 3600, count: 100_000 } },
-      })),
-    );
-  }
-  await finished;
-  const seconds = (performance.now() - started) / 1000;
-  await worker.close();
-  workerConnection.disconnect();
-  await queue.obliterate({ force: true });
-  await queue.close();
-  connection.disconnect();
+  const seconds = await bareBullMQSeconds(redisUrl, total, CONCURRENCY);
   console.log(`bare BullMQ: ${total} no-op jobs in ${seconds.toFixed(2)} s`);
   return total / seconds;
 }

@@ -16,9 +16,8 @@ import { readFile, mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { freePort, startTestRedis } from '../../test/support/redis-server.js';
+import { startTestRedis } from '../../test/support/redis-server.js';
+import { startApp, stopApp, type AppProcess } from './bench-support.js';
 
 const POLICIES = Number(process.env.BENCH_SCALE_POLICIES ?? 10_000);
 const IDLE_S = Number(process.env.BENCH_SCALE_IDLE_S ?? 120);
@@ -79,9 +78,6 @@ async function waitForSchedulers(redis: Redis, deadlineMs: number): Promise<numb
   }
 }
 
-/** The built entry point, as `npm start` runs it (this file runs from dist/bench/src). */
-const MAIN = fileURLToPath(new URL('../../apps/main/src/main.js', import.meta.url));
-
 /** Resolves once `/readyz` answers 200: the first policy pass is over. */
 async function waitForReady(port: number, deadlineMs: number): Promise<void> {
   const started = performance.now();
@@ -96,33 +92,6 @@ async function waitForReady(port: number, deadlineMs: number): Promise<void> {
   }
 }
 
-/** Starts the app and resolves once `/healthz` answers 200. */
-async function startApp(
-  env: Record<string, string>,
-): Promise<{ child: ChildProcess; port: number }> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [MAIN], {
-    env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port), HOST: '127.0.0.1' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`app exited with ${child.exitCode}`);
-    const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) return { child, port };
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function stopApp(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await exited;
-}
-
 function line(what: string, value: string, target: string): void {
   console.log(`${what.padEnd(44)} ${value.padStart(12)}   (target ${target})`);
 }
@@ -134,7 +103,7 @@ async function main() {
   for (let i = 0; i < POLICIES; i++) await writeFile(join(policies, `p${i}.yaml`), policyFile(i));
   const redisServer = await startTestRedis();
   const redis = new Redis(redisServer.url);
-  let app: { child: ChildProcess; port: number } | undefined;
+  let app: AppProcess | undefined;
   try {
     console.log(
       `scale: ${POLICIES} policy files, memory driver, all roles in one process, ` +
@@ -180,7 +149,7 @@ async function main() {
     line('app RSS after loading', `${rssLoaded.toFixed(0)} MB`, '≤ 250 MB');
     line('app RSS after the idle window', `${rssIdle.toFixed(0)} MB`, '≤ 250 MB');
   } finally {
-    if (app) await stopApp(app.child);
+    if (app) await stopApp(app);
     redis.disconnect();
     await redisServer.stop();
     await rm(dir, { recursive: true, force: true });
