@@ -34,10 +34,13 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 
 /**
  * A printed line that states a figure against a target: "(target …)", "… the 1000 ms target",
- * or a verdict word ("ok", "OVER") as the archive table prints; "(target -)" states none.
+ * or a verdict word ("ok", "OVER") as the archive table prints; "(target -)" and "(target n/a"
+ * state none.
  */
 function isTargetLine(line: string): boolean {
-  return /\btargets?\b|\bOVER\b|\bok\b/.test(line) && !/\(target -\)/.test(line) && /\d/.test(line);
+  return (
+    /\btargets?\b|\bOVER\b|\bok\b/.test(line) && !/\(target (-|n\/a)/.test(line) && /\d/.test(line)
+  );
 }
 
 function loads(): string {
