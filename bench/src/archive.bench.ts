@@ -1,8 +1,9 @@
 /**
  * `npm run bench` (second part): the local driver's archives against GNU tar on the same
  * trees: a file of zeros, a sparse file and a file of random data, each BENCH_ARCHIVE_MB
- * (default 256; 1024 for the figures in the README) MiB. Prints, per volume, the process RSS over its baseline while the snapshot
- * and the restore run (target ≤ 64 MB), and their times against `tar -czf` / `tar -xzf`
+ * (default 256; 1024 for the figures in the README) MiB. Prints, per volume, the process RSS
+ * over its baseline while the snapshot and the restore run (target ≤ 64 MB), and their times
+ * against `tar -czf` / `tar -xzf`
  * (targets ≤ 1.2× and ≤ 1.5×). With BENCH_ARCHIVE_ROUNDS > 1 each figure is the median of
  * that many rounds (times) or the largest (RSS), which steadies the ratios on a busy machine.
  */
