@@ -78,11 +78,32 @@ describe('accepting a request writes it whole or not at all', () => {
       create: () => requests.requests.create(input('unqueued', { claimNames: ['db-0'] })),
       submit: () => Promise.reject(new Error('queue unavailable')),
       discard: () => requests.requests.discard(key),
+      queued: () => requests.producer.requestQueued(key),
     });
     await expect(accept).rejects.toThrow('queue unavailable');
     expect(await requests.requests.status(key)).toBeUndefined();
     expect(await requestKeys()).toEqual([]);
     expect(await requests.requests.create(input('unqueued', { claimNames: ['db-0'] }))).toBe(true);
+  });
+
+  it('keeps and runs a request whose enqueue reached the queue but whose reply was lost', async () => {
+    const key = 'default/reply-lost';
+    harness.startWorkers();
+    // The jobs are written, then the connection drops before the reply: the caller sees an error.
+    await createAndSubmit('snapshot request', key, {
+      create: () => requests.requests.create(input('reply-lost', { claimNames: ['db-0'] })),
+      submit: async () => {
+        await requests.producer.submitRequest(key, 60_000);
+        throw new Error('Connection is closed.');
+      },
+      discard: () => requests.requests.discard(key),
+      queued: () => requests.producer.requestQueued(key),
+    });
+    // Taken back, the queued job would run on no record and the request would vanish.
+    const done = await requests.waitForRequest('reply-lost');
+    expect(done.phase).toBe('Succeeded');
+    const volume = await driver.getVolume({ namespace: 'default', name: 'db-0' });
+    expect(await driver.listSnapshots(volume!)).toHaveLength(1);
   });
 
   it('never takes back a request that has started', async () => {
@@ -97,6 +118,7 @@ describe('accepting a request writes it whole or not at all', () => {
       create: () => requests.requests.create(input(name, s)),
       submit: () => Promise.resolve(),
       discard: () => requests.requests.discard(`default/${name}`),
+      queued: () => Promise.resolve(false),
     });
     await expect(
       createAndSubmit(

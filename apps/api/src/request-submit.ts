@@ -10,12 +10,18 @@ export interface RequestSubmission {
   submit(): Promise<void>;
   /** Takes the stored request back. */
   discard(): Promise<boolean>;
+  /** Whether the request's job is in its queue (an enqueue whose reply was lost may have run). */
+  queued(): Promise<boolean>;
 }
 
 /**
  * Stores and queues a request, or leaves nothing behind: a refused request (400) and a taken
  * name (409) write nothing, and a request that cannot be queued is taken back before the error
  * is answered, so no `Pending` record is left that would never run and would block its name.
+ * An enqueue can fail after its write reached Redis (the reply lost with the connection): when
+ * the job is there, the request stands and is answered as accepted. Taking it back then would
+ * leave a job that runs on no record, and a retry under the same name would be queued under the
+ * same job id, which the queue ignores: a request that never runs.
  */
 export async function createAndSubmit(
   what: string,
@@ -35,6 +41,7 @@ export async function createAndSubmit(
   try {
     await steps.submit();
   } catch (error) {
+    if (await steps.queued().catch(() => false)) return;
     await steps.discard().catch(() => false);
     throw error;
   }

@@ -45,6 +45,7 @@ export class RestoresController {
       create: () => restores.create({ ...input, trigger: 'api' }),
       submit: () => producer.submitRestore(key),
       discard: () => restores.discard(key),
+      queued: () => producer.restoreQueued(key),
     });
     return this.withRun(await restores.status(key));
   }

@@ -45,6 +45,7 @@ export class SnapshotRequestsController {
       create: () => snapshots.create({ ...input, trigger: 'api' }),
       submit: () => producer.submitRequest(key, input.spec.timeoutSeconds * 1000),
       discard: () => snapshots.discard(key),
+      queued: () => producer.requestQueued(key),
     });
     return snapshots.status(key);
   }

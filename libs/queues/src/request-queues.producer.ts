@@ -95,6 +95,20 @@ export class RequestQueues {
     );
   }
 
+  /**
+   * Whether a SnapshotRequest's start job is in its queue (waiting, running or done). After an
+   * enqueue that failed on its reply (the write may have reached Redis), this tells whether the
+   * request was queued after all.
+   */
+  async requestQueued(requestKey: string): Promise<boolean> {
+    return (await this.requests.getJob(requestJobId('req', requestKey))) !== undefined;
+  }
+
+  /** Whether a RestoreRequest's job is in its queue; see {@link requestQueued}. */
+  async restoreQueued(restoreKey: string): Promise<boolean> {
+    return (await this.restores.getJob(requestJobId('restore', restoreKey))) !== undefined;
+  }
+
   /** Starts a RestoreRequest. */
   async submitRestore(restoreKey: string): Promise<void> {
     const data: RestoreJobData = { restoreKey };
