@@ -33,4 +33,9 @@ export default {
     { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'] },
   ],
   testTimeout: 30000,
+  // Two suites at once, even on two cores: most of an e2e suite's time is spent waiting for
+  // schedules, child processes and Redis rather than computing. Every suite starts its own
+  // redis-server and app processes on free ports, with their own temporary directories and key
+  // prefixes, and reads the repository (dist/, deploy/) only, so suites do not see each other.
+  maxWorkers: 2,
 };

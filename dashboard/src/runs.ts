@@ -119,23 +119,34 @@ export async function renderRuns(root: HTMLElement, params: URLSearchParams): Pr
     }
     swap(results, children);
   };
-  const nextPage = async () => {
-    const { items, next } = await read(PAGE, nextCursor);
-    runs = [...runs, ...items];
-    nextCursor = next;
-    pages++;
-    draw();
+  // One read at a time: a live refresh that began before "Next page" finished would otherwise
+  // draw its shorter list under the new page count (or a page would be appended to a list the
+  // refresh replaced).
+  let pending: Promise<void> = Promise.resolve();
+  const serial = (step: () => Promise<void>): Promise<void> => {
+    const run = pending.then(step);
+    pending = run.catch(() => undefined);
+    return run;
   };
+  const nextPage = () =>
+    serial(async () => {
+      const { items, next } = await read(PAGE, nextCursor);
+      runs = [...runs, ...items];
+      nextCursor = next;
+      pages++;
+      draw();
+    });
   const first = await read(PAGE);
   runs = first.items;
   nextCursor = first.next;
   draw();
   return {
-    refresh: async () => {
-      const { items, next } = await read(Math.max(PAGE, pages * PAGE));
-      runs = items;
-      nextCursor = next;
-      draw();
-    },
+    refresh: () =>
+      serial(async () => {
+        const { items, next } = await read(Math.max(PAGE, pages * PAGE));
+        runs = items;
+        nextCursor = next;
+        draw();
+      }),
   };
 }

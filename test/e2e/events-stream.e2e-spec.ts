@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startApp, type AppProcess } from '../support/app-process.js';
+import { eventually, startApp, type AppProcess } from '../support/app-process.js';
 import { openSse } from '../support/sse.js';
 import { makeVolume } from '../support/volumes.js';
 
@@ -86,7 +86,16 @@ describe('GET /api/v1/events/stream', () => {
     const first = await openSse(`${app.url}/api/v1/events/stream`);
     const [seen] = await first.take(1, 15_000);
     first.close();
-    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    // Events the client misses while it is away: at least three logged after the one it saw.
+    await eventually(
+      async () => {
+        const page = await fetch(`${app.url}/api/v1/events?limit=500`);
+        const ids = ((await page.json()) as { items: Event[] }).items.map((e) => e.id);
+        return ids.filter((id) => laterId(id, seen!.id!)).length >= 3 ? true : undefined;
+      },
+      15_000,
+      'three events logged after the one seen',
+    );
     const again = await openSse(`${app.url}/api/v1/events/stream`, {
       'Last-Event-ID': seen!.id!,
     });

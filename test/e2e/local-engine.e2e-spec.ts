@@ -222,7 +222,12 @@ describe('local mode, end to end', () => {
             control,
             '/api/v1/events?kind=snapshot.started&limit=50',
           );
-          return started.items.find((e) => e.attributes?.worker === workerIdentity(doomed));
+          // A tick that comes while the previous run still holds a volume skips it
+          // (concurrencyPolicy Forbid); the victim is taken from a run that admitted every volume.
+          const latest = started.items.find((e) => e.attributes?.worker === workerIdentity(doomed));
+          if (!latest?.runId) return undefined;
+          const run = await getJson<Run>(control, `/api/v1/runs/${latest.runId}`);
+          return run.volumes.every((v) => v.state !== 'skipped') ? latest : undefined;
         },
         30_000,
         'the doomed worker to start a snapshot',

@@ -32,8 +32,9 @@ describe('local mode: a snapshot cut short by a crash', () => {
 
   it('is rebuilt after the restart, and its ready event says it was interrupted', async () => {
     const dataDir = join(dir, 'data');
-    // Large enough that the archive takes seconds, so the kill lands while it is built.
-    await makeVolume(dataDir, 'big', { suite: 'interruption' }, 192 * 1024 * 1024);
+    // Random data, large enough that compressing it takes far longer than one poll of the
+    // manifest below (100 ms), so the kill lands while the archive is built.
+    await makeVolume(dataDir, 'big', { suite: 'interruption' }, 64 * 1024 * 1024);
     const env = {
       REDIS_URL: redis.url,
       SNAPWARDEN_DATA_DIR: dataDir,
