@@ -10,12 +10,14 @@ const MAIN = fileURLToPath(new URL('../../apps/main/src/main.js', import.meta.ur
 
 /**
  * Seconds bare BullMQ takes to run `total` no-op jobs, added in bulks of 1,000 and run by one
- * worker of `concurrency`, on a prefix of its own that is removed afterwards.
+ * worker of `concurrency`, on a prefix of its own that is removed afterwards. `measure`, if
+ * given, is started right before the first add and stopped once the last job has completed.
  */
 export async function bareBullMQSeconds(
   redisUrl: string,
   total: number,
   concurrency: number,
+  measure?: () => Promise<() => Promise<void>>,
 ): Promise<number> {
   const prefix = `bare${Date.now()}`;
   const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
@@ -32,6 +34,7 @@ export async function bareBullMQSeconds(
   worker.on('completed', () => {
     if (++done === total) resolveAll();
   });
+  const stopMeasure = await measure?.();
   const started = performance.now();
   for (let offset = 0; offset < total; offset += 1000) {
     const size = Math.min(1000, total - offset);
@@ -45,6 +48,7 @@ export async function bareBullMQSeconds(
   }
   await finished;
   const seconds = (performance.now() - started) / 1000;
+  await stopMeasure?.();
   await worker.close();
   await queue.obliterate({ force: true });
   await queue.close();

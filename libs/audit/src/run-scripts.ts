@@ -20,7 +20,9 @@ end
  * Creates a run unless it exists, and indexes it. Atomic, so a retried tick or a second
  * replica starting the same run id gets the existing record untouched.
  * KEYS: run hash, global index, other indexes, latest-run hash (last). ARGV: index member,
- * field/value pairs. Returns `{created (0|1), size of the global index, ...HGETALL of the run}`.
+ * field/value pairs. Returns `{created (0|1), size of the global index, HGETALL of the run}`,
+ * the run only when it existed: a created run holds exactly what the caller sent (a large
+ * run's volumes and admission would otherwise travel back for nothing).
  */
 export const START_RUN = new LuaScript(`${POINT_LATEST}
 local run = KEYS[1]
@@ -35,7 +37,7 @@ for i = 2, #KEYS - 1 do
   redis.call('ZADD', KEYS[i], 0, ARGV[1])
 end
 if redis.call('HGET', run, 'state') ~= 'running' then pointLatest(KEYS[#KEYS], run) end
-return {1, redis.call('ZCARD', KEYS[2]), redis.call('HGETALL', run)}
+return {1, redis.call('ZCARD', KEYS[2]), {}}
 `);
 
 /**

@@ -123,9 +123,12 @@ export class RunStore {
       keys.push(auditKeys.volumeRuns(this.prefix, input.namespace, volume));
     }
     keys.push(auditKeys.latestRuns(this.prefix));
-    const reply = await START_RUN.run(this.redis, keys, [member, ...startFields(input, now)]);
+    const fields = startFields(input, now);
+    const reply = await START_RUN.run(this.redis, keys, [member, ...fields]);
     const [created, size, pairs] = reply as [number, number, string[]];
-    const map = pairsToMap(pairs);
+    // A run this call created holds what it sent; an existing one comes back as stored.
+    const map = pairsToMap(created === 1 ? fields : pairs);
+    if (created === 1) map.set('member', member);
     const record = decodeRun(map);
     if (!record) throw new Error(`run ${input.id} is not a readable run record`);
     if (created === 1 && size > this.maxRuns + this.trimSlack) await this.trim();
