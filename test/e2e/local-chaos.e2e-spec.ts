@@ -182,18 +182,29 @@ describe('local mode: workers killed at random points', () => {
     }
     const restartedAt = Date.now();
 
-    // The first tick due once the survivors' jobs are retried snapshots every volume.
+    // A tick that no earlier run overlapped snapshots every volume: once the killed workers'
+    // jobs are retried and every earlier run has finished before it was due, nothing may still
+    // hold a volume. (Under load a tick may fire while the previous one still runs and skip the
+    // volumes it holds, as Forbid says; such a tick proves nothing, so a later one is taken.)
     const after = restartedAt + 2 * JOB_LOCK_MS;
     const full = await eventually(
       async () => {
-        const runs = await allRuns();
-        const first = runs
-          .filter((r) => Date.parse(r.scheduledAt) >= after && r.state !== 'running')
-          .sort((a, b) => a.scheduledAt.localeCompare(b.scheduledAt))[0];
-        return first;
+        const runs = (await allRuns()).sort((a, b) => a.scheduledAt.localeCompare(b.scheduledAt));
+        return runs.find(
+          (r, i) =>
+            Date.parse(r.scheduledAt) >= after &&
+            r.state !== 'running' &&
+            runs.slice(0, i).every(
+              (earlier) =>
+                earlier.state !== 'running' &&
+                // A run that never started (missed) held nothing.
+                (earlier.finishedAt === undefined ||
+                  Date.parse(earlier.finishedAt) <= Date.parse(r.createdAt)),
+            ),
+        );
       },
-      30_000,
-      'a finished run after the last restart',
+      90_000,
+      'a finished run after the last restart that no earlier run overlapped',
     );
     console.log(
       `chaos: first tick ${(Date.parse(full.scheduledAt) - restartedAt) / 1000}s after the last restart, finished ${((Date.parse(full.finishedAt ?? '') - restartedAt) / 1000).toFixed(1)}s after it`,
