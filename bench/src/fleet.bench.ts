@@ -366,6 +366,7 @@ async function soak(): Promise<void> {
     let ticks = 0;
     let worstDrain = 0;
     let worstPeak = 0;
+    const series: { rss: number; used: number }[] = [];
     while (tickMs <= ended || ticks < 2) {
       const f = await measureTick(redis, apps, fleet.workers, tickMs);
       ticks++;
@@ -376,6 +377,7 @@ async function soak(): Promise<void> {
         used: await redisInfo(redis, 'used_memory', 'memory'),
       };
       first ??= last;
+      series.push(last);
       tickMs += PERIOD_S * 1000;
       while (tickMs < Date.now()) tickMs += PERIOD_S * 1000;
     }
@@ -393,6 +395,14 @@ async function soak(): Promise<void> {
       'Redis used_memory after the last tick',
       `${(last!.used / 2 ** 20).toFixed(0)} MB`,
       'no growth',
+    );
+    // Redis keeps bounded histories (completed jobs, audit events, runs) that fill over the
+    // first ticks: the series shows whether memory levels off once they are full.
+    console.log(
+      `    worker RSS after each tick, MB: ${series.map((p) => p.rss.toFixed(0)).join(' ')}`,
+    );
+    console.log(
+      `    Redis used_memory after each tick, MB: ${series.map((p) => (p.used / 2 ** 20).toFixed(0)).join(' ')}`,
     );
   } finally {
     for (const app of apps) await stopApp(app);
