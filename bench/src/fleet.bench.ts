@@ -8,17 +8,18 @@
  * the audit log), the time until every run finished, its ratio to bare BullMQ's time for as
  * many no-op jobs (same Redis, same concurrency, measured in the same run), the worker's RSS
  * peak during the tick (`/proc/<pid>/status`), and CPU per snapshot over every process
- * including Redis (`/proc/<pid>/stat`, `INFO cpu`). Then a soak: the fleet fires every
- * BENCH_FLEET_PERIOD_S seconds (default 30) for BENCH_FLEET_SOAK_S seconds (default 120, so that
- * `npm run bench` stays short; 600 for a 10-minute soak) and worker RSS and Redis `used_memory` are printed after the first and
- * after the last tick.
+ * including Redis (`/proc/<pid>/stat`, `INFO cpu`). With BENCH_FLEET_SOAK_S set (600 for a
+ * 10-minute soak; off by default so that `npm run bench` stays short), a soak then fires the
+ * fleet every BENCH_FLEET_PERIOD_S seconds (default 30) and prints worker RSS and Redis
+ * `used_memory` before the first tick, after the first and after the last.
  *
  * BENCH_FLEET_NAMESPACES (default 1: the whole fleet in one namespace) spreads the policies
  * and their volumes over that many namespaces. BENCH_FLEET_WORKERS (default `1,2`) lists the
  * worker-process counts to measure. BENCH_FLEET_LEAD_S (default 20) is how far ahead of the
  * start the measured tick is scheduled: every process must be up and every policy scheduled
- * by then. BENCH_FLEET_WORKER_NODE_OPTIONS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) is
- * handed to the worker processes as NODE_OPTIONS, to profile them; BENCH_FLEET_COMMANDSTATS=1
+ * by then. The worker processes run with the NODE_OPTIONS of deploy/kustomize/base/worker.yaml
+ * (`--max-semi-space-size=16`); BENCH_FLEET_WORKER_NODE_OPTIONS replaces them (empty for V8's
+ * defaults, `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile); BENCH_FLEET_COMMANDSTATS=1
  * prints Redis commands per snapshot during each tick.
  */
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -36,7 +37,7 @@ const WORKERS = (process.env.BENCH_FLEET_WORKERS ?? '1,2')
   .map(Number)
   .filter((n) => n > 0);
 const ALL_IN_ONE = process.env.BENCH_FLEET_ALL_IN_ONE === '1';
-const SOAK_S = Number(process.env.BENCH_FLEET_SOAK_S ?? 120);
+const SOAK_S = Number(process.env.BENCH_FLEET_SOAK_S ?? 0);
 const PERIOD_S = Number(process.env.BENCH_FLEET_PERIOD_S ?? 30);
 const LEAD_S = Number(process.env.BENCH_FLEET_LEAD_S ?? 20);
 const CONCURRENCY = Number(process.env.SNAPWARDEN_WORKER_CONCURRENCY ?? 8);
@@ -216,10 +217,14 @@ async function startFleet(dir: string, redisUrl: string, layout: Layout, schedul
   return { apps, workers };
 }
 
-/** BENCH_FLEET_WORKER_NODE_OPTIONS (e.g. `--cpu-prof`) for the worker processes only. */
+/** NODE_OPTIONS of the worker Deployment (deploy/kustomize/base/worker.yaml). */
+const DEPLOYED_WORKER_NODE_OPTIONS = '--max-semi-space-size=16';
+const WORKER_NODE_OPTIONS =
+  process.env.BENCH_FLEET_WORKER_NODE_OPTIONS ?? DEPLOYED_WORKER_NODE_OPTIONS;
+
+/** The worker processes' NODE_OPTIONS: the deployed ones, or BENCH_FLEET_WORKER_NODE_OPTIONS. */
 function workerNodeOptions(): Record<string, string> {
-  const options = process.env.BENCH_FLEET_WORKER_NODE_OPTIONS;
-  return options ? { NODE_OPTIONS: options } : {};
+  return WORKER_NODE_OPTIONS ? { NODE_OPTIONS: WORKER_NODE_OPTIONS } : {};
 }
 
 async function waitForSchedulers(redis: Redis, untilMs: number): Promise<void> {
@@ -349,6 +354,10 @@ async function soak(): Promise<void> {
     apps = fleet.apps;
     const worker = fleet.workers[0]!;
     await waitForSchedulers(redis, Date.now() + 60_000);
+    const start = {
+      rss: await rssMb(worker.pid),
+      used: await redisInfo(redis, 'used_memory', 'memory'),
+    };
     // The first tick every policy saw from its start (one period after loading).
     let tickMs = Math.ceil((Date.now() + 1000) / (PERIOD_S * 1000)) * PERIOD_S * 1000;
     const ended = Date.now() + SOAK_S * 1000;
@@ -356,15 +365,19 @@ async function soak(): Promise<void> {
     let last = first;
     let ticks = 0;
     let worstDrain = 0;
+    let worstPeak = 0;
+    const series: { rss: number; used: number }[] = [];
     while (tickMs <= ended || ticks < 2) {
       const f = await measureTick(redis, apps, fleet.workers, tickMs);
       ticks++;
       worstDrain = Math.max(worstDrain, f.drainS);
+      worstPeak = Math.max(worstPeak, f.rssPeakMb);
       last = {
         rss: await rssMb(worker.pid),
         used: await redisInfo(redis, 'used_memory', 'memory'),
       };
       first ??= last;
+      series.push(last);
       tickMs += PERIOD_S * 1000;
       while (tickMs < Date.now()) tickMs += PERIOD_S * 1000;
     }
@@ -372,13 +385,24 @@ async function soak(): Promise<void> {
       `soak: ${ticks} fleet ticks every ${PERIOD_S} s over ${SOAK_S} s, one worker process (${load()}):`,
     );
     line('worst drain', `${worstDrain.toFixed(2)} s`, `< ${PERIOD_S} s`);
+    line('worker RSS before the first tick', `${start.rss.toFixed(0)} MB`, '-');
     line('worker RSS after the first tick', `${first!.rss.toFixed(0)} MB`, '≤ 250 MB');
     line('worker RSS after the last tick', `${last!.rss.toFixed(0)} MB`, 'no growth');
+    line('worker RSS peak during any tick', `${worstPeak.toFixed(0)} MB`, '≤ 250 MB');
+    line('Redis used_memory before the first tick', `${(start.used / 2 ** 20).toFixed(0)} MB`, '-');
     line('Redis used_memory after the first tick', `${(first!.used / 2 ** 20).toFixed(0)} MB`, '-');
     line(
       'Redis used_memory after the last tick',
       `${(last!.used / 2 ** 20).toFixed(0)} MB`,
       'no growth',
+    );
+    // Redis keeps bounded histories (completed jobs, audit events, runs) that fill over the
+    // first ticks: the series shows whether memory levels off once they are full.
+    console.log(
+      `    worker RSS after each tick, MB: ${series.map((p) => p.rss.toFixed(0)).join(' ')}`,
+    );
+    console.log(
+      `    Redis used_memory after each tick, MB: ${series.map((p) => (p.used / 2 ** 20).toFixed(0)).join(' ')}`,
     );
   } finally {
     for (const app of apps) await stopApp(app);
@@ -391,7 +415,8 @@ async function soak(): Promise<void> {
 async function main() {
   console.log(
     `fleet: ${POLICIES} policies × ${VOLUMES} volumes in ${NAMESPACES} namespace(s), all firing on ` +
-      `the same second, memory driver, worker concurrency ${CONCURRENCY}`,
+      `the same second, memory driver, worker concurrency ${CONCURRENCY}, worker NODE_OPTIONS ` +
+      `'${WORKER_NODE_OPTIONS}'`,
   );
   const bareRedis = await startTestRedis();
   let bareS: number;

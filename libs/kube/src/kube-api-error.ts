@@ -1,4 +1,5 @@
-import { ApiException } from '@kubernetes/client-node';
+import type { ApiException } from '@kubernetes/client-node';
+import { loadedClientNode } from './client-node.js';
 
 /**
  * A failed Kubernetes API call: the HTTP status (0 when the server could not be reached), the
@@ -32,7 +33,9 @@ export class KubeApiError extends Error {
 /** Maps whatever client-node threw (ApiException, fetch error, …) to a `KubeApiError`. */
 export function toKubeApiError(error: unknown): KubeApiError {
   if (error instanceof KubeApiError) return error;
-  if (error instanceof ApiException) return fromApiException(error);
+  // An ApiException comes from a client-node API object: client-node is loaded by then.
+  const apiException = loadedClientNode()?.ApiException;
+  if (apiException && error instanceof apiException) return fromApiException(error);
   const message = error instanceof Error ? error.message : String(error);
   return new KubeApiError(0, 'Unreachable', message);
 }

@@ -1,13 +1,11 @@
-import {
-  ApiException,
+import type {
   CoreV1Api,
   CustomObjectsApi,
   KubeConfig,
-  PatchStrategy,
   StorageV1Api,
   Watch,
-  setHeaderOptions,
 } from '@kubernetes/client-node';
+import { clientNode, loadedClientNode, mergePatchOptions } from './client-node.js';
 import { type KubeEventInput, eventBody, eventName } from './events.js';
 import {
   KubeApiError,
@@ -75,7 +73,6 @@ const LVS_RESTORES: CustomResource = {
   version: HWAMEISTOR_VERSION,
   plural: 'localvolumesnapshotrestores',
 };
-const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 const STATUS_CONFLICT_ATTEMPTS = 5;
 
 /**
@@ -95,10 +92,11 @@ export class KubeClient {
     readonly kc: KubeConfig,
     private readonly options: KubeClientOptions = {},
   ) {
-    this.core = kc.makeApiClient(CoreV1Api);
-    this.custom = kc.makeApiClient(CustomObjectsApi);
-    this.storage = kc.makeApiClient(StorageV1Api);
-    this.watcher = new Watch(kc);
+    const cn = clientNode();
+    this.core = kc.makeApiClient(cn.CoreV1Api);
+    this.custom = kc.makeApiClient(cn.CustomObjectsApi);
+    this.storage = kc.makeApiClient(cn.StorageV1Api);
+    this.watcher = new cn.Watch(kc);
     this.bucket = new TokenBucket(options.qps ?? 20, options.burst ?? 40);
   }
 
@@ -424,7 +422,7 @@ export class KubeClient {
     );
     const body = { count: (existing.count ?? 1) + 1, lastTimestamp: new Date().toISOString() };
     await this.request(
-      () => this.core.patchNamespacedEvent({ namespace, name, body }, MERGE_PATCH),
+      () => this.core.patchNamespacedEvent({ namespace, name, body }, mergePatchOptions()),
       false,
     ).catch((error: unknown) => {
       throw toKubeApiError(error);
@@ -438,10 +436,10 @@ export class KubeClient {
     body: { status: Record<string, unknown> },
   ): Promise<unknown> {
     return namespace === undefined
-      ? this.custom.patchClusterCustomObjectStatus({ ...resource, name, body }, MERGE_PATCH)
+      ? this.custom.patchClusterCustomObjectStatus({ ...resource, name, body }, mergePatchOptions())
       : this.custom.patchNamespacedCustomObjectStatus(
           { ...resource, namespace, name, body },
-          MERGE_PATCH,
+          mergePatchOptions(),
         );
   }
 }
@@ -449,7 +447,10 @@ export class KubeClient {
 /** Keeps `details.causes` of a 422, which {@link toKubeApiError} does not carry. */
 function withCauses(error: unknown): KubeApiError {
   const apiError = toKubeApiError(error);
-  if (apiError.statusCode !== 422 || !(error instanceof ApiException)) return apiError;
+  const apiException = loadedClientNode()?.ApiException;
+  if (apiError.statusCode !== 422 || !apiException || !(error instanceof apiException)) {
+    return apiError;
+  }
   return new KubeInvalidError(apiError.message, statusCauses(error.body));
 }
 

@@ -1,4 +1,5 @@
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { clientNode } from './client-node.js';
 
 /** Where the Kubernetes connection comes from; environment-derived values are passed in. */
 export interface LoadKubeConfigOptions {
@@ -14,7 +15,7 @@ export interface LoadKubeConfigOptions {
  * `~/.kube/config`).
  */
 export function loadKubeConfig(options: LoadKubeConfigOptions = {}): KubeConfig {
-  const kc = new KubeConfig();
+  const kc = new (clientNode().KubeConfig)();
   if (options.kubeconfigPath !== undefined && options.kubeconfigPath !== '') {
     kc.loadFromFile(options.kubeconfigPath);
   } else if (options.inCluster === true) {

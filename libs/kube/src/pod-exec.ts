@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
-import { Exec, type V1Status } from '@kubernetes/client-node';
+import type { V1Status } from '@kubernetes/client-node';
+import { clientNode } from './client-node.js';
 import type { KubeClient } from './kube-client.js';
 
 /** One command to run in a container through `pods/exec`. */
@@ -44,7 +45,7 @@ export async function execInPod(kube: KubeClient, input: PodExecInput): Promise<
   try {
     opened = await kube.request(
       () =>
-        new Exec(kube.kc)
+        new (clientNode().Exec)(kube.kc)
           .exec(
             input.namespace,
             input.pod,

@@ -1,4 +1,5 @@
-import { AppsV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import type { AppsV1Api } from '@kubernetes/client-node';
+import { clientNode, mergePatchOptions } from './client-node.js';
 import type { KubeClient } from './kube-client.js';
 import { undefinedIfNotFound } from './kube-api-error.js';
 import { asKubeObject, listItems, toPlain, type KubeObject } from './resources.js';
@@ -35,8 +36,6 @@ export interface Workload extends KubeObject {
   spec?: { replicas?: number };
 }
 
-const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-
 /** Whether a pod mounts the claim `claimName` (in its own namespace). */
 export function mountsClaim(pod: Pod, claimName: string): boolean {
   return (pod.spec?.volumes ?? []).some((v) => v.persistentVolumeClaim?.claimName === claimName);
@@ -59,7 +58,7 @@ export class KubeWorkloads {
   private readonly apps: AppsV1Api;
 
   constructor(private readonly kube: KubeClient) {
-    this.apps = kube.kc.makeApiClient(AppsV1Api);
+    this.apps = kube.kc.makeApiClient(clientNode().AppsV1Api);
   }
 
   /** Pods of a namespace, optionally by label selector. */
@@ -134,8 +133,11 @@ export class KubeWorkloads {
     await this.kube.request(
       () =>
         ref.kind === 'Deployment'
-          ? this.apps.patchNamespacedDeploymentScale({ namespace, name, body }, MERGE_PATCH)
-          : this.apps.patchNamespacedStatefulSetScale({ namespace, name, body }, MERGE_PATCH),
+          ? this.apps.patchNamespacedDeploymentScale({ namespace, name, body }, mergePatchOptions())
+          : this.apps.patchNamespacedStatefulSetScale(
+              { namespace, name, body },
+              mergePatchOptions(),
+            ),
       true,
     );
   }
@@ -147,8 +149,8 @@ export class KubeWorkloads {
     await this.kube.request(
       () =>
         ref.kind === 'Deployment'
-          ? this.apps.patchNamespacedDeployment({ namespace, name, body }, MERGE_PATCH)
-          : this.apps.patchNamespacedStatefulSet({ namespace, name, body }, MERGE_PATCH),
+          ? this.apps.patchNamespacedDeployment({ namespace, name, body }, mergePatchOptions())
+          : this.apps.patchNamespacedStatefulSet({ namespace, name, body }, mergePatchOptions()),
       true,
     );
   }
