@@ -11,11 +11,11 @@ import { makeVolume } from '../support/volumes.js';
 const PREFIX = 'sw-chaos';
 const VOLUMES = Array.from({ length: 20 }, (_, i) => `vol-${String(i).padStart(2, '0')}`);
 const JOB_LOCK_MS = 2_000;
-const policy = (suspend: boolean) => `apiVersion: snapwarden.io/v1alpha1
+const policy = (suspend: boolean, schedule = '*/3 * * * * *') => `apiVersion: snapwarden.io/v1alpha1
 kind: BackupPolicy
 metadata: { name: chaos, namespace: default }
 spec:
-  schedule: '*/3 * * * * *'
+  schedule: '${schedule}'
   selector: { matchLabels: { app: chaos } }
   retention: { keepLast: 3 }
   suspend: ${suspend}
@@ -181,15 +181,20 @@ describe('local mode: workers killed at random points', () => {
       while (workers.length < 2) await startWorker();
     }
     const restartedAt = Date.now();
+    // From here ticks come every 10 s: on a loaded machine a run of 20 volumes can outlast 3 s,
+    // and a tick due while the previous run still holds its volumes skips them (Forbid).
+    await writeFile(join(dir, 'policies', 'chaos.yaml'), policy(false, '*/10 * * * * *'));
 
     // A tick that no earlier run overlapped snapshots every volume: once the killed workers'
     // jobs are retried and every earlier run has finished before it was due, nothing may still
     // hold a volume. (Under load a tick may fire while the previous one still runs and skip the
     // volumes it holds, as Forbid says; such a tick proves nothing, so a later one is taken.)
     const after = restartedAt + 2 * JOB_LOCK_MS;
+    let seen: RunRecord[] = [];
     const full = await eventually(
       async () => {
         const runs = (await allRuns()).sort((a, b) => a.scheduledAt.localeCompare(b.scheduledAt));
+        seen = runs;
         return runs.find(
           (r, i) =>
             Date.parse(r.scheduledAt) >= after &&
@@ -205,7 +210,14 @@ describe('local mode: workers killed at random points', () => {
       },
       90_000,
       'a finished run after the last restart that no earlier run overlapped',
-    );
+    ).catch((error: unknown) => {
+      const row = (r: RunRecord) =>
+        `${r.id} ${r.state} created ${r.createdAt} finished ${r.finishedAt ?? '-'} ${JSON.stringify(r.counts)}`;
+      console.log(
+        `chaos: runs at the deadline (restart ${new Date(restartedAt).toISOString()}):\n${seen.map(row).join('\n')}`,
+      );
+      throw error;
+    });
     console.log(
       `chaos: first tick ${(Date.parse(full.scheduledAt) - restartedAt) / 1000}s after the last restart, finished ${((Date.parse(full.finishedAt ?? '') - restartedAt) / 1000).toFixed(1)}s after it`,
     );
