@@ -1,5 +1,7 @@
 /** What several benchmark scenarios share: the bare BullMQ baseline and the app as a process. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -64,13 +66,82 @@ export interface AppProcess {
   port: number;
 }
 
-/** Starts the built app with `env` and resolves once its `/healthz` answers 200. */
-export async function startApp(env: Record<string, string>): Promise<AppProcess> {
+/**
+ * A memory cgroup with a limit, as a container's `resources.limits.memory` gives its process:
+ * Node sizes its heap from that limit (`process.constrainedMemory()`), so a process started in
+ * it runs as it would in the pod.
+ */
+export interface MemoryCgroup {
+  /** The cgroup's directory; a process joins it by writing its pid to `cgroup.procs`. */
+  path: string;
+  /** Removes the cgroup once every process in it has exited. */
+  remove(): Promise<void>;
+}
+
+/**
+ * Where a memory limit can be set: under this process's own cgroup (so that the limits above it
+ * still count) in cgroup v2's unified tree or in cgroup v1's memory tree. `line` picks this
+ * process's entry in `/proc/self/cgroup`.
+ */
+const CGROUP_LAYOUTS = [
+  { root: '/sys/fs/cgroup', line: /^0::(.*)$/m, limit: 'memory.max' },
+  { root: '/sys/fs/cgroup/memory', line: /^\d+:memory:(.*)$/m, limit: 'memory.limit_in_bytes' },
+] as const;
+
+/**
+ * Creates a memory cgroup limited to `limitBytes` (cgroup v2, or v1's memory controller), or
+ * says why it cannot (not root, no writable cgroup filesystem, no memory controller).
+ */
+export async function createMemoryCgroup(
+  name: string,
+  limitBytes: number,
+): Promise<MemoryCgroup | { reason: string }> {
+  const own = await readFile('/proc/self/cgroup', 'utf8').catch(() => '');
+  const reasons: string[] = [];
+  for (const layout of CGROUP_LAYOUTS) {
+    const parent = layout.line.exec(own)?.[1];
+    if (parent === undefined) continue;
+    const path = join(layout.root, parent, `${name}-${process.pid}`);
+    try {
+      await mkdir(path);
+      // Without the memory controller (v2 not handing it down) the limit file is missing.
+      await writeFile(join(path, layout.limit), String(limitBytes), { flag: 'r+' });
+      return { path, remove: () => rmdir(path).catch(() => undefined) };
+    } catch (error) {
+      await rmdir(path).catch(() => undefined);
+      reasons.push(`${path}: ${(error as Error).message}`);
+    }
+  }
+  return { reason: reasons.join('; ') || 'no cgroup filesystem with a memory controller' };
+}
+
+/**
+ * Starts the built app with `env` and resolves once its `/healthz` answers 200. With `cgroup`,
+ * the process joins it before Node starts (a shell writes its own pid, then execs Node under
+ * the same pid), so that Node sizes its heap from the cgroup's limit.
+ */
+export async function startApp(
+  env: Record<string, string>,
+  options: { cgroup?: MemoryCgroup } = {},
+): Promise<AppProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, [MAIN], {
+  const spawnOptions = {
     env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port), HOST: '127.0.0.1' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+    stdio: ['ignore', 'ignore', 'inherit'] as ['ignore', 'ignore', 'inherit'],
+  };
+  const child = options.cgroup
+    ? spawn(
+        '/bin/sh',
+        [
+          '-c',
+          'echo $$ > "$0/cgroup.procs" && exec "$1" "$2"',
+          options.cgroup.path,
+          process.execPath,
+          MAIN,
+        ],
+        spawnOptions,
+      )
+    : spawn(process.execPath, [MAIN], spawnOptions);
   for (;;) {
     if (child.exitCode !== null) throw new Error(`app exited with ${child.exitCode}`);
     const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then(

@@ -17,18 +17,33 @@
  * and their volumes over that many namespaces. BENCH_FLEET_WORKERS (default `1,2`) lists the
  * worker-process counts to measure. BENCH_FLEET_LEAD_S (default 20) is how far ahead of the
  * start the measured tick is scheduled: every process must be up and every policy scheduled
- * by then. The worker processes run with the NODE_OPTIONS of deploy/kustomize/base/worker.yaml
- * (`--max-semi-space-size=16`); BENCH_FLEET_WORKER_NODE_OPTIONS replaces them (empty for V8's
- * defaults, `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile); BENCH_FLEET_COMMANDSTATS=1
+ * by then. The worker processes run as the worker Deployment (deploy/kustomize/base/worker.yaml)
+ * runs them: with its NODE_OPTIONS (`--max-semi-space-size=16`), and in a memory cgroup of its
+ * pod's memory limit (512Mi) where the machine lets the bench create one (root, cgroup v1 or
+ * v2), because Node sizes its heap from that limit as it does in the pod; elsewhere the bench
+ * says so and the workers size their heap from the machine's memory.
+ * BENCH_FLEET_WORKER_NODE_OPTIONS replaces the NODE_OPTIONS (empty for V8's defaults,
+ * `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile), BENCH_FLEET_WORKER_MEMORY_LIMIT the limit
+ * (a quantity such as `1Gi`, or `none`); BENCH_FLEET_COMMANDSTATS=1
  * prints Redis commands per snapshot during each tick. BENCH_FLEET_BARE_ROUNDS (default 3) is
  * how many times the bare BullMQ baseline runs; the ratio divides by the median.
  */
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir, loadavg } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
+import { parseAllDocuments } from 'yaml';
 import { startTestRedis } from '../../test/support/redis-server.js';
-import { bareBullMQSeconds, startApp, stopApp, type AppProcess } from './bench-support.js';
+import {
+  bareBullMQSeconds,
+  createMemoryCgroup,
+  startApp,
+  stopApp,
+  type AppProcess,
+  type MemoryCgroup,
+} from './bench-support.js';
 
 const POLICIES = Number(process.env.BENCH_FLEET_POLICIES ?? 1000);
 const VOLUMES = Number(process.env.BENCH_FLEET_VOLUMES ?? 10);
@@ -183,8 +198,25 @@ interface Layout {
   allInOne: boolean;
 }
 
-/** Writes the policy folder and the volume seed, and starts the app's processes. */
-async function startFleet(dir: string, redisUrl: string, layout: Layout, schedule: string) {
+/** What a layout started, stopped by {@link stopFleet} whether or not the start completed. */
+interface Fleet {
+  apps: AppProcess[];
+  workers: AppProcess[];
+  cgroups: MemoryCgroup[];
+}
+
+/**
+ * Writes the policy folder and the volume seed, and starts the app's processes into `fleet`.
+ * Each worker process runs as the worker Deployment runs it: with its NODE_OPTIONS and, where
+ * this machine lets the bench create cgroups, in a memory cgroup of the pod's limit.
+ */
+async function startFleet(
+  dir: string,
+  redisUrl: string,
+  layout: Layout,
+  schedule: string,
+  fleet: Fleet,
+): Promise<void> {
   const policies = join(dir, 'policies');
   await mkdir(policies, { recursive: true });
   for (let i = 0; i < POLICIES; i++)
@@ -203,31 +235,103 @@ async function startFleet(dir: string, redisUrl: string, layout: Layout, schedul
     REDIS_URL: redisUrl,
     LOG_LEVEL: 'warn',
   });
-  const apps: AppProcess[] = [];
-  const workers: AppProcess[] = [];
   if (layout.allInOne) {
     const app = await startApp(env('scheduler,worker,api', 0));
-    apps.push(app);
-    workers.push(app);
-  } else {
-    apps.push(await startApp(env('scheduler', 0)));
-    for (let n = 1; n <= layout.workers; n++) {
-      const worker = await startApp({ ...env('worker', n), ...workerNodeOptions() });
-      apps.push(worker);
-      workers.push(worker);
-    }
+    fleet.apps.push(app);
+    fleet.workers.push(app);
+    return;
   }
-  return { apps, workers };
+  fleet.apps.push(await startApp(env('scheduler', 0)));
+  for (let n = 1; n <= layout.workers; n++) {
+    const cgroup = await workerCgroup(n);
+    if (cgroup) fleet.cgroups.push(cgroup);
+    const worker = await startApp({ ...env('worker', n), ...workerNodeOptions() }, { cgroup });
+    fleet.apps.push(worker);
+    fleet.workers.push(worker);
+  }
 }
 
-/** NODE_OPTIONS of the worker Deployment (deploy/kustomize/base/worker.yaml). */
-const DEPLOYED_WORKER_NODE_OPTIONS = '--max-semi-space-size=16';
+/** Stops what {@link startFleet} started and removes the workers' cgroups. */
+async function stopFleet(fleet: Fleet): Promise<void> {
+  for (const app of fleet.apps) await stopApp(app);
+  for (const cgroup of fleet.cgroups) await cgroup.remove();
+}
+
+/** The worker Deployment's NODE_OPTIONS and memory limit (deploy/kustomize/base/worker.yaml). */
+function deployedWorker(): { nodeOptions: string; memoryLimit: string } {
+  const file = fileURLToPath(
+    new URL('../../../deploy/kustomize/base/worker.yaml', import.meta.url),
+  );
+  // The file holds the Deployment and the resources beside it.
+  const deployment = parseAllDocuments(readFileSync(file, 'utf8'))
+    .map((doc) => doc.toJS() as { kind?: string })
+    .find((doc) => doc.kind === 'Deployment') as {
+    spec: {
+      template: {
+        spec: {
+          containers: {
+            env?: { name: string; value?: string }[];
+            resources?: { limits?: { memory?: string } };
+          }[];
+        };
+      };
+    };
+  };
+  const container = deployment.spec.template.spec.containers[0];
+  const nodeOptions = container?.env?.find((e) => e.name === 'NODE_OPTIONS')?.value;
+  const memoryLimit = container?.resources?.limits?.memory;
+  if (nodeOptions === undefined || memoryLimit === undefined) {
+    throw new Error(`${file}: the worker container has no NODE_OPTIONS or no memory limit`);
+  }
+  return { nodeOptions, memoryLimit };
+}
+
+/** Bytes of a Kubernetes memory quantity (`512Mi`, `1G`, `268435456`). */
+function quantityBytes(quantity: string): number {
+  const match = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(quantity.trim());
+  if (!match) throw new Error(`not a memory quantity: '${quantity}'`);
+  const units = {
+    Ki: 2 ** 10,
+    Mi: 2 ** 20,
+    Gi: 2 ** 30,
+    Ti: 2 ** 40,
+    k: 1e3,
+    M: 1e6,
+    G: 1e9,
+    T: 1e12,
+  };
+  const unit = match[2] ? units[match[2] as keyof typeof units] : 1;
+  return Math.round(Number(match[1]) * unit);
+}
+
+const DEPLOYED_WORKER = deployedWorker();
 const WORKER_NODE_OPTIONS =
-  process.env.BENCH_FLEET_WORKER_NODE_OPTIONS ?? DEPLOYED_WORKER_NODE_OPTIONS;
+  process.env.BENCH_FLEET_WORKER_NODE_OPTIONS ?? DEPLOYED_WORKER.nodeOptions;
+/** The worker pod's memory limit; BENCH_FLEET_WORKER_MEMORY_LIMIT replaces it (`none`: no limit). */
+const WORKER_MEMORY_LIMIT =
+  process.env.BENCH_FLEET_WORKER_MEMORY_LIMIT ?? DEPLOYED_WORKER.memoryLimit;
+const WORKER_MEMORY_LIMIT_BYTES =
+  WORKER_MEMORY_LIMIT === 'none' ? undefined : quantityBytes(WORKER_MEMORY_LIMIT);
+/** Why the workers run without the pod's memory limit, once creating a cgroup failed. */
+let cgroupRefused: string | undefined;
 
 /** The worker processes' NODE_OPTIONS: the deployed ones, or BENCH_FLEET_WORKER_NODE_OPTIONS. */
 function workerNodeOptions(): Record<string, string> {
   return WORKER_NODE_OPTIONS ? { NODE_OPTIONS: WORKER_NODE_OPTIONS } : {};
+}
+
+/** A memory cgroup of the pod's limit for worker `n`, or undefined (said once, with why). */
+async function workerCgroup(n: number): Promise<MemoryCgroup | undefined> {
+  if (WORKER_MEMORY_LIMIT_BYTES === undefined || cgroupRefused !== undefined) return undefined;
+  const cgroup = await createMemoryCgroup(`snapwarden-bench-worker${n}`, WORKER_MEMORY_LIMIT_BYTES);
+  if ('path' in cgroup) return cgroup;
+  cgroupRefused = cgroup.reason;
+  console.log(
+    `  !! worker processes run without the pod's ${WORKER_MEMORY_LIMIT} memory limit ` +
+      `(${cgroup.reason}): Node then sizes its heap from the whole machine's memory, so the ` +
+      'RSS figures are higher than in the pod',
+  );
+  return undefined;
 }
 
 async function waitForSchedulers(redis: Redis, untilMs: number): Promise<void> {
@@ -313,13 +417,12 @@ async function runLayout(layout: Layout, bareS: number): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'snapwarden-fleet-'));
   const redisServer = await startTestRedis();
   const redis = new Redis(redisServer.url);
-  let apps: AppProcess[] = [];
+  const fleet: Fleet = { apps: [], workers: [], cgroups: [] };
   try {
     const tickMs = Math.ceil((Date.now() + LEAD_S * 1000) / 1000) * 1000;
-    const fleet = await startFleet(dir, redisServer.url, layout, onceAt(new Date(tickMs)));
-    apps = fleet.apps;
+    await startFleet(dir, redisServer.url, layout, onceAt(new Date(tickMs)), fleet);
     await waitForSchedulers(redis, tickMs - 1000);
-    const f = await measureTick(redis, apps, fleet.workers, tickMs);
+    const f = await measureTick(redis, fleet.apps, fleet.workers, tickMs);
     console.log(`${layout.name} (${load()}):`);
     if (f.created.length !== TOTAL || f.failed > 0) {
       console.log(`  !! ${f.created.length} of ${TOTAL} created, ${f.failed} failed`);
@@ -337,7 +440,7 @@ async function runLayout(layout: Layout, bareS: number): Promise<void> {
       `    (Redis ${r.toFixed(2)} ms, workers ${w.toFixed(2)} ms, others ${o.toFixed(2)} ms)`,
     );
   } finally {
-    for (const app of apps) await stopApp(app);
+    await stopFleet(fleet);
     redis.disconnect();
     await redisServer.stop();
     await rm(dir, { recursive: true, force: true });
@@ -350,11 +453,10 @@ async function soak(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'snapwarden-fleet-soak-'));
   const redisServer = await startTestRedis();
   const redis = new Redis(redisServer.url);
-  let apps: AppProcess[] = [];
+  const fleet: Fleet = { apps: [], workers: [], cgroups: [] };
   try {
     const layout = { name: 'soak', workers: 1, allInOne: false };
-    const fleet = await startFleet(dir, redisServer.url, layout, `*/${PERIOD_S} * * * * *`);
-    apps = fleet.apps;
+    await startFleet(dir, redisServer.url, layout, `*/${PERIOD_S} * * * * *`, fleet);
     const worker = fleet.workers[0]!;
     await waitForSchedulers(redis, Date.now() + 60_000);
     const start = {
@@ -371,7 +473,7 @@ async function soak(): Promise<void> {
     let worstPeak = 0;
     const series: { rss: number; used: number }[] = [];
     while (tickMs <= ended || ticks < 2) {
-      const f = await measureTick(redis, apps, fleet.workers, tickMs);
+      const f = await measureTick(redis, fleet.apps, fleet.workers, tickMs);
       ticks++;
       worstDrain = Math.max(worstDrain, f.drainS);
       worstPeak = Math.max(worstPeak, f.rssPeakMb);
@@ -408,7 +510,7 @@ async function soak(): Promise<void> {
       `    Redis used_memory after each tick, MB: ${series.map((p) => (p.used / 2 ** 20).toFixed(0)).join(' ')}`,
     );
   } finally {
-    for (const app of apps) await stopApp(app);
+    await stopFleet(fleet);
     redis.disconnect();
     await redisServer.stop();
     await rm(dir, { recursive: true, force: true });
@@ -419,7 +521,7 @@ async function main() {
   console.log(
     `fleet: ${POLICIES} policies × ${VOLUMES} volumes in ${NAMESPACES} namespace(s), all firing on ` +
       `the same second, memory driver, worker concurrency ${CONCURRENCY}, worker NODE_OPTIONS ` +
-      `'${WORKER_NODE_OPTIONS}'`,
+      `'${WORKER_NODE_OPTIONS}', worker memory limit ${WORKER_MEMORY_LIMIT}`,
   );
   // The baseline swings from run to run on a shared machine (1.6–10 s for the same jobs have
   // been seen): the ratio divides by the median of several rounds.
