@@ -20,3 +20,4 @@ export {
   type VolumeUpdate,
 } from './run-store.js';
 export { LuaScript } from './lua-script.js';
+export { APPEND_EVENTS_FUNCTION } from './audit-scripts.js';

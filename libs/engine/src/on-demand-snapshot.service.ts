@@ -42,7 +42,7 @@ export class OnDemandSnapshotService {
       jobId,
       lockTtlMs,
       () => this.locked(data, jobId),
-      (step) => (step.kind === 'wait' ? step.delayMs : undefined),
+      { keepFor: (step) => (step.kind === 'wait' ? step.delayMs : undefined) },
     );
     if (held) return held.value;
     const delayMs = busyRetryMs + Math.floor(Math.random() * busyRetryMs);

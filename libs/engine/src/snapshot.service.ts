@@ -97,16 +97,28 @@ export class SnapshotService {
     }
     const lockKey = `${data.volume.namespace}/${data.volume.name}`;
     const { lockTtlMs, busyRetryMs } = this.deps.timings;
+    // A first attempt says it started in the step that takes the lock: written only if it is
+    // taken, before anything is done to the volume. Later attempts (re-checks) carry startedAt.
+    const startedAt = data.startedAt ?? this.deps.clock().toISOString();
+    const started = data.startedAt
+      ? undefined
+      : this.deps.audit.batch(
+          [this.event(data, { type: 'snapshot.started', outcome: 'started', jobId })],
+          new Date(startedAt),
+        );
     // A job waiting for readiness keeps the volume: no other operation may start meanwhile.
-    const attempt: Attempt = { data, jobId, stored };
+    const attempt: Attempt = { data: { ...data, startedAt }, jobId, stored };
     const taking = this.deps.locks.withLock(
       lockKey,
       jobId,
       lockTtlMs,
       (hold) => this.locked({ ...attempt, holding: (attempt.holding = { hold, ...reads }) }),
-      (step) => {
-        if (step.kind === 'wait') return step.delayMs;
-        return attempt.holding?.released ? 'released' : undefined;
+      {
+        keepFor: (step) => {
+          if (step.kind === 'wait') return step.delayMs;
+          return attempt.holding?.released ? 'released' : undefined;
+        },
+        announce: started,
       },
     );
     // Sent right behind the lock's acquisition, in the same round trip: used only if it is taken.
@@ -196,10 +208,6 @@ export class SnapshotService {
       const blocked = await this.freeSlot(attempt, volume, existing);
       if (blocked) return this.failFinal(attempt, blocked, 'snapshot.blocked');
     }
-    const startedAt = data.startedAt ?? this.deps.clock().toISOString();
-    if (!data.startedAt) {
-      await this.emit(data, { type: 'snapshot.started', outcome: 'started', jobId: attempt.jobId });
-    }
     const hooked = await withHooks(
       this.deps,
       { ...hookScopeOf(data), policy: data.policyKey, jobId: attempt.jobId },
@@ -213,7 +221,7 @@ export class SnapshotService {
       return this.failFinal(attempt, hooked.error ?? 'snapshot not created');
     }
     const { snapshot, pending } = hooked.value;
-    return this.awaitReady({ ...attempt, data: { ...data, startedAt } }, snapshot, pending);
+    return this.awaitReady(attempt, snapshot, pending);
   }
 
   /** Deletes the oldest prunable snapshots when the new one would not fit; or says why not. */

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { LuaScript, type Lease } from '#lib/audit';
+import { APPEND_EVENTS_FUNCTION, LuaScript, type AuditBatch, type Lease } from '#lib/audit';
 
 // Take the lock when free, or renew it when the same owner holds it (a job re-entering after
 // a delayed re-check owns the lock it left behind).
@@ -7,6 +7,17 @@ const ACQUIRE = new LuaScript(`
 local current = redis.call('GET', KEYS[1])
 if current == false or current == ARGV[1] then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0`);
+
+// ACQUIRE, and when the lock is taken, the events that say so appended in the same atomic step.
+// KEYS: lock, audit stream. ARGV: owner, ttl ms, stream bound, event JSON...
+const ACQUIRE_AND_APPEND = new LuaScript(`${APPEND_EVENTS_FUNCTION}
+local current = redis.call('GET', KEYS[1])
+if current == false or current == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  appendEvents(KEYS[2], ARGV[3], 4, #ARGV - 3)
   return 1
 end
 return 0`);
@@ -36,9 +47,24 @@ export class VolumeLocks {
     private readonly prefix: string,
   ) {}
 
-  /** True when `owner` now holds the lock of `volumeKey` for `ttlMs`. */
-  async acquire(volumeKey: string, owner: string, ttlMs: number): Promise<boolean> {
-    const result = await ACQUIRE.run(this.redis, [this.key(volumeKey)], [owner, String(ttlMs)]);
+  /**
+   * True when `owner` now holds the lock of `volumeKey` for `ttlMs`. `announce` (events saying
+   * the work begins) is appended in the same atomic step, and only when the lock is taken.
+   */
+  async acquire(
+    volumeKey: string,
+    owner: string,
+    ttlMs: number,
+    announce?: AuditBatch,
+  ): Promise<boolean> {
+    const key = this.key(volumeKey);
+    const result = announce
+      ? await ACQUIRE_AND_APPEND.run(
+          this.redis,
+          [key, announce.stream],
+          [owner, String(ttlMs), String(announce.maxEvents), ...announce.entries],
+        )
+      : await ACQUIRE.run(this.redis, [key], [owner, String(ttlMs)]);
     return result === 1;
   }
 
@@ -59,21 +85,27 @@ export class VolumeLocks {
 
   /**
    * Holds the lock for the duration of `work`, renewing it every third of `ttlMs`, and releases
-   * it afterwards, unless `keepFor(result)` names a number of milliseconds: then the lease is
-   * extended by that much and kept (a job handed back to re-check later keeps its volume); or
-   * says `released`: `work` released it itself, with its last write (see {@link LockHold}).
-   * Returns `undefined` without running `work` when another owner holds it. The lock is asked
-   * for before this returns its promise: commands the caller sends right after it travel
-   * behind it, and so read what holds once the lock is taken (when it is).
+   * it afterwards, unless `options.keepFor(result)` names a number of milliseconds: then the
+   * lease is extended by that much and kept (a job handed back to re-check later keeps its
+   * volume); or says `released`: `work` released it itself, with its last write (see
+   * {@link LockHold}). Returns `undefined` without running `work` when another owner holds it.
+   * The lock is asked for before this returns its promise: commands the caller sends right
+   * after it travel behind it, and so read what holds once the lock is taken (when it is).
+   * `options.announce` is written with the acquisition, only if the lock is taken (see
+   * {@link acquire}).
    */
   async withLock<T>(
     volumeKey: string,
     owner: string,
     ttlMs: number,
     work: (hold: LockHold) => Promise<T>,
-    keepFor?: (result: T) => number | 'released' | undefined,
+    options: {
+      keepFor?: (result: T) => number | 'released' | undefined;
+      announce?: AuditBatch;
+    } = {},
   ): Promise<{ value: T } | undefined> {
-    if (!(await this.acquire(volumeKey, owner, ttlMs))) return undefined;
+    const { keepFor, announce } = options;
+    if (!(await this.acquire(volumeKey, owner, ttlMs, announce))) return undefined;
     const renew = setInterval(
       () => {
         this.acquire(volumeKey, owner, ttlMs).catch(() => undefined);
