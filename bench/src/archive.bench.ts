@@ -14,11 +14,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { LocalDriver } from '#lib/storage';
+import { envNumber } from './bench-support.js';
 
 const run = promisify(execFile);
 const MIB = 1024 * 1024;
-const SIZE_MB = Number(process.env.BENCH_ARCHIVE_MB ?? 256);
-const ROUNDS = Number(process.env.BENCH_ARCHIVE_ROUNDS ?? 1);
+const SIZE_MB = envNumber('BENCH_ARCHIVE_MB', 256);
+const ROUNDS = envNumber('BENCH_ARCHIVE_ROUNDS', 1);
 const RSS_LIMIT_MB = 64;
 const SNAPSHOT_RATIO = 1.2;
 const RESTORE_RATIO = 1.5;

@@ -59,6 +59,21 @@ export async function bareBullMQSeconds(
   return seconds;
 }
 
+/**
+ * A numeric knob from the environment: `fallback` when unset or empty; otherwise it must be a
+ * finite number of at least `min`, or the bench stops with an error naming the variable (a
+ * typo would otherwise run the scenario on NaN and print NaN figures).
+ */
+export function envNumber(name: string, fallback: number, min = 1): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < min) {
+    throw new Error(`${name} must be a number of at least ${min}, got '${raw}'`);
+  }
+  return value;
+}
+
 /** The built app as a child process, started by {@link startApp}. */
 export interface AppProcess {
   child: ChildProcess;

@@ -7,6 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { envNumber } from './bench-support.js';
 
 const CLI = join(
   dirname(fileURLToPath(import.meta.url)),
@@ -17,7 +18,7 @@ const CLI = join(
   'src',
   'main.js',
 );
-const ROUNDS = Number(process.env.BENCH_CLI_ROUNDS ?? 7);
+const ROUNDS = envNumber('BENCH_CLI_ROUNDS', 7);
 const TARGET_MS = 1_000;
 
 function timeOnce(args: string[]): number {

@@ -39,30 +39,39 @@ import { startTestRedis } from '../../test/support/redis-server.js';
 import {
   bareBullMQSeconds,
   createMemoryCgroup,
+  envNumber,
   startApp,
   stopApp,
   type AppProcess,
   type MemoryCgroup,
 } from './bench-support.js';
 
-const POLICIES = Number(process.env.BENCH_FLEET_POLICIES ?? 1000);
-const VOLUMES = Number(process.env.BENCH_FLEET_VOLUMES ?? 10);
-const NAMESPACES = Number(process.env.BENCH_FLEET_NAMESPACES ?? 1);
+const POLICIES = envNumber('BENCH_FLEET_POLICIES', 1000);
+const VOLUMES = envNumber('BENCH_FLEET_VOLUMES', 10);
+const NAMESPACES = envNumber('BENCH_FLEET_NAMESPACES', 1);
+/** Worker-process counts to measure; empty (`BENCH_FLEET_WORKERS=`) for the soak alone. */
 const WORKERS = (process.env.BENCH_FLEET_WORKERS ?? '1,2')
   .split(',')
-  .map(Number)
-  .filter((n) => n > 0);
+  .map((s) => s.trim())
+  .filter((s) => s !== '')
+  .map((s) => {
+    const n = Number(s);
+    if (!Number.isInteger(n) || n < 1) {
+      throw new Error(`BENCH_FLEET_WORKERS lists worker-process counts (1,2), got '${s}'`);
+    }
+    return n;
+  });
 const ALL_IN_ONE = process.env.BENCH_FLEET_ALL_IN_ONE === '1';
-const SOAK_S = Number(process.env.BENCH_FLEET_SOAK_S ?? 0);
-const PERIOD_S = Number(process.env.BENCH_FLEET_PERIOD_S ?? 30);
-const LEAD_S = Number(process.env.BENCH_FLEET_LEAD_S ?? 20);
-const CONCURRENCY = Number(process.env.SNAPWARDEN_WORKER_CONCURRENCY ?? 8);
+const SOAK_S = envNumber('BENCH_FLEET_SOAK_S', 0, 0);
+const PERIOD_S = envNumber('BENCH_FLEET_PERIOD_S', 30);
+const LEAD_S = envNumber('BENCH_FLEET_LEAD_S', 20, 0);
+const CONCURRENCY = envNumber('SNAPWARDEN_WORKER_CONCURRENCY', 8);
 const TOTAL = POLICIES * VOLUMES;
 const PREFIX = 'snapwarden';
 const CLK_TCK = 100;
 const COMMANDSTATS = process.env.BENCH_FLEET_COMMANDSTATS === '1';
 /** Rounds of the bare BullMQ baseline; the ratio divides by their median. */
-const BARE_ROUNDS = Math.max(1, Number(process.env.BENCH_FLEET_BARE_ROUNDS ?? 3));
+const BARE_ROUNDS = envNumber('BENCH_FLEET_BARE_ROUNDS', 3);
 
 function namespaceOf(policy: number): string {
   return `ns${policy % NAMESPACES}`;

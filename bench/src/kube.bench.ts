@@ -26,12 +26,13 @@ import {
   untilRuns,
   type KubeCluster,
 } from '../../test/support/kube-cluster.js';
+import { envNumber } from './bench-support.js';
 
-const CLAIMS = Number(process.env.BENCH_KUBE_CLAIMS ?? 50);
-const POLICIES = Number(process.env.BENCH_KUBE_POLICIES ?? 2);
-const SCHEDULE_S = Number(process.env.BENCH_KUBE_SCHEDULE_S ?? 10);
-const KEEP = Number(process.env.BENCH_KUBE_KEEP ?? 2);
-const WINDOW_S = Number(process.env.BENCH_KUBE_WINDOW_S ?? 60);
+const CLAIMS = envNumber('BENCH_KUBE_CLAIMS', 50);
+const POLICIES = envNumber('BENCH_KUBE_POLICIES', 2);
+const SCHEDULE_S = envNumber('BENCH_KUBE_SCHEDULE_S', 10);
+const KEEP = envNumber('BENCH_KUBE_KEEP', 2);
+const WINDOW_S = envNumber('BENCH_KUBE_WINDOW_S', 60);
 
 function line(what: string, value: string, target = '-'): void {
   console.log(`${what.padEnd(52)} ${value.padStart(10)}   (target ${target})`);

@@ -16,16 +16,16 @@ import { Redis } from 'ioredis';
 import { MemoryDriver } from '#lib/storage';
 import { createEngineHarness } from '../../test/support/engine-harness.js';
 import { startTestRedis } from '../../test/support/redis-server.js';
-import { bareBullMQSeconds } from './bench-support.js';
+import { bareBullMQSeconds, envNumber } from './bench-support.js';
 
-const VOLUMES = Number(process.env.BENCH_VOLUMES ?? 1000);
-const TICKS = Number(process.env.BENCH_TICKS ?? 6);
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 50);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const VOLUMES = envNumber('BENCH_VOLUMES', 1000);
+const TICKS = envNumber('BENCH_TICKS', 6);
+const CONCURRENCY = envNumber('BENCH_CONCURRENCY', 50);
+const ROUNDS = envNumber('BENCH_ROUNDS', 3);
 /** The app's default `SNAPWARDEN_WORKER_CONCURRENCY`, for the cost round. */
-const COST_CONCURRENCY = Number(process.env.BENCH_COST_CONCURRENCY ?? 8);
+const COST_CONCURRENCY = envNumber('BENCH_COST_CONCURRENCY', 8);
 /** Cost rounds; the cheapest is printed (other work on the machine only ever adds CPU). */
-const COST_ROUNDS = Number(process.env.BENCH_COST_ROUNDS ?? 3);
+const COST_ROUNDS = envNumber('BENCH_COST_ROUNDS', 3);
 /** Target of the whole system's CPU per snapshot (this process plus Redis), in ms. */
 const CPU_TARGET_MS = 1;
 /** Target of the ratio of end-to-end snapshots per second to bare no-op jobs per second. */

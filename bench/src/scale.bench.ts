@@ -17,11 +17,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { startTestRedis } from '../../test/support/redis-server.js';
-import { startApp, stopApp, type AppProcess } from './bench-support.js';
+import { envNumber, startApp, stopApp, type AppProcess } from './bench-support.js';
 
-const POLICIES = Number(process.env.BENCH_SCALE_POLICIES ?? 10_000);
-const IDLE_S = Number(process.env.BENCH_SCALE_IDLE_S ?? 120);
-const SETTLE_S = Number(process.env.BENCH_SCALE_SETTLE_S ?? 10);
+const POLICIES = envNumber('BENCH_SCALE_POLICIES', 10_000);
+const IDLE_S = envNumber('BENCH_SCALE_IDLE_S', 120);
+const SETTLE_S = envNumber('BENCH_SCALE_SETTLE_S', 10, 0);
 const RESYNC = process.env.BENCH_SCALE_RESYNC ?? '60s';
 const PREFIX = 'snapwarden';
 /** Clock ticks per second of /proc/<pid>/stat on Linux. */

@@ -24,12 +24,13 @@ import { findSelectedVolumes, selectVolumes, TickService, type StoredPolicy } fr
 import { LocalDriver, MemoryDriver } from '#lib/storage';
 import { startTestRedis } from '../../test/support/redis-server.js';
 import { createEngineHarness } from '../../test/support/engine-harness.js';
+import { envNumber } from './bench-support.js';
 
-const POLICIES = Number(process.env.BENCH_SELECTION_POLICIES ?? 1000);
-const CONCURRENCY = Number(process.env.BENCH_SELECTION_CONCURRENCY ?? 16);
-const BASELINE_POLICIES = Number(process.env.BENCH_SELECTION_BASELINE_POLICIES ?? 100);
-const LOCAL_VOLUMES = Number(process.env.BENCH_SELECTION_LOCAL_VOLUMES ?? 10_000);
-const FINDS = Number(process.env.BENCH_SELECTION_FINDS ?? 200);
+const POLICIES = envNumber('BENCH_SELECTION_POLICIES', 1000);
+const CONCURRENCY = envNumber('BENCH_SELECTION_CONCURRENCY', 16);
+const BASELINE_POLICIES = envNumber('BENCH_SELECTION_BASELINE_POLICIES', 100);
+const LOCAL_VOLUMES = envNumber('BENCH_SELECTION_LOCAL_VOLUMES', 10_000);
+const FINDS = envNumber('BENCH_SELECTION_FINDS', 200);
 const LIST = process.env.BENCH_SELECTION_LIST !== '0';
 const PER_POLICY = 10;
 const NAMESPACE = 'fleet';
