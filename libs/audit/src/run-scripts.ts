@@ -92,19 +92,25 @@ return updateVolume(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 
 /**
  * The end of one volume's job in one atomic step: the events it still has to report are
- * appended, the leases it holds (a volume lock, a concurrency marker) are released where it
- * still holds them, and its result lands in the run as {@link UPDATE_VOLUME} does. Events and
- * releases happen whatever the update says (a run that is gone or a duplicate result): they
- * report and end what the job did. One round trip where the three steps took one each.
- * KEYS: run hash, latest-run hash, audit stream, lease keys...
+ * appended, the hash fields they settle are removed (the deletions they report, see
+ * `DeletionIntents`), the leases it holds (a volume lock, a concurrency marker) are released
+ * where it still holds them, and its result lands in the run as {@link UPDATE_VOLUME} does.
+ * Events, removals and releases happen whatever the update says (a run that is gone or a
+ * duplicate result): they report and end what the job did. One round trip where the steps
+ * took one each.
+ * KEYS: run hash, latest-run hash, audit stream, hash to remove fields from, lease keys...
  * ARGV: volume field, result JSON, now ISO, now ms, stream max length, event count n,
- * n event JSONs, then one owner per lease key. Returns what {@link UPDATE_VOLUME} returns.
+ * n event JSONs, field count m, m fields, then one owner per lease key. Returns what
+ * {@link UPDATE_VOLUME} returns.
  */
 export const FINISH_VOLUME = new LuaScript(`${UPDATE_VOLUME_FUNCTION}${APPEND_EVENTS_FUNCTION}
 local events = tonumber(ARGV[6])
 appendEvents(KEYS[3], ARGV[5], 7, events)
-for i = 4, #KEYS do
-  if redis.call('GET', KEYS[i]) == ARGV[6 + events + i - 3] then redis.call('DEL', KEYS[i]) end
+local fields = tonumber(ARGV[7 + events])
+for i = 8 + events, 7 + events + fields do redis.call('HDEL', KEYS[4], ARGV[i]) end
+local owners = 7 + events + fields
+for i = 5, #KEYS do
+  if redis.call('GET', KEYS[i]) == ARGV[owners + i - 4] then redis.call('DEL', KEYS[i]) end
 end
 return updateVolume(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 `);

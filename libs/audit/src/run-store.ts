@@ -78,7 +78,35 @@ export interface Lease {
  */
 export interface VolumeResultEffects {
   events?: AuditBatch;
+  /** Hash fields the events settle, removed with them (see `DeletionIntents`). */
+  forget?: { key: string; fields: readonly string[] };
   release?: readonly Lease[];
+}
+
+/**
+ * The keys and arguments `FINISH_VOLUME` takes after those of the update, or `undefined` when
+ * there is nothing to write besides the result. Keys not written to are still passed (any key
+ * would do): the stream without events, the hash without fields.
+ */
+function effectArgs(
+  effects: VolumeResultEffects,
+  defaultStream: string,
+): { keys: string[]; args: string[] } | undefined {
+  const events = effects.events ?? { stream: defaultStream, maxEvents: 0, entries: [] };
+  const forget = effects.forget ?? { key: events.stream, fields: [] };
+  const release = effects.release ?? [];
+  if (events.entries.length + forget.fields.length + release.length === 0) return undefined;
+  return {
+    keys: [events.stream, forget.key, ...release.map((l) => l.key)],
+    args: [
+      String(events.maxEvents),
+      String(events.entries.length),
+      ...events.entries,
+      String(forget.fields.length),
+      ...forget.fields,
+      ...release.map((l) => l.owner),
+    ],
+  };
 }
 
 const TRIM_BATCH = 200;
@@ -229,14 +257,9 @@ export class RunStore {
 
   /** The plain update, or the one that also writes `effects` (one script either way). */
   private runUpdate(keys: string[], args: string[], effects: VolumeResultEffects) {
-    const { events, release = [] } = effects;
-    if (!events && release.length === 0) return UPDATE_VOLUME.run(this.redis, keys, args);
-    const entries = events?.entries ?? [];
-    // Without events the stream is not touched; its key is still passed (any key would do).
-    keys.push(events?.stream ?? auditKeys.stream(this.prefix), ...release.map((l) => l.key));
-    args.push(String(events?.maxEvents ?? 0), String(entries.length), ...entries);
-    args.push(...release.map((l) => l.owner));
-    return FINISH_VOLUME.run(this.redis, keys, args);
+    const extra = effectArgs(effects, auditKeys.stream(this.prefix));
+    if (!extra) return UPDATE_VOLUME.run(this.redis, keys, args);
+    return FINISH_VOLUME.run(this.redis, [...keys, ...extra.keys], [...args, ...extra.args]);
   }
 
   /** The run with this id, or `undefined` (never started, or trimmed away). */

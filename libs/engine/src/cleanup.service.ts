@@ -10,6 +10,7 @@ import {
 import type { Snapshot } from '#lib/storage';
 import type { EngineDeps } from './engine-deps.js';
 import { errorText } from './format.js';
+import { deleteReported, reportOwedDeletions } from './deletion-intents.js';
 import { LABEL_EXPIRES_AT } from './snapshot-request.service.js';
 import type { StoredPolicy } from './policy-store.js';
 import { INTERRUPTED_DELETION } from './snapshot.service.js';
@@ -157,16 +158,23 @@ export class CleanupService {
       reason,
       attributes: { worker: this.deps.identity },
     };
+    const volume = { namespace: s.namespace, name: s.volumeName };
     try {
-      await this.deps.driver.deleteSnapshot(s);
+      // Deletions a killed worker left unreported on this volume are reported first.
+      await reportOwedDeletions(this.deps, volume, undefined);
+      await deleteReported(
+        this.deps,
+        volume,
+        { ...base, type: 'snapshot.deleted', outcome: 'succeeded' },
+        (error) => ({
+          ...base,
+          type: 'snapshot.delete-failed',
+          outcome: 'failed',
+          error: errorText(error),
+        }),
+      );
     } catch (error) {
       const text = errorText(error);
-      await this.deps.audit.append({
-        ...base,
-        type: 'snapshot.delete-failed',
-        outcome: 'failed',
-        error: text,
-      });
       result.failed.push({
         namespace: s.namespace,
         name: s.name,
@@ -175,7 +183,6 @@ export class CleanupService {
       });
       return text;
     }
-    await this.deps.audit.append({ ...base, type: 'snapshot.deleted', outcome: 'succeeded' });
     result.deleted.push({ namespace: s.namespace, name: s.name, reason });
     return undefined;
   }

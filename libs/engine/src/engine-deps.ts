@@ -1,6 +1,7 @@
 import type { AuditLog, RunStore } from '#lib/audit';
 import type { SnapshotDriver, VolumeRef } from '#lib/storage';
 import type { ActiveRuns } from './active-runs.js';
+import type { DeletionIntents } from './deletion-intents.js';
 import type { HookRunner } from './hooks/hook-runner.js';
 import type { WorkloadPort } from './quiesce/workload-port.js';
 import type { PolicyStore } from './policy-store.js';
@@ -41,6 +42,8 @@ export interface EngineDeps {
   audit: AuditLog;
   runs: RunStore;
   locks: VolumeLocks;
+  /** Deletions issued and not yet reported, so that a killed worker's are reported by the next. */
+  deletions: DeletionIntents;
   activeRuns: ActiveRuns;
   timings: EngineTimings;
   clock: () => Date;

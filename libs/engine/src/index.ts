@@ -1,6 +1,7 @@
 export * from './engine-deps.js';
 export * from './policy-store.js';
 export * from './volume-lock.js';
+export * from './deletion-intents.js';
 export * from './active-runs.js';
 export * from './volume-selection.js';
 export * from './tick.service.js';

@@ -36,6 +36,7 @@ import type { PendingPost } from './hooks/pending-hooks.js';
 import { errorText } from './format.js';
 import { hookScopeOf, recoverOwedHooks, withHooks } from './hooks/with-hooks.js';
 import { recordVolumeResult } from './run-recorder.js';
+import { deleteReported, reportOwedDeletions } from './deletion-intents.js';
 
 /** The reason of a deletion finished after its first caller died mid-way. */
 export const INTERRUPTED_DELETION = 'finishing a deletion that was interrupted';
@@ -66,6 +67,14 @@ interface Holding {
    * holding this volume's lock, and one that ends meanwhile only leaves them over-protected.
    */
   protectedNames?: Promise<ReadonlySet<string> | undefined>;
+  /** Deletions a killed worker issued on the volume and did not report, read with the lock. */
+  deleting?: Promise<Map<string, AuditEventInput>>;
+}
+
+/** The deletions of one rotation pass: those reported so far, and every intent it wrote. */
+interface PrunePass {
+  unwritten: AuditEventInput[];
+  intended: readonly string[];
 }
 
 /**
@@ -179,21 +188,32 @@ export class SnapshotService {
    * the volume and the snapshots protected from rotation. Unused (and so never rejected
    * unhandled) when the lock is busy.
    */
-  private firstReads(data: SnapshotJobData): Pick<Holding, 'released' | 'owed' | 'protectedNames'> {
+  private firstReads(
+    data: SnapshotJobData,
+  ): Pick<Holding, 'released' | 'owed' | 'protectedNames' | 'deleting'> {
     const owed = this.deps.hooks?.owed(data.volume);
     const protectedNames = this.deps.protection?.protectedSnapshots(data.volume);
+    const deleting = this.deps.deletions.owed(data.volume);
     owed?.catch(() => undefined);
     protectedNames?.catch(() => undefined);
-    return { released: false, owed, protectedNames };
+    deleting.catch(() => undefined);
+    return { released: false, owed, protectedNames, deleting };
   }
 
   private async locked(attempt: Attempt): Promise<SnapshotStep> {
     const { data } = attempt;
-    // The owed hooks run before anything else.
+    // The owed hooks run before anything else, and deletions a killed worker left unreported
+    // are reported before anything is listed.
     const [volume] = await Promise.all([
       this.deps.driver.getVolume(data.volume),
       recoverOwedHooks(this.deps, data.volume, attempt.jobId, attempt.holding?.owed),
       this.protectedNames(attempt, data.volume),
+      reportOwedDeletions(
+        this.deps,
+        data.volume,
+        attempt.stored.policy.spec.snapshotClassName,
+        attempt.holding?.deleting,
+      ),
     ]);
     if (!volume || volume.uid !== data.volume.uid) {
       return this.failFinal(attempt, 'volume no longer exists (or was recreated) since the tick');
@@ -229,8 +249,7 @@ export class SnapshotService {
     const plan = await this.plan(attempt, volume, existing, true);
     if (!plan.canCreate) return plan.blockedReason ?? 'limit reached';
     for (const name of plan.pruneBeforeCreate) {
-      const reason = 'retention: free a slot under the cap before creating';
-      await this.deps.audit.append(await this.prune(attempt, name, reason));
+      await this.pruneNow(attempt, name, 'retention: free a slot under the cap before creating');
     }
     return undefined;
   }
@@ -304,6 +323,7 @@ export class SnapshotService {
       attempt,
       { state: 'succeeded', snapshot: data.snapshotName },
       pruned.length > 0 ? deleted : reported,
+      pruned,
     );
     return done({ outcome: 'succeeded', snapshot: data.snapshotName, pruned });
   }
@@ -326,13 +346,24 @@ export class SnapshotService {
       await this.deps.driver.listSnapshots(volume),
     );
     const plan = await this.plan(attempt, volume, existing, false);
-    if (plan.prune.length > 0) await this.deps.audit.appendMany(reported);
-    for (const entry of plan.prune) {
-      // `retention` (no rule keeps it), `max-age` or `failed`.
-      const reason = entry.reason === 'retention' ? 'retention' : `retention: ${entry.reason}`;
-      deleted.push(await this.prune(attempt, entry.name, reason, deleted));
+    // `retention` (no rule keeps it), `max-age` or `failed`.
+    const reasons = plan.prune.map((entry) =>
+      entry.reason === 'retention' ? 'retention' : `retention: ${entry.reason}`,
+    );
+    const pruned = plan.prune.map((p) => p.name);
+    if (pruned.length > 0) {
+      // What is reported so far, and what is about to be deleted, in one step.
+      const intents = pruned.map((name, i) => ({
+        name,
+        event: this.deletedEvent(attempt, name, reasons[i] ?? 'retention'),
+      }));
+      await this.deps.deletions.intend(volume, intents, this.deps.audit.batch(reported));
     }
-    return { pruned: plan.prune.map((p) => p.name), deleted };
+    const pass: PrunePass = { unwritten: deleted, intended: pruned };
+    for (const [i, name] of pruned.entries()) {
+      deleted.push(await this.prune(attempt, name, reasons[i] ?? 'retention', pass));
+    }
+    return { pruned, deleted };
   }
 
   /**
@@ -352,7 +383,7 @@ export class SnapshotService {
     );
     if (!caps.deletesInline) return existing;
     for (const s of existing.filter((e) => e.state === 'Terminating')) {
-      await this.deps.audit.append(await this.prune(attempt, s.name, INTERRUPTED_DELETION));
+      await this.pruneNow(attempt, s.name, INTERRUPTED_DELETION);
     }
     return existing.filter((s) => s.state !== 'Terminating');
   }
@@ -383,39 +414,67 @@ export class SnapshotService {
     return attempt.holding.protectedNames;
   }
 
+  /** Deletes one snapshot and reports it at once (see `deleteReported`). */
+  private async pruneNow(attempt: Attempt, name: string, reason: string): Promise<void> {
+    await deleteReported(
+      this.deps,
+      attempt.data.volume,
+      { ...this.deletedEvent(attempt, name, reason), snapshot: name },
+      (error) => this.deleteFailedEvent(attempt, name, reason, error),
+    );
+  }
+
   /**
-   * Deletes one snapshot and returns its event; the caller writes it. If the deletion fails,
-   * the failure is written at once, after `unwritten` (earlier deletions of the same pass).
+   * Deletes one snapshot of a pass whose intents are written, and returns its event; the
+   * caller writes it, with the removal of the pass's intents. If the deletion fails, the
+   * failure is written at once, after `pass.unwritten` (earlier deletions of the same pass),
+   * and every intent of the pass is removed with it: the failure is on record, and what the
+   * pass did not delete stays for the next rotation to decide again.
    */
   private async prune(
     attempt: Attempt,
     name: string,
     reason: string,
-    unwritten: AuditEventInput[] = [],
+    pass: PrunePass,
   ): Promise<AuditEventInput> {
     const started = Date.now();
     const ref = { namespace: attempt.data.volume.namespace, name };
     try {
       await this.deps.driver.deleteSnapshot(ref);
     } catch (error) {
-      const failure = this.event(attempt.data, {
-        type: 'snapshot.delete-failed',
-        outcome: 'failed',
-        snapshot: name,
-        reason,
-        error: errorText(error),
-        jobId: attempt.jobId,
-      });
-      await this.deps.audit.appendMany([...unwritten, failure]);
+      const failure = this.deleteFailedEvent(attempt, name, reason, error);
+      const events = this.deps.audit.batch([...pass.unwritten, failure]);
+      await this.deps.deletions.settle(attempt.data.volume, pass.intended, events);
       throw error;
     }
+    return { ...this.deletedEvent(attempt, name, reason), durationMs: Date.now() - started };
+  }
+
+  /** The event of a deletion by this job. */
+  private deletedEvent(attempt: Attempt, name: string, reason: string): AuditEventInput {
     return this.event(attempt.data, {
       type: 'snapshot.deleted',
       outcome: 'succeeded',
       snapshot: name,
       reason,
       jobId: attempt.jobId,
-      durationMs: Date.now() - started,
+    });
+  }
+
+  /** The event of this job's deletion that failed. */
+  private deleteFailedEvent(
+    attempt: Attempt,
+    name: string,
+    reason: string,
+    error: unknown,
+  ): AuditEventInput {
+    return this.event(attempt.data, {
+      type: 'snapshot.delete-failed',
+      outcome: 'failed',
+      snapshot: name,
+      reason,
+      error: errorText(error),
+      jobId: attempt.jobId,
     });
   }
 
@@ -453,12 +512,18 @@ export class SnapshotService {
     attempt: Attempt,
     result: Omit<VolumeRunResult, 'volume' | 'startedAt' | 'finishedAt' | 'durationMs'>,
     events: AuditEventInput[],
+    deletions: readonly string[] = [],
   ): Promise<void> {
     const { holding } = attempt;
     holding?.hold.stopRenewing();
     await this.finishVolume(attempt.data, attempt.jobId, result, {
       events,
       lock: holding?.hold.lease,
+      // The intents of the deletions `events` report end with them.
+      forget:
+        deletions.length > 0
+          ? { key: this.deps.deletions.key(attempt.data.volume), fields: deletions }
+          : undefined,
     });
     if (holding) holding.released = true;
   }
@@ -477,7 +542,11 @@ export class SnapshotService {
     data: SnapshotJobData,
     jobId: string,
     result: Omit<VolumeRunResult, 'volume' | 'startedAt' | 'finishedAt' | 'durationMs'>,
-    also: { events?: AuditEventInput[]; lock?: Lease } = {},
+    also: {
+      events?: AuditEventInput[];
+      lock?: Lease;
+      forget?: { key: string; fields: readonly string[] };
+    } = {},
   ) {
     const now = this.deps.clock();
     const { policyKey, volume, concurrencyPolicy } = data;
@@ -499,7 +568,7 @@ export class SnapshotService {
         finishedAt: now.toISOString(),
         durationMs: Math.max(0, now.getTime() - Date.parse(startedAt)),
       },
-      { events: this.deps.audit.batch(also.events ?? [], now), release },
+      { events: this.deps.audit.batch(also.events ?? [], now), forget: also.forget, release },
     );
   }
 
@@ -543,8 +612,19 @@ export class SnapshotService {
     const leftover = await this.deps.driver.getSnapshot(ref);
     if (!leftover || leftover.volumeName !== data.volume.name) return;
     const reason = `run recorded the volume as ${result.state}; the snapshot this job left ${leftover.readyToUse ? 'is outside the run' : 'half-built'} is removed`;
-    await this.deps.driver.deleteSnapshot(ref);
-    await this.emit(data, { type: 'snapshot.deleted', outcome: 'succeeded', reason, jobId });
+    const deleted = { type: 'snapshot.deleted', outcome: 'succeeded', reason, jobId } as const;
+    await deleteReported(
+      this.deps,
+      data.volume,
+      { ...this.event(data, deleted), snapshot: ref.name },
+      (error) =>
+        this.event(data, {
+          ...deleted,
+          type: 'snapshot.delete-failed',
+          outcome: 'failed',
+          error: errorText(error),
+        }),
+    );
   }
 
   private async emit(

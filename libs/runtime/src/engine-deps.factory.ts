@@ -4,6 +4,7 @@ import { AuditLog, RunStore } from '#lib/audit';
 import {
   ActiveRuns,
   DEFAULT_TIMINGS,
+  DeletionIntents,
   HookRunner,
   LocalHookExecutor,
   PendingHooks,
@@ -58,6 +59,7 @@ export function createEngineDeps(
     audit,
     runs: new RunStore(redis, { prefix: `${prefix}:`, maxRuns: options.runsMax }),
     locks: new VolumeLocks(redis, prefix),
+    deletions: new DeletionIntents(redis, prefix),
     activeRuns: new ActiveRuns(redis, prefix, MARKER_BACKSTOP_MS, options.liveness),
     timings,
     clock: () => new Date(),

@@ -1,0 +1,134 @@
+import fc from 'fast-check';
+import { SnapshotService, TickService, type EngineDeps, type StoredPolicy } from '#lib/engine';
+import type { TickJobData } from '#lib/queues';
+import { MemoryDriver, type SnapshotDriver } from '#lib/storage';
+import { createEngineHarness, type EngineHarness } from '../support/engine-harness.js';
+import { startTestRedis, type TestRedis } from '../support/redis-server.js';
+
+const VOLUME = { namespace: 'default', name: 'db-0' };
+const HOUR = 3_600_000;
+
+/**
+ * The memory driver, except that its call number `killAt` (counting from 0) does its work and
+ * then never returns: the worker dies right after that call, and nothing after it runs in
+ * this attempt until `release` (the end of the test, to unwind the attempt).
+ */
+function dyingDriver(inner: MemoryDriver, killAt: number, release: Promise<never>) {
+  let calls = 0;
+  let reached = false;
+  const driver = new Proxy(inner, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        const result: unknown = (value as (...a: unknown[]) => unknown).apply(target, args);
+        if (calls++ !== killAt) return result;
+        reached = true;
+        return Promise.resolve(result).then(() => release);
+      };
+    },
+  }) as SnapshotDriver;
+  return { driver, reached: () => reached };
+}
+
+/**
+ * A rotating snapshot job killed after any one of its driver calls, then run again (a retry,
+ * as the queue redelivers a dead worker's job): every snapshot that is gone has exactly one
+ * `snapshot.deleted` event, none still there has one, no deletion is left owed, and the run
+ * succeeded. Before deletions were written ahead, a kill right after a rotation's deletion
+ * lost its event.
+ */
+describe('deletions of a killed worker', () => {
+  let redis: TestRedis;
+
+  beforeAll(async () => {
+    redis = await startTestRedis();
+  });
+  afterAll(async () => {
+    await redis.stop();
+  });
+
+  async function deletedEvents(harness: EngineHarness, snapshot: string) {
+    const page = await harness.deps.audit.query({ snapshot, type: 'snapshot.deleted' });
+    return page.items.length;
+  }
+
+  async function runTick(deps: EngineDeps, stored: StoredPolicy, at: Date) {
+    const tick: TickJobData = { policyKey: stored.key, specHash: stored.specHash };
+    return new TickService(deps).handle(tick, at);
+  }
+
+  it('are reported once by the next attempt, wherever the worker died', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 14 }),
+        fc.integer({ min: 1, max: 3 }),
+        async (killAt, keepLast) => {
+          const memory = new MemoryDriver();
+          memory.addVolume({ ...VOLUME, labels: { tier: 'db' } });
+          const harness = createEngineHarness({ redisUrl: redis.url, driver: memory });
+          let unwind: (error: Error) => void = () => undefined;
+          const release = new Promise<never>((_, reject) => (unwind = reject));
+          release.catch(() => undefined);
+          try {
+            const stored = await harness.addPolicy({
+              apiVersion: 'snapwarden.io/v1alpha1',
+              kind: 'BackupPolicy',
+              metadata: { name: 'nightly', namespace: 'default' },
+              spec: {
+                schedule: '0 * * * *',
+                selector: { matchLabels: { tier: 'db' } },
+                retention: { keepLast },
+              },
+            });
+            const first = Date.UTC(2026, 10, 1, 0);
+            // Enough earlier runs that the killed one rotates.
+            for (let t = 0; t <= keepLast; t++) {
+              for (const job of await runTick(harness.deps, stored, new Date(first + t * HOUR))) {
+                await new SnapshotService(harness.deps).run(job.data, job.id);
+              }
+            }
+            const before = (await memory.listSnapshots(VOLUME)).map((s) => s.name);
+            const at = new Date(first + (keepLast + 1) * HOUR);
+            const [job] = await runTick(harness.deps, stored, at);
+            if (!job) throw new Error('the tick admitted no job');
+            const dying = dyingDriver(memory, killAt, release);
+            const attempt = new SnapshotService({ ...harness.deps, driver: dying.driver })
+              .run(job.data, job.id, { redelivered: false })
+              .then(
+                () => 'finished',
+                () => 'failed',
+              );
+            // Wait until the worker reached its kill point, or finished before it.
+            let outcome: string | undefined;
+            void attempt.then((o) => (outcome = o));
+            while (!dying.reached() && outcome === undefined) {
+              await new Promise((resolve) => setTimeout(resolve, 5));
+            }
+            if (outcome === undefined) {
+              const retry = await new SnapshotService(harness.deps).run(job.data, job.id);
+              expect(retry.kind).toBe('done');
+            }
+            const now = new Set((await memory.listSnapshots(VOLUME)).map((s) => s.name));
+            for (const name of before) {
+              expect([name, await deletedEvents(harness, name)]).toEqual([
+                name,
+                now.has(name) ? 0 : 1,
+              ]);
+            }
+            expect([...(await harness.deps.deletions.owed(VOLUME)).keys()]).toEqual([]);
+            const run = await harness.deps.runs.get(job.data.runId);
+            expect(run?.state).toBe('succeeded');
+            expect(now.has(job.data.snapshotName)).toBe(true);
+          } finally {
+            unwind(new Error('the killed worker is gone'));
+            await new Promise((resolve) => setTimeout(resolve, 20));
+            await harness.close();
+            await memory.close();
+          }
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+});
