@@ -4,6 +4,7 @@ import { SnapshotService, TickService, type EngineDeps } from '#lib/engine';
 import { QUEUE, TICK_QUEUE_SETTINGS, type QueueName, type RequestQueueName } from '#lib/queues';
 import type { QueueRegistry } from '#lib/runtime';
 import { snapshotProcessor } from './snapshot.processor.js';
+import { BULLMQ_MAX_STALLED_COUNT, givingUpStalled } from './stalls.js';
 import { tickProcessor } from './tick.processor.js';
 import { createRequestProcessors } from './request-processors.js';
 
@@ -36,7 +37,7 @@ export function createWorkers(
     options.failedSnapshotGraceMs,
   );
   const processors: Record<QueueName | RequestQueueName, Processor> = {
-    [QUEUE.ticks]: tickProcessor(new TickService(deps), queues) as Processor,
+    [QUEUE.ticks]: givingUpStalled(tickProcessor(new TickService(deps), queues)) as Processor,
     [QUEUE.snapshots]: snapshotProcessor(new SnapshotService(deps)) as Processor,
     ...requests.processors,
   };
@@ -54,7 +55,7 @@ export function createWorkers(
       concurrency: options.concurrency,
       lockDuration: options.lockDurationMs,
       stalledInterval: options.lockDurationMs,
-      maxStalledCount: 3,
+      maxStalledCount: BULLMQ_MAX_STALLED_COUNT,
       // An idle worker polls its empty queue this often (s): a new job wakes it at once anyway,
       // and 10 s is the longest block BullMQ deems safe across reconnections.
       drainDelay: 10,

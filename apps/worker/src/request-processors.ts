@@ -10,6 +10,7 @@ import type { QueueRegistry } from '#lib/runtime';
 import { cleanupProcessor } from './cleanup.processor.js';
 import { requestProcessor } from './request.processor.js';
 import { restoreProcessor } from './restore.processor.js';
+import { givingUpStalled } from './stalls.js';
 
 /**
  * Processors of the request, restore and cleanup queues, over one connection of their own
@@ -32,7 +33,9 @@ export function createRequestProcessors(
       producer,
     ) as Processor,
     [REQUEST_QUEUE.restores]: restoreProcessor(restores) as Processor,
-    [REQUEST_QUEUE.cleanup]: cleanupProcessor(new CleanupService(deps, failedGraceMs)) as Processor,
+    [REQUEST_QUEUE.cleanup]: givingUpStalled(
+      cleanupProcessor(new CleanupService(deps, failedGraceMs)),
+    ) as Processor,
   };
   return {
     processors,

@@ -7,6 +7,7 @@ import {
   type RequestVolumeJobData,
 } from '#lib/queues';
 import { DriverError } from '#lib/storage';
+import { stalledTooOften } from './stalls.js';
 
 type RequestJob = Job<RequestJobData> | Job<RequestVolumeJobData>;
 
@@ -21,6 +22,10 @@ export function requestProcessor(
   queues: RequestQueues,
 ) {
   return async (job: RequestJob, token?: string): Promise<unknown> => {
+    const stalled = job.name === REQUEST_JOB.volume ? undefined : stalledTooOften(job);
+    // A volume job records its give-up (volumeStep); a request's start or timeout job that keeps
+    // stopping its worker is given up, and the request's own timeout fails the request.
+    if (stalled) throw new UnrecoverableError(stalled.message);
     switch (job.name) {
       case REQUEST_JOB.start: {
         const jobs = await requests.start(job.data.requestKey);
@@ -42,6 +47,11 @@ async function volumeStep(
   token?: string,
 ) {
   const jobId = job.id ?? job.name;
+  const stalled = stalledTooOften(job);
+  if (stalled) {
+    await service.fail(job.data, jobId, stalled);
+    throw new UnrecoverableError(stalled.message);
+  }
   try {
     const step = await service.run(job.data, jobId);
     if (step.kind === 'done') return step;

@@ -2,6 +2,7 @@ import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { RestoreService } from '#lib/engine';
 import type { RestoreJobData } from '#lib/queues';
 import { DriverError } from '#lib/storage';
+import { stalledTooOften } from './stalls.js';
 
 /**
  * One RestoreRequest. A busy source volume hands the job back delayed; transient errors retry
@@ -10,6 +11,11 @@ import { DriverError } from '#lib/storage';
 export function restoreProcessor(service: RestoreService) {
   return async (job: Job<RestoreJobData>, token?: string): Promise<unknown> => {
     const jobId = job.id ?? job.name;
+    const stalled = stalledTooOften(job);
+    if (stalled) {
+      await service.fail(job.data, stalled);
+      throw new UnrecoverableError(stalled.message);
+    }
     try {
       const step = await service.run(job.data, jobId);
       if (step.kind === 'done') return step;

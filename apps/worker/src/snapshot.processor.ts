@@ -2,6 +2,7 @@ import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { SnapshotService } from '#lib/engine';
 import type { SnapshotJobData, SnapshotJobResult } from '#lib/queues';
 import { DriverError } from '#lib/storage';
+import { stalledTooOften } from './stalls.js';
 
 /**
  * One volume of a run. Waiting (volume busy, snapshot not ready yet) hands the job back to the
@@ -11,6 +12,11 @@ import { DriverError } from '#lib/storage';
 export function snapshotProcessor(service: SnapshotService) {
   return async (job: Job<SnapshotJobData>, token?: string): Promise<SnapshotJobResult> => {
     const jobId = job.id ?? job.name;
+    const stalled = stalledTooOften(job);
+    if (stalled) {
+      await service.fail(job.data, jobId, stalled);
+      throw new UnrecoverableError(stalled.message);
+    }
     try {
       const step = await service.run(job.data, jobId, { redelivered: job.attemptsStarted > 1 });
       if (step.kind === 'done') return step.result;

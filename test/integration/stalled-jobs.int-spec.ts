@@ -1,0 +1,107 @@
+import { Queue, Worker } from 'bullmq';
+import { TickService } from '#lib/engine';
+import { QUEUE, type TickJobData } from '#lib/queues';
+import { createRedis } from '#lib/runtime';
+import { MemoryDriver } from '#lib/storage';
+import { pino } from 'pino';
+import { BULLMQ_MAX_STALLED_COUNT, MAX_STALLS } from '../../apps/worker/src/stalls.js';
+import { createEngineHarness, type EngineHarness } from '../support/engine-harness.js';
+import { startTestRedis, type TestRedis } from '../support/redis-server.js';
+
+/** Polls `probe` until it returns a value, or fails after a generous deadline. */
+async function eventually<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/**
+ * A snapshot job whose workers keep dying while they run it (killed, or crashed by the job) is
+ * given up after MAX_STALLS stalls, and its volume's run records the failure with the reason.
+ * BullMQ's own limit failed such a job without calling the processor: the run stayed running
+ * for ever and nothing said why.
+ */
+describe('a job whose workers keep stopping', () => {
+  let redis: TestRedis;
+  let harness: EngineHarness;
+  let driver: MemoryDriver;
+
+  beforeAll(async () => {
+    redis = await startTestRedis();
+  });
+  afterAll(async () => {
+    await redis.stop();
+  });
+  beforeEach(() => {
+    driver = new MemoryDriver();
+    driver.addVolume({ name: 'db-0', labels: { tier: 'db' } });
+    harness = createEngineHarness({ redisUrl: redis.url, driver, lockDurationMs: 500 });
+  });
+  afterEach(async () => {
+    await harness.close();
+    await driver.close();
+  });
+
+  it('is given up and recorded as its volume’s failure', async () => {
+    const stored = await harness.addPolicy({
+      apiVersion: 'snapwarden.io/v1alpha1',
+      kind: 'BackupPolicy',
+      metadata: { name: 'nightly', namespace: 'default' },
+      spec: {
+        schedule: '0 2 * * *',
+        selector: { matchLabels: { tier: 'db' } },
+        retention: { keepLast: 3 },
+      },
+    });
+    const at = new Date('2026-11-01T02:00:00Z');
+    const tick: TickJobData = { policyKey: stored.key, specHash: stored.specHash };
+    const [job] = await new TickService(harness.deps).handle(tick, at);
+    if (!job) throw new Error('the tick admitted no job');
+    await harness.queues.addSnapshotJobs([job]);
+
+    const logger = pino({ level: 'silent' });
+    const queue = new Queue(QUEUE.snapshots, {
+      connection: createRedis(redis.url, logger, { forBullMQ: true, name: 'probe' }),
+      prefix: harness.prefix,
+    });
+    const stateOf = async () => {
+      const current = await queue.getJob(job.id);
+      return { stalls: current?.stalledCounter ?? 0, state: await queue.getJobState(job.id) };
+    };
+    // Workers that take the job and die with it: each one's stalled check (as the app's
+    // workers configure it) hands the previous one's job back first.
+    for (let stalls = 0; stalls <= MAX_STALLS; stalls++) {
+      const dying = new Worker(QUEUE.snapshots, () => new Promise<never>(() => undefined), {
+        connection: createRedis(redis.url, logger, { forBullMQ: true, name: `dying-${stalls}` }),
+        prefix: harness.prefix,
+        lockDuration: 300,
+        stalledInterval: 300,
+        maxStalledCount: BULLMQ_MAX_STALLED_COUNT,
+      });
+      const taken = await eventually(`stall ${stalls}`, async () => {
+        const now = await stateOf();
+        return now.stalls === stalls && now.state !== 'waiting' ? now : undefined;
+      });
+      await dying.close(true);
+      if (taken.state !== 'active') break;
+    }
+    await eventually('the job to stall once more', async () => {
+      const current = await queue.getJob(job.id);
+      return (current?.stalledCounter ?? 0) >= MAX_STALLS ? true : undefined;
+    });
+
+    harness.startWorkers(1, 2);
+    const run = await harness.waitForRun(job.data.runId, 60_000);
+    expect(run.state).toBe('failed');
+    expect(run.volumes[0]?.error).toMatch(
+      /given up: the worker running this job stopped \d+ times/,
+    );
+    const failed = await harness.deps.audit.query({ type: 'snapshot.failed' });
+    expect(failed.items.map((e) => e.volume)).toEqual(['db-0']);
+    await queue.close();
+  }, 120_000);
+});
