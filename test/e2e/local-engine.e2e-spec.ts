@@ -223,11 +223,15 @@ describe('local mode, end to end', () => {
             '/api/v1/events?kind=snapshot.started&limit=50',
           );
           // A tick that comes while the previous run still holds a volume skips it
-          // (concurrencyPolicy Forbid); the victim is taken from a run that admitted every volume.
+          // (concurrencyPolicy Forbid); the victim is taken from a run that admitted every volume,
+          // and only while its volume is still in flight (the doomed worker may have finished it
+          // between the event and this check on a loaded machine).
           const latest = started.items.find((e) => e.attributes?.worker === workerIdentity(doomed));
           if (!latest?.runId) return undefined;
           const run = await getJson<Run>(control, `/api/v1/runs/${latest.runId}`);
-          return run.volumes.every((v) => v.state !== 'skipped') ? latest : undefined;
+          const mine = run.volumes.find((v) => v.volume === latest.volume);
+          const inFlight = mine !== undefined && ['pending', 'running'].includes(mine.state);
+          return inFlight && run.volumes.every((v) => v.state !== 'skipped') ? latest : undefined;
         },
         30_000,
         'the doomed worker to start a snapshot',
