@@ -5,19 +5,9 @@ import { createRedis } from '#lib/runtime';
 import { MemoryDriver } from '#lib/storage';
 import { pino } from 'pino';
 import { BULLMQ_MAX_STALLED_COUNT, MAX_STALLS } from '../../apps/worker/src/stalls.js';
+import { eventually } from '../support/app-process.js';
 import { createEngineHarness, type EngineHarness } from '../support/engine-harness.js';
 import { startTestRedis, type TestRedis } from '../support/redis-server.js';
-
-/** Polls `probe` until it returns a value, or fails after a generous deadline. */
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 /**
  * A snapshot job whose workers keep dying while they run it (killed, or crashed by the job) is
@@ -82,17 +72,25 @@ describe('a job whose workers keep stopping', () => {
         stalledInterval: 300,
         maxStalledCount: BULLMQ_MAX_STALLED_COUNT,
       });
-      const taken = await eventually(`stall ${stalls}`, async () => {
-        const now = await stateOf();
-        return now.stalls === stalls && now.state !== 'waiting' ? now : undefined;
-      });
+      const taken = await eventually(
+        async () => {
+          const now = await stateOf();
+          return now.stalls === stalls && now.state !== 'waiting' ? now : undefined;
+        },
+        60_000,
+        `stall ${stalls}`,
+      );
       await dying.close(true);
       if (taken.state !== 'active') break;
     }
-    await eventually('the job to stall once more', async () => {
-      const current = await queue.getJob(job.id);
-      return (current?.stalledCounter ?? 0) >= MAX_STALLS ? true : undefined;
-    });
+    await eventually(
+      async () => {
+        const current = await queue.getJob(job.id);
+        return (current?.stalledCounter ?? 0) >= MAX_STALLS ? true : undefined;
+      },
+      60_000,
+      'the job to stall once more',
+    );
 
     harness.startWorkers(1, 2);
     const run = await harness.waitForRun(job.data.runId, 60_000);

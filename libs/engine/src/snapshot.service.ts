@@ -347,21 +347,22 @@ export class SnapshotService {
     );
     const plan = await this.plan(attempt, volume, existing, false);
     // `retention` (no rule keeps it), `max-age` or `failed`.
-    const reasons = plan.prune.map((entry) =>
-      entry.reason === 'retention' ? 'retention' : `retention: ${entry.reason}`,
-    );
-    const pruned = plan.prune.map((p) => p.name);
-    if (pruned.length > 0) {
+    const doomed = plan.prune.map((entry) => ({
+      name: entry.name,
+      reason: entry.reason === 'retention' ? 'retention' : `retention: ${entry.reason}`,
+    }));
+    const pruned = doomed.map((d) => d.name);
+    if (doomed.length > 0) {
       // What is reported so far, and what is about to be deleted, in one step.
-      const intents = pruned.map((name, i) => ({
+      const intents = doomed.map(({ name, reason }) => ({
         name,
-        event: this.deletedEvent(attempt, name, reasons[i] ?? 'retention'),
+        event: this.deletedEvent(attempt, name, reason),
       }));
       await this.deps.deletions.intend(volume, intents, this.deps.audit.batch(reported));
     }
     const pass: PrunePass = { unwritten: deleted, intended: pruned };
-    for (const [i, name] of pruned.entries()) {
-      deleted.push(await this.prune(attempt, name, reasons[i] ?? 'retention', pass));
+    for (const { name, reason } of doomed) {
+      deleted.push(await this.prune(attempt, name, reason, pass));
     }
     return { pruned, deleted };
   }
