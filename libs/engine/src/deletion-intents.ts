@@ -7,6 +7,7 @@ import {
 } from '#lib/audit';
 import type { VolumeRef } from '#lib/storage';
 import type { EngineDeps } from './engine-deps.js';
+import type { LockedRead } from './volume-lock.js';
 
 /** A deletion in flight outlives a dead worker by this long at most (then it is forgotten). */
 const TTL_SECONDS = 30 * 24 * 3600;
@@ -51,12 +52,12 @@ export class DeletionIntents {
 
   /** The deletions a worker began on `volume` and did not report, by snapshot name. */
   async owed(volume: VolumeRef): Promise<Map<string, AuditEventInput>> {
-    const stored = await this.redis.hgetall(this.key(volume));
-    const owed = new Map<string, AuditEventInput>();
-    for (const [name, json] of Object.entries(stored)) {
-      owed.set(name, JSON.parse(json) as AuditEventInput);
-    }
-    return owed;
+    return decodeIntents(Object.entries(await this.redis.hgetall(this.key(volume))).flat());
+  }
+
+  /** {@link owed}, made by the script that takes the volume's lock. */
+  owedRead(volume: VolumeRef): LockedRead<Map<string, AuditEventInput>> {
+    return { command: 'HGETALL', key: this.key(volume), decode: decodeIntents };
   }
 
   /** Writes `intents`, with `events` (written before them, if any) in the same step. */
@@ -147,4 +148,14 @@ export async function reportOwedDeletions(
     });
   }
   await deps.deletions.settle(volume, [...intents.keys()], deps.audit.batch(events));
+}
+
+/** Intents from HGETALL's flat `name, event JSON, ...` reply. */
+function decodeIntents(raw: unknown): Map<string, AuditEventInput> {
+  const fields = Array.isArray(raw) ? (raw as string[]) : [];
+  const owed = new Map<string, AuditEventInput>();
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    owed.set(fields[i] as string, JSON.parse(fields[i + 1] as string) as AuditEventInput);
+  }
+  return owed;
 }

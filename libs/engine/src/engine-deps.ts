@@ -6,7 +6,7 @@ import type { HookRunner } from './hooks/hook-runner.js';
 import type { WorkloadPort } from './quiesce/workload-port.js';
 import type { PolicyStore } from './policy-store.js';
 import type { RunObserver } from './run-observer.js';
-import type { VolumeLocks } from './volume-lock.js';
+import type { LockedRead, VolumeLocks } from './volume-lock.js';
 
 /** Timing knobs of the engine; all in milliseconds. */
 export interface EngineTimings {
@@ -66,4 +66,6 @@ export interface EngineDeps {
 /** Source of snapshots protected from rotation and expiry while something uses them. */
 export interface SnapshotProtection {
   protectedSnapshots(volume: VolumeRef): Promise<ReadonlySet<string>>;
+  /** The same, as a read the volume lock's script can make when it is taken, if it can be. */
+  lockedRead?(volume: VolumeRef): LockedRead<ReadonlySet<string>>;
 }

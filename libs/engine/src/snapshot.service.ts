@@ -31,7 +31,7 @@ import {
 } from '#lib/storage';
 import type { EngineDeps } from './engine-deps.js';
 import type { StoredPolicy } from './policy-store.js';
-import type { LockHold } from './volume-lock.js';
+import type { LockedRead, LockHold } from './volume-lock.js';
 import type { PendingPost } from './hooks/pending-hooks.js';
 import { errorText } from './format.js';
 import { hookScopeOf, recoverOwedHooks, withHooks } from './hooks/with-hooks.js';
@@ -55,9 +55,16 @@ interface Attempt {
   holding?: Holding;
 }
 
+/** What the script that takes a volume's lock reads with it (see `LockedRead`). */
+interface FirstReads {
+  deleting: LockedRead<Map<string, AuditEventInput>>;
+  owed?: LockedRead<PendingPost | undefined>;
+  protectedNames?: LockedRead<ReadonlySet<string>>;
+}
+
 /** The volume lock an attempt holds, and what it reads once while holding it. */
 interface Holding {
-  hold: LockHold;
+  hold: LockHold<FirstReads>;
   /** True once the volume's result was recorded and the lock released in the same step. */
   released: boolean;
   /** The post hooks a killed worker owed the volume, read once the lock was taken. */
@@ -117,22 +124,20 @@ export class SnapshotService {
         );
     // A job waiting for readiness keeps the volume: no other operation may start meanwhile.
     const attempt: Attempt = { data: { ...data, startedAt }, jobId, stored };
-    const taking = this.deps.locks.withLock(
+    const held = await this.deps.locks.withLock(
       lockKey,
       jobId,
       lockTtlMs,
-      (hold) => this.locked({ ...attempt, holding: (attempt.holding = { hold, ...reads }) }),
+      (hold) => this.locked({ ...attempt, holding: (attempt.holding = this.holdingOf(hold)) }),
       {
         keepFor: (step) => {
           if (step.kind === 'wait') return step.delayMs;
           return attempt.holding?.released ? 'released' : undefined;
         },
         announce: started,
+        reads: this.firstReads(data.volume),
       },
     );
-    // Sent right behind the lock's acquisition, in the same round trip: used only if it is taken.
-    const reads = this.firstReads(data);
-    const held = await taking;
     if (held) return held.value;
     const delayMs = busyRetryMs + Math.floor(Math.random() * busyRetryMs);
     return { kind: 'wait', delayMs, reason: 'volume-busy', data };
@@ -184,20 +189,29 @@ export class SnapshotService {
   }
 
   /**
-   * What every hold reads first, asked together with the lock: the hooks a killed worker owed
-   * the volume and the snapshots protected from rotation. Unused (and so never rejected
-   * unhandled) when the lock is busy.
+   * What every hold reads first, made by the script that takes the lock: deletions and hooks a
+   * killed worker owed the volume, and the snapshots protected from rotation.
    */
-  private firstReads(
-    data: SnapshotJobData,
-  ): Pick<Holding, 'released' | 'owed' | 'protectedNames' | 'deleting'> {
-    const owed = this.deps.hooks?.owed(data.volume);
-    const protectedNames = this.deps.protection?.protectedSnapshots(data.volume);
-    const deleting = this.deps.deletions.owed(data.volume);
-    owed?.catch(() => undefined);
-    protectedNames?.catch(() => undefined);
-    deleting.catch(() => undefined);
-    return { released: false, owed, protectedNames, deleting };
+  private firstReads(volume: VolumeRef): FirstReads {
+    return {
+      deleting: this.deps.deletions.owedRead(volume),
+      owed: this.deps.hooks?.owedRead(volume),
+      protectedNames: this.deps.protection?.lockedRead?.(volume),
+    };
+  }
+
+  /** The hold of a lock taken with {@link firstReads}, with what they read. */
+  private holdingOf(hold: LockHold<FirstReads>): Holding {
+    const { read } = hold;
+    const protection = this.deps.protection?.lockedRead && read.protectedNames;
+    return {
+      hold,
+      released: false,
+      owed: this.deps.hooks && Promise.resolve(read.owed),
+      // A protection that cannot be read with the lock is read when rotation first needs it.
+      protectedNames: protection && Promise.resolve(protection),
+      deleting: Promise.resolve(read.deleting),
+    };
   }
 
   private async locked(attempt: Attempt): Promise<SnapshotStep> {

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { VolumeRef } from '#lib/storage';
 import type { SnapshotProtection } from './engine-deps.js';
+import type { LockedRead } from './volume-lock.js';
 
 /**
  * Snapshots a restore is reading, per namespace, in a Redis set: rotation and cleanup leave
@@ -28,13 +29,23 @@ export class SnapshotsInUse implements SnapshotProtection {
     return this.inNamespace(volume.namespace);
   }
 
+  /** {@link protectedSnapshots}, made by the script that takes the volume's lock. */
+  lockedRead(volume: VolumeRef): LockedRead<ReadonlySet<string>> {
+    return { command: 'SMEMBERS', key: this.key(volume.namespace), decode: snapshotNames };
+  }
+
   /** Names of the snapshots of a namespace that something is reading. */
   async inNamespace(namespace: string): Promise<ReadonlySet<string>> {
-    const members = await this.redis.smembers(this.key(namespace));
-    return new Set(members.map((m) => m.slice(0, m.lastIndexOf('|'))));
+    return snapshotNames(await this.redis.smembers(this.key(namespace)));
   }
 
   private key(namespace: string): string {
     return `${this.prefix}:in-use:${namespace}`;
   }
+}
+
+/** The snapshot names of `<name>|<owner>` members. */
+function snapshotNames(members: unknown): ReadonlySet<string> {
+  const names = Array.isArray(members) ? (members as string[]) : [];
+  return new Set(names.map((m) => m.slice(0, m.lastIndexOf('|'))));
 }

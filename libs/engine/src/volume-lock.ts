@@ -11,16 +11,20 @@ if current == false or current == ARGV[1] then
 end
 return 0`);
 
-// ACQUIRE, and when the lock is taken, the events that say so appended in the same atomic step.
-// KEYS: lock, audit stream. ARGV: owner, ttl ms, stream bound, event JSON...
-const ACQUIRE_AND_APPEND = new LuaScript(`${APPEND_EVENTS_FUNCTION}
+// ACQUIRE, and when the lock is taken, in the same atomic step: the reads its holder needs first
+// (see {@link LockedRead}), returned after the 1, and the events that say the work begins.
+// KEYS: lock, audit stream (or the lock again), one key per read.
+// ARGV: owner, ttl ms, read count n, n read commands, stream bound, event JSON...
+const ACQUIRE_READ_APPEND = new LuaScript(`${APPEND_EVENTS_FUNCTION}
 local current = redis.call('GET', KEYS[1])
-if current == false or current == ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  appendEvents(KEYS[2], ARGV[3], 4, #ARGV - 3)
-  return 1
-end
-return 0`);
+if current ~= false and current ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+local reads = tonumber(ARGV[3])
+local taken = {1}
+for i = 1, reads do taken[i + 1] = redis.call(ARGV[3 + i], KEYS[2 + i]) end
+local bound = 4 + reads
+appendEvents(KEYS[2], ARGV[bound], bound + 1, #ARGV - bound)
+return taken`);
 
 const RELEASE = new LuaScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -28,8 +32,29 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0`);
 
+/**
+ * A read made by the script that takes a lock, in the same atomic step and only when it is
+ * taken: what the holder must know first (state a killed holder left behind) arrives with the
+ * lock, at no extra round trip. `decode` turns the command's raw reply into the value.
+ */
+export interface LockedRead<T> {
+  command: 'GET' | 'SMEMBERS' | 'HGETALL';
+  key: string;
+  decode(raw: unknown): T;
+}
+
+/** A map of {@link LockedRead}s; an absent or undefined entry reads nothing. */
+export type LockedReads<R> = { [K in keyof R]?: LockedRead<unknown> };
+
+/** Values of a map of {@link LockedRead}s. */
+export type ReadValues<R> = {
+  [K in keyof R]: NonNullable<R[K]> extends LockedRead<infer T> ? T : never;
+};
+
 /** What `work` holding a volume lock can do with it (see {@link VolumeLocks.withLock}). */
-export interface LockHold {
+export interface LockHold<R extends LockedReads<R> = Record<string, never>> {
+  /** What the {@link LockedRead}s asked with the lock read when it was taken. */
+  read: ReadValues<R>;
   /** The lock as a lease, for a script that releases it together with the work's last write. */
   lease: Lease;
   /** Stops the renewals; called before such a script, so that none re-takes the lock after it. */
@@ -57,15 +82,44 @@ export class VolumeLocks {
     ttlMs: number,
     announce?: AuditBatch,
   ): Promise<boolean> {
-    const key = this.key(volumeKey);
-    const result = announce
-      ? await ACQUIRE_AND_APPEND.run(
-          this.redis,
-          [key, announce.stream],
-          [owner, String(ttlMs), String(announce.maxEvents), ...announce.entries],
-        )
-      : await ACQUIRE.run(this.redis, [key], [owner, String(ttlMs)]);
-    return result === 1;
+    return (await this.take(volumeKey, owner, ttlMs, { announce })) !== undefined;
+  }
+
+  /**
+   * {@link acquire}, which also makes `reads` when the lock is taken and returns their values;
+   * `undefined` when another owner holds the lock.
+   */
+  async take<R extends LockedReads<R>>(
+    volumeKey: string,
+    owner: string,
+    ttlMs: number,
+    options: { announce?: AuditBatch; reads?: R },
+  ): Promise<ReadValues<R> | undefined> {
+    const lock = this.key(volumeKey);
+    const { announce } = options;
+    const reads = Object.entries<LockedRead<unknown> | undefined>(options.reads ?? {}).filter(
+      (entry): entry is [string, LockedRead<unknown>] => entry[1] !== undefined,
+    );
+    if (!announce && reads.length === 0) {
+      const taken = await ACQUIRE.run(this.redis, [lock], [owner, String(ttlMs)]);
+      return taken === 1 ? ({} as ReadValues<R>) : undefined;
+    }
+    const result = await ACQUIRE_READ_APPEND.run(
+      this.redis,
+      [lock, announce?.stream ?? lock, ...reads.map(([, read]) => read.key)],
+      [
+        owner,
+        String(ttlMs),
+        String(reads.length),
+        ...reads.map(([, read]) => read.command),
+        String(announce?.maxEvents ?? 0),
+        ...(announce?.entries ?? []),
+      ],
+    );
+    if (!Array.isArray(result)) return undefined;
+    const values: Record<string, unknown> = {};
+    reads.forEach(([name, read], i) => (values[name] = read.decode(result[i + 1])));
+    return values as ReadValues<R>;
   }
 
   /** Releases the lock if `owner` still holds it; never releases another owner's lock. */
@@ -91,21 +145,23 @@ export class VolumeLocks {
    * {@link LockHold}). Returns `undefined` without running `work` when another owner holds it.
    * The lock is asked for before this returns its promise: commands the caller sends right
    * after it travel behind it, and so read what holds once the lock is taken (when it is).
-   * `options.announce` is written with the acquisition, only if the lock is taken (see
-   * {@link acquire}).
+   * `options.announce` is written with the acquisition, and `options.reads` made with it, only
+   * if the lock is taken (see {@link take}); `work` finds their values in `hold.read`.
    */
-  async withLock<T>(
+  async withLock<T, R extends LockedReads<R> = Record<string, never>>(
     volumeKey: string,
     owner: string,
     ttlMs: number,
-    work: (hold: LockHold) => Promise<T>,
+    work: (hold: LockHold<R>) => Promise<T>,
     options: {
       keepFor?: (result: T) => number | 'released' | undefined;
       announce?: AuditBatch;
+      reads?: R;
     } = {},
   ): Promise<{ value: T } | undefined> {
-    const { keepFor, announce } = options;
-    if (!(await this.acquire(volumeKey, owner, ttlMs, announce))) return undefined;
+    const { keepFor, announce, reads } = options;
+    const read = await this.take(volumeKey, owner, ttlMs, { announce, reads });
+    if (!read) return undefined;
     const renew = setInterval(
       () => {
         this.acquire(volumeKey, owner, ttlMs).catch(() => undefined);
@@ -113,7 +169,8 @@ export class VolumeLocks {
       Math.max(100, Math.floor(ttlMs / 3)),
     );
     let keepMs: number | 'released' | undefined;
-    const hold: LockHold = {
+    const hold: LockHold<R> = {
+      read,
       lease: this.lease(volumeKey, owner),
       stopRenewing: () => clearInterval(renew),
     };

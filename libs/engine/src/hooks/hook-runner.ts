@@ -2,6 +2,7 @@ import type { AuditAttributes, AuditEventInput, AuditLog } from '#lib/audit';
 import type { Hook, Hooks } from '#lib/policy';
 import type { VolumeRef } from '#lib/storage';
 import type { HookExecution, HookExecutor, HookInvocation, HookPhase } from './hook-executor.js';
+import type { LockedRead } from '../volume-lock.js';
 import type { PendingHooks, PendingPost } from './pending-hooks.js';
 
 /** Which snapshot of which volume the hooks surround, and the audit context they report in. */
@@ -81,6 +82,11 @@ export class HookRunner {
   /** The post hooks a killed worker owed to `volume`, if any, without running them. */
   owed(volume: VolumeRef): Promise<PendingPost | undefined> {
     return this.pending.get(volume);
+  }
+
+  /** {@link owed}, made by the script that takes the volume's lock. */
+  owedRead(volume: VolumeRef): LockedRead<PendingPost | undefined> {
+    return this.pending.lockedRead(volume);
   }
 
   /**

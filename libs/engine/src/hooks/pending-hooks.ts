@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Hook } from '#lib/policy';
 import type { VolumeRef } from '#lib/storage';
+import type { LockedRead } from '../volume-lock.js';
 
 /** Post hooks owed to a volume: its pre hooks ran and its post hooks have not finished. */
 export interface PendingPost {
@@ -27,8 +28,12 @@ export class PendingHooks {
   ) {}
 
   async get(volume: VolumeRef): Promise<PendingPost | undefined> {
-    const raw = await this.redis.get(this.key(volume));
-    return raw === null ? undefined : (JSON.parse(raw) as PendingPost);
+    return decodePending(await this.redis.get(this.key(volume)));
+  }
+
+  /** {@link get}, made by the script that takes the volume's lock. */
+  lockedRead(volume: VolumeRef): LockedRead<PendingPost | undefined> {
+    return { command: 'GET', key: this.key(volume), decode: decodePending };
   }
 
   async set(volume: VolumeRef, pending: PendingPost): Promise<void> {
@@ -42,4 +47,8 @@ export class PendingHooks {
   private key(volume: VolumeRef): string {
     return `${this.prefix}:hooks:pending:${volume.namespace}/${volume.name}`;
   }
+}
+
+function decodePending(raw: unknown): PendingPost | undefined {
+  return typeof raw === 'string' ? (JSON.parse(raw) as PendingPost) : undefined;
 }
