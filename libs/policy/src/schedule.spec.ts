@@ -234,6 +234,30 @@ describe('one clock, both directions', () => {
       { numRuns: 200 },
     );
   });
+  it('answers from remembered spans what a fresh clock answers, whatever the order of asking', () => {
+    // A schedule padded past the memo's key length gets a fresh clock on every call.
+    const fresh = (schedule: string) => `${schedule}${' '.repeat(200)}`;
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...zones),
+        fc.constantFrom(...schedules),
+        fc.integer({ min: Date.UTC(2026, 0, 1), max: Date.UTC(2027, 11, 31) }),
+        fc.array(fc.integer({ min: -3 * 86_400_000, max: 3 * 86_400_000 }), {
+          minLength: 1,
+          maxLength: 30,
+        }),
+        (zone, schedule, base, offsets) => {
+          for (const offset of offsets) {
+            const from = new Date(base + offset);
+            expect(nextRuns(schedule, zone, from, 2)).toEqual(
+              nextRuns(fresh(schedule), zone, from, 2),
+            );
+          }
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
 });
 
 describe('shortestIntervalMs', () => {

@@ -176,11 +176,17 @@ interface ScheduleClock {
    */
   walls: CronExpression;
   /**
-   * The last projection: no run falls in (`after`, `run`), so the next run strictly after any
-   * instant in [`after`, `run`) is `run`. Policies sharing a schedule are upserted together.
+   * Recent projections, newest last: no run falls in (`after`, `run`), so the next run strictly
+   * after any instant in [`after`, `run`) is `run`. Policies sharing a schedule are upserted
+   * and ticked together, and each tick asks for two spans (missed ticks since the policy's last
+   * change, then the next tick), so a few spans are kept, each widened to the earliest `after`
+   * that found its run.
    */
-  lastNext?: { after: number; run: number };
+  spans: { after: number; run: number }[];
 }
+
+/** Spans of {@link ScheduleClock.spans} kept per clock. */
+const SPANS_KEPT = 4;
 
 /** The clock of a schedule in a zone; throws for an invalid schedule or zone. */
 function scheduleClock(schedule: string, timeZone: string): ScheduleClock {
@@ -198,6 +204,7 @@ function scheduleClock(schedule: string, timeZone: string): ScheduleClock {
     everyHour: walls.fields.hour.values.length === 24,
     utc: UTC_ZONES.has(timeZone),
     walls,
+    spans: [],
   };
   remember(clocks, id, clock);
   return clock;
@@ -216,10 +223,16 @@ function remember<T>(memo: Map<string, T>, key: string, value: T): void {
  * `slack` early, because a time in a gap or a repeated hour maps up to `slack` later.
  */
 function nextInstant(clock: ScheduleClock, after: number): number | undefined {
-  const last = clock.lastNext;
-  if (last && last.after <= after && after < last.run) return last.run;
+  const { spans } = clock;
+  for (const span of spans) if (span.after <= after && after < span.run) return span.run;
   const run = searchNextInstant(clock, after);
-  if (run !== undefined) clock.lastNext = { after, run };
+  if (run === undefined) return undefined;
+  const same = spans.find((span) => span.run === run);
+  if (same) same.after = Math.min(same.after, after);
+  else {
+    if (spans.length >= SPANS_KEPT) spans.shift();
+    spans.push({ after, run });
+  }
   return run;
 }
 
