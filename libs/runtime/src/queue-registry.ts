@@ -24,12 +24,14 @@ const LIVE_STATES: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Client settings of the queue and worker connections. Auto-pipelining: the scripts BullMQ
- * runs for concurrent jobs (finish, fetch next, add) leave in one socket write instead of one
- * each, which is most of a busy worker's CPU. Safe with BullMQ: a worker's blocking fetch runs
- * on a connection of its own, where nothing waits behind it.
+ * Client settings of the queue and worker connections: no auto-pipelining. ioredis builds a
+ * pipeline object for every auto-pipelined batch and copies onto it every script defined on the
+ * connection, some fifty of BullMQ's; BullMQ's batches are small (a finish here, an add there),
+ * so that copy cost more than the socket writes it saved (`npm run bench`, pipeline scenario:
+ * 0.33–0.34 ms of CPU per snapshot in this process without it, 0.41–0.43 with it). Our own
+ * connection, which defines no scripts, keeps it (see `createRedis`).
  */
-const BULLMQ_CLIENT = { forBullMQ: true, autoPipelining: true } as const;
+const BULLMQ_CLIENT = { forBullMQ: true, autoPipelining: false } as const;
 
 /**
  * The producer side of every queue, one `Queue` each, sharing one connection. Also tells
