@@ -114,3 +114,14 @@ for i = 5, #KEYS do
 end
 return updateVolume(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 `);
+
+/**
+ * Appends a run's start events and marks it announced in one atomic step: the events are on
+ * record exactly when the mark is (a retried tick that finds the mark writes nothing again).
+ * KEYS: run hash, audit stream. ARGV: announced field, stream bound, event JSON...
+ */
+export const ANNOUNCE_RUN = new LuaScript(`${APPEND_EVENTS_FUNCTION}
+appendEvents(KEYS[2], ARGV[2], 3, #ARGV - 2)
+redis.call('HSET', KEYS[1], ARGV[1], '1')
+return 1
+`);

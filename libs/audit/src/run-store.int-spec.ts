@@ -109,6 +109,20 @@ describe('RunStore start', () => {
     expect(again).toEqual({ record: progressed, created: false, announced: false });
   });
 
+  it('marks a run announced together with its start events, or alone', async () => {
+    const { prefix, store } = newStore();
+    const audit = new AuditLog(redis, { prefix });
+    await store.start(run('r1'));
+    await store.start(run('r2'));
+    const started = { type: 'run.started', outcome: 'started', trigger: 'schedule' } as const;
+    await store.markAnnounced('r1', audit.batch([{ ...started, runId: 'r1' }]));
+    await store.markAnnounced('r2');
+    expect(await store.admission('r1')).toEqual({ admission: undefined, announced: true });
+    expect(await store.admission('r2')).toEqual({ admission: undefined, announced: true });
+    const events = (await audit.query({})).items;
+    expect(events.map((e) => [e.type, e.runId])).toEqual([['run.started', 'r1']]);
+  });
+
   it('creates a run exactly once when two processes start it at the same moment', async () => {
     const { prefix } = newStore();
     const stores = [new RunStore(redis, { prefix }), new RunStore(other, { prefix })];

@@ -28,7 +28,7 @@ import {
 } from './run-record.js';
 import { DEFAULT_SCAN_BUDGET, type ScanBudget } from './paged-scan.js';
 import { scanRuns } from './run-scan.js';
-import { FINISH_VOLUME, START_RUN, UPDATE_VOLUME } from './run-scripts.js';
+import { ANNOUNCE_RUN, FINISH_VOLUME, START_RUN, UPDATE_VOLUME } from './run-scripts.js';
 import type { AuditBatch } from './audit-log.js';
 
 /** Options of {@link RunStore}. */
@@ -185,11 +185,22 @@ export class RunStore {
   }
 
   /**
-   * Notes that the run's start events were written. Written after them: a crash in between
-   * makes the retry write them again (at least once, never lost).
+   * Notes that the run's start events were written; `events`, when given, are written in the
+   * same atomic step (then they are on record exactly once). Without them the caller wrote
+   * its events before: a crash in between makes the retry write them again (at least once,
+   * never lost).
    */
-  async markAnnounced(runId: string): Promise<void> {
-    await this.redis.hset(auditKeys.run(this.prefix, runId), ANNOUNCED_FIELD, '1');
+  async markAnnounced(runId: string, events?: AuditBatch): Promise<void> {
+    const key = auditKeys.run(this.prefix, runId);
+    if (!events) {
+      await this.redis.hset(key, ANNOUNCED_FIELD, '1');
+      return;
+    }
+    await ANNOUNCE_RUN.run(
+      this.redis,
+      [key, events.stream],
+      [ANNOUNCED_FIELD, String(events.maxEvents), ...events.entries],
+    );
   }
 
   /**

@@ -122,7 +122,9 @@ export class TickService {
 
   /**
    * `run.started`, one event per volume decided at start, and `run.finished` when nothing was
-   * admitted. Written after the run, then marked: a crash in between writes them again.
+   * admitted. Written after the run: a running run's events with the mark that says so, in one
+   * step; a run that ended at start has its end announced after them, then is marked, so a
+   * crash in between writes them again.
    */
   private async announce(stored: StoredPolicy, run: RunRecord, jobs: SnapshotJobRequest[]) {
     const namespace = namespaceOf(stored);
@@ -155,8 +157,12 @@ export class TickService {
             },
       );
     }
+    if (run.state === 'running') {
+      await this.deps.runs.markAnnounced(run.id, this.deps.audit.batch(events));
+      return;
+    }
     await this.deps.audit.appendMany(events);
-    if (run.state !== 'running') await announceRunEnd(this.deps, base, run);
+    await announceRunEnd(this.deps, base, run);
     await this.deps.runs.markAnnounced(run.id);
   }
 
