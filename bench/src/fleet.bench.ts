@@ -295,10 +295,12 @@ function deployedWorker(): { nodeOptions: string; memoryLimit: string } {
   return { nodeOptions, memoryLimit };
 }
 
-/** Bytes of a Kubernetes memory quantity (`512Mi`, `1G`, `268435456`). */
-function quantityBytes(quantity: string): number {
+/** Bytes of a Kubernetes memory quantity (`512Mi`, `1G`, `268435456`) read from `source`. */
+function quantityBytes(quantity: string, source: string): number {
   const match = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(quantity.trim());
-  if (!match) throw new Error(`not a memory quantity: '${quantity}'`);
+  if (!match) {
+    throw new Error(`${source} must be a memory quantity (512Mi, 1Gi) or none, got '${quantity}'`);
+  }
   const units = {
     Ki: 2 ** 10,
     Mi: 2 ** 20,
@@ -320,7 +322,14 @@ const WORKER_NODE_OPTIONS =
 const WORKER_MEMORY_LIMIT =
   process.env.BENCH_FLEET_WORKER_MEMORY_LIMIT ?? DEPLOYED_WORKER.memoryLimit;
 const WORKER_MEMORY_LIMIT_BYTES =
-  WORKER_MEMORY_LIMIT === 'none' ? undefined : quantityBytes(WORKER_MEMORY_LIMIT);
+  WORKER_MEMORY_LIMIT === 'none'
+    ? undefined
+    : quantityBytes(
+        WORKER_MEMORY_LIMIT,
+        process.env.BENCH_FLEET_WORKER_MEMORY_LIMIT === undefined
+          ? 'resources.limits.memory of the worker in deploy/kustomize/base/worker.yaml'
+          : 'BENCH_FLEET_WORKER_MEMORY_LIMIT',
+      );
 /** Why the workers run without the pod's memory limit, once creating a cgroup failed. */
 let cgroupRefused: string | undefined;
 
