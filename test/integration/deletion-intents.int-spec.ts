@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { SnapshotService, TickService, type EngineDeps, type StoredPolicy } from '#lib/engine';
+import type { AuditEventType } from '#lib/audit';
 import type { TickJobData } from '#lib/queues';
 import { MemoryDriver, type SnapshotDriver } from '#lib/storage';
 import { createEngineHarness, type EngineHarness } from '../support/engine-harness.js';
@@ -129,6 +130,119 @@ describe('deletions of a killed worker', () => {
         },
       ),
       { numRuns: 40 },
+    );
+  });
+});
+
+/**
+ * The memory driver, except that its delete call number `failAt` (counting from 0) fails:
+ * `before` the provider acted (the snapshot stays) or `after` it deleted the snapshot (a lost
+ * response).
+ */
+function failingDeletes(inner: MemoryDriver, failAt: number, when: 'before' | 'after') {
+  let deletes = 0;
+  return new Proxy(inner, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (property !== 'deleteSnapshot' || typeof value !== 'function') {
+        return typeof value === 'function' ? (value.bind(target) as unknown) : value;
+      }
+      return async (ref: { namespace: string; name: string }) => {
+        if (deletes++ !== failAt) return target.deleteSnapshot(ref);
+        if (when === 'after') await target.deleteSnapshot(ref);
+        throw new Error(`connection reset while deleting ${ref.name}`);
+      };
+    },
+  }) as SnapshotDriver;
+}
+
+/**
+ * A deletion call that fails is reported by what became of the snapshot: deleted (with the
+ * error) when it is gone, `snapshot.delete-failed` when it is still there. Both paths: freeing
+ * a slot under the cap before creating, and rotation after the new snapshot is ready. Before,
+ * a deletion whose response was lost was reported failed while the snapshot was gone.
+ */
+describe('deletions whose call fails', () => {
+  let redis: TestRedis;
+
+  beforeAll(async () => {
+    redis = await startTestRedis();
+  });
+  afterAll(async () => {
+    await redis.stop();
+  });
+
+  async function eventsOf(harness: EngineHarness, type: AuditEventType) {
+    const page = await harness.deps.audit.query({ type, limit: 500 });
+    return page.items;
+  }
+
+  it('are reported as what happened to the snapshot', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(2, 3, 7),
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 0, max: 1 }),
+        fc.constantFrom('before' as const, 'after' as const),
+        async (cap, keepLast, failAt, when) => {
+          const memory = new MemoryDriver({ maxSnapshotsPerVolume: cap });
+          memory.addVolume({ ...VOLUME, labels: { tier: 'db' } });
+          const harness = createEngineHarness({ redisUrl: redis.url, driver: memory });
+          try {
+            const stored = await harness.addPolicy({
+              apiVersion: 'snapwarden.io/v1alpha1',
+              kind: 'BackupPolicy',
+              metadata: { name: 'nightly', namespace: 'default' },
+              spec: {
+                schedule: '0 * * * *',
+                selector: { matchLabels: { tier: 'db' } },
+                retention: { keepLast },
+              },
+            });
+            const tick = (at: number) =>
+              new TickService(harness.deps).handle(
+                { policyKey: stored.key, specHash: stored.specHash },
+                new Date(Date.UTC(2026, 10, 1) + at * HOUR),
+              );
+            // The volume full up to the cap, or up to keepLast + 1, whichever is less.
+            const service = new SnapshotService(harness.deps);
+            for (let t = 0; t < Math.min(cap, keepLast + 1); t++) {
+              for (const job of await tick(t)) await service.run(job.data, job.id);
+            }
+            const before = (await memory.listSnapshots(VOLUME)).map((s) => s.name);
+            const [job] = await tick(10);
+            if (!job) throw new Error('the tick admitted no job');
+            const faulty = new SnapshotService({
+              ...harness.deps,
+              driver: failingDeletes(memory, failAt, when),
+            });
+            const outcome = await faulty.run(job.data, job.id, { redelivered: false }).then(
+              () => 'done',
+              () => 'threw',
+            );
+
+            const now = new Set((await memory.listSnapshots(VOLUME)).map((s) => s.name));
+            const deleted = (await eventsOf(harness, 'snapshot.deleted')).map((e) => e.snapshot);
+            const failed = (await eventsOf(harness, 'snapshot.delete-failed')).map(
+              (e) => e.snapshot,
+            );
+            for (const name of before) {
+              const times = deleted.filter((n) => n === name).length;
+              expect([name, times]).toEqual([name, now.has(name) ? 0 : 1]);
+              if (!now.has(name)) expect(failed).not.toContain(name);
+            }
+            for (const name of failed) expect(now.has(name ?? '')).toBe(true);
+            // A failure that left its snapshot fails the attempt; one that deleted it does not.
+            if (outcome === 'threw') expect(failed).toHaveLength(1);
+            else expect(failed).toEqual([]);
+            expect([...(await harness.deps.deletions.owed(VOLUME)).keys()]).toEqual([]);
+          } finally {
+            await harness.close();
+            await memory.close();
+          }
+        },
+      ),
+      { numRuns: 60 },
     );
   });
 });

@@ -5,8 +5,9 @@ import {
   type AuditBatch,
   type AuditEventInput,
 } from '#lib/audit';
-import type { VolumeRef } from '#lib/storage';
+import type { SnapshotDriver, SnapshotRef, VolumeRef } from '#lib/storage';
 import type { EngineDeps } from './engine-deps.js';
+import { errorText } from './format.js';
 import type { LockedRead } from './volume-lock.js';
 
 /** A deletion in flight outlives a dead worker by this long at most (then it is forgotten). */
@@ -92,11 +93,31 @@ export class DeletionIntents {
 type DeletionDeps = Pick<EngineDeps, 'driver' | 'audit' | 'deletions' | 'identity'>;
 
 /**
+ * After a deletion call failed: the event of a deletion that took place anyway (the provider
+ * deleted the snapshot, then the call failed, e.g. its response was lost), naming the error;
+ * `undefined` when the snapshot is still there, or cannot be looked up.
+ */
+export async function deletedDespite(
+  driver: SnapshotDriver,
+  ref: SnapshotRef,
+  event: AuditEventInput,
+  error: unknown,
+): Promise<AuditEventInput | undefined> {
+  const left = await driver.getSnapshot(ref).then(
+    (snapshot) => snapshot !== undefined,
+    () => true,
+  );
+  if (left) return undefined;
+  return { ...event, attributes: { ...event.attributes, deleteError: errorText(error) } };
+}
+
+/**
  * Deletes one snapshot of `volume` (whose lock the caller holds) under an intent written
  * first, and writes `event` (with the deletion's duration) in the step that removes the
  * intent: a worker killed in between leaves the intent for the volume's next holder (see
- * {@link reportOwedDeletions}). If the deletion fails, `failed(error)` is written instead,
- * the intent removed with it, and the error rethrown.
+ * {@link reportOwedDeletions}). If the deletion call fails and the snapshot is still there,
+ * `failed(error)` is written instead, the intent removed with it, and the error rethrown; if it
+ * is gone, the deletion took place and `event` is written (see {@link deletedDespite}).
  */
 export async function deleteReported(
   deps: DeletionDeps,
@@ -105,15 +126,21 @@ export async function deleteReported(
   failed: (error: unknown) => AuditEventInput,
 ): Promise<AuditEventInput> {
   const name = event.snapshot;
+  const ref = { namespace: volume.namespace, name };
   await deps.deletions.intend(volume, [{ name, event }]);
   const started = Date.now();
+  let done: AuditEventInput = event;
   try {
-    await deps.driver.deleteSnapshot({ namespace: volume.namespace, name });
+    await deps.driver.deleteSnapshot(ref);
   } catch (error) {
-    await deps.deletions.settle(volume, [name], deps.audit.batch([failed(error)]));
-    throw error;
+    const despite = await deletedDespite(deps.driver, ref, event, error);
+    if (!despite) {
+      await deps.deletions.settle(volume, [name], deps.audit.batch([failed(error)]));
+      throw error;
+    }
+    done = despite;
   }
-  const done = { ...event, durationMs: Date.now() - started };
+  done = { ...done, durationMs: Date.now() - started };
   await deps.deletions.settle(volume, [name], deps.audit.batch([done]));
   return done;
 }

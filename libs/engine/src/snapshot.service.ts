@@ -36,7 +36,7 @@ import type { PendingPost } from './hooks/pending-hooks.js';
 import { errorText } from './format.js';
 import { hookScopeOf, recoverOwedHooks, withHooks } from './hooks/with-hooks.js';
 import { recordVolumeResult } from './run-recorder.js';
-import { deleteReported, reportOwedDeletions } from './deletion-intents.js';
+import { deletedDespite, deleteReported, reportOwedDeletions } from './deletion-intents.js';
 
 /** The reason of a deletion finished after its first caller died mid-way. */
 export const INTERRUPTED_DELETION = 'finishing a deletion that was interrupted';
@@ -441,8 +441,8 @@ export class SnapshotService {
 
   /**
    * Deletes one snapshot of a pass whose intents are written, and returns its event; the
-   * caller writes it, with the removal of the pass's intents. If the deletion fails, the
-   * failure is written at once, after `pass.unwritten` (earlier deletions of the same pass),
+   * caller writes it, with the removal of the pass's intents. If the deletion call fails and
+   * the snapshot is still there (see `deletedDespite`), the failure is written at once, after `pass.unwritten` (earlier deletions of the same pass),
    * and every intent of the pass is removed with it: the failure is on record, and what the
    * pass did not delete stays for the next rotation to decide again.
    */
@@ -454,15 +454,20 @@ export class SnapshotService {
   ): Promise<AuditEventInput> {
     const started = Date.now();
     const ref = { namespace: attempt.data.volume.namespace, name };
+    let deleted = this.deletedEvent(attempt, name, reason);
     try {
       await this.deps.driver.deleteSnapshot(ref);
     } catch (error) {
-      const failure = this.deleteFailedEvent(attempt, name, reason, error);
-      const events = this.deps.audit.batch([...pass.unwritten, failure]);
-      await this.deps.deletions.settle(attempt.data.volume, pass.intended, events);
-      throw error;
+      const despite = await deletedDespite(this.deps.driver, ref, deleted, error);
+      if (!despite) {
+        const failure = this.deleteFailedEvent(attempt, name, reason, error);
+        const events = this.deps.audit.batch([...pass.unwritten, failure]);
+        await this.deps.deletions.settle(attempt.data.volume, pass.intended, events);
+        throw error;
+      }
+      deleted = despite;
     }
-    return { ...this.deletedEvent(attempt, name, reason), durationMs: Date.now() - started };
+    return { ...deleted, durationMs: Date.now() - started };
   }
 
   /** The event of a deletion by this job. */
