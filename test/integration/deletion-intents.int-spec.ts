@@ -9,6 +9,35 @@ import { startTestRedis, type TestRedis } from '../support/redis-server.js';
 const VOLUME = { namespace: 'default', name: 'db-0' };
 const HOUR = 3_600_000;
 
+let redis: TestRedis;
+
+beforeAll(async () => {
+  redis = await startTestRedis();
+});
+afterAll(async () => {
+  await redis.stop();
+});
+
+/** The volume's hourly policy, keeping the last `keepLast` snapshots. */
+function nightly(harness: EngineHarness, keepLast: number) {
+  return harness.addPolicy({
+    apiVersion: 'snapwarden.io/v1alpha1',
+    kind: 'BackupPolicy',
+    metadata: { name: 'nightly', namespace: 'default' },
+    spec: {
+      schedule: '0 * * * *',
+      selector: { matchLabels: { tier: 'db' } },
+      retention: { keepLast },
+    },
+  });
+}
+
+/** The snapshot jobs of the policy's tick at `at`. */
+function runTick(deps: EngineDeps, stored: StoredPolicy, at: Date) {
+  const tick: TickJobData = { policyKey: stored.key, specHash: stored.specHash };
+  return new TickService(deps).handle(tick, at);
+}
+
 /**
  * The memory driver, except that its call number `killAt` (counting from 0) does its work and
  * then never returns: the worker dies right after that call, and nothing after it runs in
@@ -40,23 +69,9 @@ function dyingDriver(inner: MemoryDriver, killAt: number, release: Promise<never
  * lost its event.
  */
 describe('deletions of a killed worker', () => {
-  let redis: TestRedis;
-
-  beforeAll(async () => {
-    redis = await startTestRedis();
-  });
-  afterAll(async () => {
-    await redis.stop();
-  });
-
   async function deletedEvents(harness: EngineHarness, snapshot: string) {
     const page = await harness.deps.audit.query({ snapshot, type: 'snapshot.deleted' });
     return page.items.length;
-  }
-
-  async function runTick(deps: EngineDeps, stored: StoredPolicy, at: Date) {
-    const tick: TickJobData = { policyKey: stored.key, specHash: stored.specHash };
-    return new TickService(deps).handle(tick, at);
   }
 
   it('are reported once by the next attempt, wherever the worker died', async () => {
@@ -72,16 +87,7 @@ describe('deletions of a killed worker', () => {
           const release = new Promise<never>((_, reject) => (unwind = reject));
           release.catch(() => undefined);
           try {
-            const stored = await harness.addPolicy({
-              apiVersion: 'snapwarden.io/v1alpha1',
-              kind: 'BackupPolicy',
-              metadata: { name: 'nightly', namespace: 'default' },
-              spec: {
-                schedule: '0 * * * *',
-                selector: { matchLabels: { tier: 'db' } },
-                retention: { keepLast },
-              },
-            });
+            const stored = await nightly(harness, keepLast);
             const first = Date.UTC(2026, 10, 1, 0);
             // Enough earlier runs that the killed one rotates.
             for (let t = 0; t <= keepLast; t++) {
@@ -163,15 +169,6 @@ function failingDeletes(inner: MemoryDriver, failAt: number, when: 'before' | 'a
  * a deletion whose response was lost was reported failed while the snapshot was gone.
  */
 describe('deletions whose call fails', () => {
-  let redis: TestRedis;
-
-  beforeAll(async () => {
-    redis = await startTestRedis();
-  });
-  afterAll(async () => {
-    await redis.stop();
-  });
-
   async function eventsOf(harness: EngineHarness, type: AuditEventType) {
     const page = await harness.deps.audit.query({ type, limit: 500 });
     return page.items;
@@ -189,21 +186,9 @@ describe('deletions whose call fails', () => {
           memory.addVolume({ ...VOLUME, labels: { tier: 'db' } });
           const harness = createEngineHarness({ redisUrl: redis.url, driver: memory });
           try {
-            const stored = await harness.addPolicy({
-              apiVersion: 'snapwarden.io/v1alpha1',
-              kind: 'BackupPolicy',
-              metadata: { name: 'nightly', namespace: 'default' },
-              spec: {
-                schedule: '0 * * * *',
-                selector: { matchLabels: { tier: 'db' } },
-                retention: { keepLast },
-              },
-            });
-            const tick = (at: number) =>
-              new TickService(harness.deps).handle(
-                { policyKey: stored.key, specHash: stored.specHash },
-                new Date(Date.UTC(2026, 10, 1) + at * HOUR),
-              );
+            const stored = await nightly(harness, keepLast);
+            const tick = (hour: number) =>
+              runTick(harness.deps, stored, new Date(Date.UTC(2026, 10, 1) + hour * HOUR));
             // The volume full up to the cap, or up to keepLast + 1, whichever is less.
             const service = new SnapshotService(harness.deps);
             for (let t = 0; t < Math.min(cap, keepLast + 1); t++) {
