@@ -442,9 +442,10 @@ export class SnapshotService {
   /**
    * Deletes one snapshot of a pass whose intents are written, and returns its event; the
    * caller writes it, with the removal of the pass's intents. If the deletion call fails and
-   * the snapshot is still there (see `deletedDespite`), the failure is written at once, after `pass.unwritten` (earlier deletions of the same pass),
-   * and every intent of the pass is removed with it: the failure is on record, and what the
-   * pass did not delete stays for the next rotation to decide again.
+   * the snapshot is still there (see `deletedDespite`), the failure is written at once, after
+   * `pass.unwritten` (earlier deletions of the same pass), and every intent of the pass is
+   * removed with it: the failure is on record, and what the pass did not delete stays for the
+   * next rotation to decide again.
    */
   private async prune(
     attempt: Attempt,
