@@ -53,7 +53,7 @@ async function volumeStep(
     throw new UnrecoverableError(stalled.message);
   }
   try {
-    const step = await service.run(job.data, jobId);
+    const step = await service.run(job.data, jobId, token);
     if (step.kind === 'done') return step;
     await job.updateData(step.data);
     await job.moveToDelayed(Date.now() + step.delayMs, token);

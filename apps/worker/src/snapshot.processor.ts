@@ -18,7 +18,10 @@ export function snapshotProcessor(service: SnapshotService) {
       throw new UnrecoverableError(stalled.message);
     }
     try {
-      const step = await service.run(job.data, jobId, { redelivered: job.attemptsStarted > 1 });
+      const step = await service.run(job.data, jobId, {
+        redelivered: job.attemptsStarted > 1,
+        attempt: token,
+      });
       if (step.kind === 'done') return step.result;
       await job.updateData(step.data);
       await job.moveToDelayed(Date.now() + step.delayMs, token);

@@ -29,7 +29,8 @@ export class OnDemandSnapshotService {
     private readonly requests: SnapshotRequestService,
   ) {}
 
-  async run(data: RequestVolumeJobData, jobId: string): Promise<OnDemandStep> {
+  /** One attempt of a claim's job; `attempt` names this delivery (see `SnapshotService.run`). */
+  async run(data: RequestVolumeJobData, jobId: string, attempt?: string): Promise<OnDemandStep> {
     const done = await this.deps.runs.volumeResult(data.runId, data.volume.name);
     if (done && ['succeeded', 'failed', 'skipped'].includes(done.state)) {
       return { kind: 'done', outcome: done.state === 'failed' ? 'failed' : 'succeeded' };
@@ -42,7 +43,7 @@ export class OnDemandSnapshotService {
       jobId,
       lockTtlMs,
       () => this.locked(data, jobId),
-      { keepFor: (step) => (step.kind === 'wait' ? step.delayMs : undefined) },
+      { keepFor: (step) => (step.kind === 'wait' ? step.delayMs : undefined), attempt },
     );
     if (held) return held.value;
     const delayMs = busyRetryMs + Math.floor(Math.random() * busyRetryMs);

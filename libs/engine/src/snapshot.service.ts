@@ -96,11 +96,14 @@ export class SnapshotService {
   /**
    * One attempt of a volume's job. `redelivered` says the queue has handed this job out before
    * (a retry, a re-check, a dead worker's job): only then can its result already be recorded.
+   * `attempt` names this delivery (BullMQ's token): a second delivery of the same job running
+   * at the same time (its first worker lost the job's queue lock and kept going) then finds the
+   * volume busy instead of sharing its lock (see `VolumeLocks.take`).
    */
   async run(
     data: SnapshotJobData,
     jobId: string,
-    options: { redelivered: boolean } = { redelivered: true },
+    options: { redelivered: boolean; attempt?: string } = { redelivered: true },
   ): Promise<SnapshotStep> {
     if (options.redelivered) {
       const mine = await this.deps.runs.volumeResult(data.runId, data.volume.name);
@@ -136,6 +139,7 @@ export class SnapshotService {
         },
         announce: started,
         reads: this.firstReads(data.volume),
+        attempt: options.attempt,
       },
     );
     if (held) return held.value;

@@ -120,6 +120,53 @@ describe('VolumeLocks.take with reads', () => {
   });
 });
 
+describe('VolumeLocks with deliveries (attempt)', () => {
+  it('holds a lock for one delivery of a job, and hands a parked lock to its next one', async () => {
+    const locks = new VolumeLocks(redis, 'lock-attempts');
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    let entered: () => void = () => undefined;
+    const inside = new Promise<void>((resolve) => (entered = resolve));
+    const first = locks.withLock(
+      'ns/vol',
+      'job-1',
+      30_000,
+      async () => {
+        entered();
+        await gate;
+        return 'wait';
+      },
+      { attempt: 'a', keepFor: () => 10_000 },
+    );
+    await inside;
+    expect(await locks.owner('ns/vol')).toBe('job-1@a');
+    // A second delivery of the same job while the first still works finds the volume busy.
+    const second = await locks.withLock('ns/vol', 'job-1', 30_000, () => Promise.resolve(2), {
+      attempt: 'b',
+    });
+    expect(second).toBeUndefined();
+    open();
+    expect((await first)?.value).toBe('wait');
+    // Parked for the job's next delivery: no other job takes it, that delivery does.
+    expect(await locks.owner('ns/vol')).toBe('job-1');
+    expect(await locks.take('ns/vol', 'job-2', 30_000, { attempt: 'x' })).toBeUndefined();
+    const next = await locks.withLock('ns/vol', 'job-1', 30_000, () => locks.owner('ns/vol'), {
+      attempt: 'c',
+    });
+    expect(next?.value).toBe('job-1@c');
+    expect(await locks.owner('ns/vol')).toBeUndefined();
+  });
+
+  it('lets a release by plain owner free only a parked lock, never a delivery at work', async () => {
+    const locks = new VolumeLocks(redis, 'lock-attempts-release');
+    await locks.take('ns/vol', 'job-1', 30_000, { attempt: 'a' });
+    await locks.release('ns/vol', 'job-1');
+    expect(await locks.owner('ns/vol')).toBe('job-1@a');
+    await locks.release('ns/vol', 'job-1@a');
+    expect(await locks.owner('ns/vol')).toBeUndefined();
+  });
+});
+
 async function store(
   reads: ReturnType<typeof readsOf>,
   text: string | undefined,

@@ -1,11 +1,12 @@
 import type { Redis } from 'ioredis';
 import { APPEND_EVENTS_FUNCTION, LuaScript, type AuditBatch, type Lease } from '#lib/audit';
 
-// Take the lock when free, or renew it when the same owner holds it (a job re-entering after
-// a delayed re-check owns the lock it left behind).
+// Take the lock when free, renew it when it holds ARGV[1], or take it over from ARGV[3] when it
+// holds that (a job re-entering the lock it parked for a delayed re-check; see `attempt`).
+// KEYS: lock. ARGV: value, ttl ms, value it may take over ('' for none).
 const ACQUIRE = new LuaScript(`
 local current = redis.call('GET', KEYS[1])
-if current == false or current == ARGV[1] then
+if current == false or current == ARGV[1] or (ARGV[3] ~= '' and current == ARGV[3]) then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
   return 1
 end
@@ -14,15 +15,18 @@ return 0`);
 // ACQUIRE, and when the lock is taken, in the same atomic step: the reads its holder needs first
 // (see {@link LockedRead}), returned after the 1, and the events that say the work begins.
 // KEYS: lock, audit stream (or the lock again), one key per read.
-// ARGV: owner, ttl ms, read count n, n read commands, stream bound, event JSON...
+// ARGV: value, ttl ms, value it may take over ('' for none), read count n, n read commands,
+// stream bound, event JSON...
 const ACQUIRE_READ_APPEND = new LuaScript(`${APPEND_EVENTS_FUNCTION}
 local current = redis.call('GET', KEYS[1])
-if current ~= false and current ~= ARGV[1] then return 0 end
+if current ~= false and current ~= ARGV[1] and (ARGV[3] == '' or current ~= ARGV[3]) then
+  return 0
+end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-local reads = tonumber(ARGV[3])
+local reads = tonumber(ARGV[4])
 local taken = {1}
-for i = 1, reads do taken[i + 1] = redis.call(ARGV[3 + i], KEYS[2 + i]) end
-local bound = 4 + reads
+for i = 1, reads do taken[i + 1] = redis.call(ARGV[4 + i], KEYS[2 + i]) end
+local bound = 5 + reads
 appendEvents(KEYS[2], ARGV[bound], bound + 1, #ARGV - bound)
 return taken`);
 
@@ -87,29 +91,34 @@ export class VolumeLocks {
 
   /**
    * {@link acquire}, which also makes `reads` when the lock is taken and returns their values;
-   * `undefined` when another owner holds the lock.
+   * `undefined` when another owner holds the lock. With `attempt` (one delivery of a job by the
+   * queue, e.g. BullMQ's token) the lock is held by `owner@attempt`: another delivery of the
+   * same job, running at the same time after its first worker lost the job's queue lock, finds
+   * it busy; a lock the job parked for a re-check (held by plain `owner`, see
+   * {@link withLock}) is taken over by its next delivery.
    */
   async take<R extends LockedReads<R>>(
     volumeKey: string,
     owner: string,
     ttlMs: number,
-    options: { announce?: AuditBatch; reads?: R },
+    options: { announce?: AuditBatch; reads?: R; attempt?: string },
   ): Promise<ReadValues<R> | undefined> {
     const lock = this.key(volumeKey);
-    const { announce } = options;
-    const reads = Object.entries<LockedRead<unknown> | undefined>(options.reads ?? {}).filter(
-      (entry): entry is [string, LockedRead<unknown>] => entry[1] !== undefined,
-    );
+    const { announce, attempt } = options;
+    const value = holderOf(owner, attempt);
+    const parked = attempt === undefined ? '' : owner;
+    const reads = presentReads(options.reads);
     if (!announce && reads.length === 0) {
-      const taken = await ACQUIRE.run(this.redis, [lock], [owner, String(ttlMs)]);
+      const taken = await ACQUIRE.run(this.redis, [lock], [value, String(ttlMs), parked]);
       return taken === 1 ? ({} as ReadValues<R>) : undefined;
     }
     const result = await ACQUIRE_READ_APPEND.run(
       this.redis,
       [lock, announce?.stream ?? lock, ...reads.map(([, read]) => read.key)],
       [
-        owner,
+        value,
         String(ttlMs),
+        parked,
         String(reads.length),
         ...reads.map(([, read]) => read.command),
         String(announce?.maxEvents ?? 0),
@@ -146,7 +155,9 @@ export class VolumeLocks {
    * The lock is asked for before this returns its promise: commands the caller sends right
    * after it travel behind it, and so read what holds once the lock is taken (when it is).
    * `options.announce` is written with the acquisition, and `options.reads` made with it, only
-   * if the lock is taken (see {@link take}); `work` finds their values in `hold.read`.
+   * if the lock is taken (see {@link take}); `work` finds their values in `hold.read`. With
+   * `options.attempt` the lock is held by this delivery of the job alone (see {@link take}), and
+   * a lock kept for a re-check is parked under plain `owner` for the job's next delivery.
    */
   async withLock<T, R extends LockedReads<R> = Record<string, never>>(
     volumeKey: string,
@@ -157,21 +168,23 @@ export class VolumeLocks {
       keepFor?: (result: T) => number | 'released' | undefined;
       announce?: AuditBatch;
       reads?: R;
+      attempt?: string;
     } = {},
   ): Promise<{ value: T } | undefined> {
-    const { keepFor, announce, reads } = options;
-    const read = await this.take(volumeKey, owner, ttlMs, { announce, reads });
+    const { keepFor, announce, reads, attempt } = options;
+    const read = await this.take(volumeKey, owner, ttlMs, { announce, reads, attempt });
     if (!read) return undefined;
+    const holder = holderOf(owner, attempt);
     const renew = setInterval(
       () => {
-        this.acquire(volumeKey, owner, ttlMs).catch(() => undefined);
+        this.acquire(volumeKey, holder, ttlMs).catch(() => undefined);
       },
       Math.max(100, Math.floor(ttlMs / 3)),
     );
     let keepMs: number | 'released' | undefined;
     const hold: LockHold<R> = {
       read,
-      lease: this.lease(volumeKey, owner),
+      lease: this.lease(volumeKey, holder),
       stopRenewing: () => clearInterval(renew),
     };
     try {
@@ -180,12 +193,29 @@ export class VolumeLocks {
       return { value };
     } finally {
       clearInterval(renew);
-      if (keepMs === undefined) await this.release(volumeKey, owner);
-      else if (keepMs !== 'released') await this.acquire(volumeKey, owner, ttlMs + keepMs);
+      if (keepMs === undefined) await this.release(volumeKey, holder);
+      else if (keepMs !== 'released') await this.park(volumeKey, owner, holder, ttlMs + keepMs);
     }
+  }
+
+  /** Hands the lock `holder` holds to plain `owner` for `ttlMs`: the job's next delivery. */
+  private async park(volumeKey: string, owner: string, holder: string, ttlMs: number) {
+    await ACQUIRE.run(this.redis, [this.key(volumeKey)], [owner, String(ttlMs), holder]);
   }
 
   private key(volumeKey: string): string {
     return `${this.prefix}:lock:volume:${volumeKey}`;
   }
+}
+
+/** The reads of a map that read something, by name. */
+function presentReads<R extends LockedReads<R>>(reads: R | undefined) {
+  return Object.entries<LockedRead<unknown> | undefined>(reads ?? {}).filter(
+    (entry): entry is [string, LockedRead<unknown>] => entry[1] !== undefined,
+  );
+}
+
+/** What the lock holds while `owner` works in delivery `attempt` (see `VolumeLocks.take`). */
+function holderOf(owner: string, attempt: string | undefined): string {
+  return attempt === undefined ? owner : `${owner}@${attempt}`;
 }
