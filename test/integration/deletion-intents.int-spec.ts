@@ -3,33 +3,17 @@ import { SnapshotService, TickService, type EngineDeps, type StoredPolicy } from
 import type { AuditEventType } from '#lib/audit';
 import type { TickJobData } from '#lib/queues';
 import { MemoryDriver, type SnapshotDriver } from '#lib/storage';
-import { createEngineHarness, type EngineHarness } from '../support/engine-harness.js';
-import { startTestRedis, type TestRedis } from '../support/redis-server.js';
+import { createEngineHarness, tierPolicy, type EngineHarness } from '../support/engine-harness.js';
+import { useTestRedis } from '../support/suite-redis.js';
 
 const VOLUME = { namespace: 'default', name: 'db-0' };
 const HOUR = 3_600_000;
 
-let redis: TestRedis;
-
-beforeAll(async () => {
-  redis = await startTestRedis();
-});
-afterAll(async () => {
-  await redis.stop();
-});
+const redis = useTestRedis();
 
 /** The volume's hourly policy, keeping the last `keepLast` snapshots. */
 function nightly(harness: EngineHarness, keepLast: number) {
-  return harness.addPolicy({
-    apiVersion: 'snapwarden.io/v1alpha1',
-    kind: 'BackupPolicy',
-    metadata: { name: 'nightly', namespace: 'default' },
-    spec: {
-      schedule: '0 * * * *',
-      selector: { matchLabels: { tier: 'db' } },
-      retention: { keepLast },
-    },
-  });
+  return harness.addPolicy(tierPolicy('nightly', { retention: { keepLast } }));
 }
 
 /** The snapshot jobs of the policy's tick at `at`. */
@@ -82,7 +66,7 @@ describe('deletions of a killed worker', () => {
         async (killAt, keepLast) => {
           const memory = new MemoryDriver();
           memory.addVolume({ ...VOLUME, labels: { tier: 'db' } });
-          const harness = createEngineHarness({ redisUrl: redis.url, driver: memory });
+          const harness = createEngineHarness({ redisUrl: redis().url, driver: memory });
           let unwind: (error: Error) => void = () => undefined;
           const release = new Promise<never>((_, reject) => (unwind = reject));
           release.catch(() => undefined);
@@ -184,7 +168,7 @@ describe('deletions whose call fails', () => {
         async (cap, keepLast, failAt, when) => {
           const memory = new MemoryDriver({ maxSnapshotsPerVolume: cap });
           memory.addVolume({ ...VOLUME, labels: { tier: 'db' } });
-          const harness = createEngineHarness({ redisUrl: redis.url, driver: memory });
+          const harness = createEngineHarness({ redisUrl: redis().url, driver: memory });
           try {
             const stored = await nightly(harness, keepLast);
             const tick = (hour: number) =>

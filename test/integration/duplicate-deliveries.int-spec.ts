@@ -1,7 +1,7 @@
 import { SnapshotService, TickService, type SnapshotStep } from '#lib/engine';
 import { MemoryDriver, type SnapshotDriver } from '#lib/storage';
-import { createEngineHarness, type EngineHarness } from '../support/engine-harness.js';
-import { startTestRedis, type TestRedis } from '../support/redis-server.js';
+import { createEngineHarness, tierPolicy, type EngineHarness } from '../support/engine-harness.js';
+import { useTestRedis } from '../support/suite-redis.js';
 
 const VOLUME = { namespace: 'default', name: 'db-0' };
 
@@ -42,33 +42,23 @@ async function until(condition: () => boolean, what: string): Promise<void> {
  * worked on the volume together.
  */
 describe('two deliveries of one snapshot job at once', () => {
-  let redis: TestRedis;
+  const redis = useTestRedis();
   let harness: EngineHarness;
   let memory: MemoryDriver;
 
-  beforeAll(async () => {
-    redis = await startTestRedis();
+  beforeEach(() => {
+    memory = new MemoryDriver();
+    memory.addVolume({ ...VOLUME, labels: { tier: 'db' } });
+    harness = createEngineHarness({ redisUrl: redis().url, driver: memory });
   });
-  afterAll(async () => {
-    await harness?.close();
-    await memory?.close();
-    await redis.stop();
+  // Before the suite's redis-server stops (afterAll).
+  afterEach(async () => {
+    await harness.close();
+    await memory.close();
   });
 
   it('let one work on the volume and hand the other back as busy', async () => {
-    memory = new MemoryDriver();
-    memory.addVolume({ ...VOLUME, labels: { tier: 'db' } });
-    harness = createEngineHarness({ redisUrl: redis.url, driver: memory });
-    const stored = await harness.addPolicy({
-      apiVersion: 'snapwarden.io/v1alpha1',
-      kind: 'BackupPolicy',
-      metadata: { name: 'nightly', namespace: 'default' },
-      spec: {
-        schedule: '0 * * * *',
-        selector: { matchLabels: { tier: 'db' } },
-        retention: { keepLast: 2 },
-      },
-    });
+    const stored = await harness.addPolicy(tierPolicy('nightly', { retention: { keepLast: 2 } }));
     const [job] = await new TickService(harness.deps).handle(
       { policyKey: stored.key, specHash: stored.specHash },
       new Date(Date.UTC(2026, 10, 1)),

@@ -6,8 +6,8 @@ import { MemoryDriver } from '#lib/storage';
 import { pino } from 'pino';
 import { BULLMQ_MAX_STALLED_COUNT, MAX_STALLS } from '../../apps/worker/src/stalls.js';
 import { eventually } from '../support/app-process.js';
-import { createEngineHarness, type EngineHarness } from '../support/engine-harness.js';
-import { startTestRedis, type TestRedis } from '../support/redis-server.js';
+import { createEngineHarness, tierPolicy, type EngineHarness } from '../support/engine-harness.js';
+import { useTestRedis } from '../support/suite-redis.js';
 
 /**
  * A snapshot job whose workers keep dying while they run it (killed, or crashed by the job) is
@@ -16,20 +16,14 @@ import { startTestRedis, type TestRedis } from '../support/redis-server.js';
  * for ever and nothing said why.
  */
 describe('a job whose workers keep stopping', () => {
-  let redis: TestRedis;
+  const redis = useTestRedis();
   let harness: EngineHarness;
   let driver: MemoryDriver;
 
-  beforeAll(async () => {
-    redis = await startTestRedis();
-  });
-  afterAll(async () => {
-    await redis.stop();
-  });
   beforeEach(() => {
     driver = new MemoryDriver();
     driver.addVolume({ name: 'db-0', labels: { tier: 'db' } });
-    harness = createEngineHarness({ redisUrl: redis.url, driver, lockDurationMs: 500 });
+    harness = createEngineHarness({ redisUrl: redis().url, driver, lockDurationMs: 500 });
   });
   afterEach(async () => {
     await harness.close();
@@ -37,16 +31,7 @@ describe('a job whose workers keep stopping', () => {
   });
 
   it('is given up and recorded as its volume’s failure', async () => {
-    const stored = await harness.addPolicy({
-      apiVersion: 'snapwarden.io/v1alpha1',
-      kind: 'BackupPolicy',
-      metadata: { name: 'nightly', namespace: 'default' },
-      spec: {
-        schedule: '0 2 * * *',
-        selector: { matchLabels: { tier: 'db' } },
-        retention: { keepLast: 3 },
-      },
-    });
+    const stored = await harness.addPolicy(tierPolicy('nightly', { schedule: '0 2 * * *' }));
     const at = new Date('2026-11-01T02:00:00Z');
     const tick: TickJobData = { policyKey: stored.key, specHash: stored.specHash };
     const [job] = await new TickService(harness.deps).handle(tick, at);
@@ -55,7 +40,7 @@ describe('a job whose workers keep stopping', () => {
 
     const logger = pino({ level: 'silent' });
     const queue = new Queue(QUEUE.snapshots, {
-      connection: createRedis(redis.url, logger, { forBullMQ: true, name: 'probe' }),
+      connection: createRedis(redis().url, logger, { forBullMQ: true, name: 'probe' }),
       prefix: harness.prefix,
     });
     const stateOf = async () => {
@@ -66,7 +51,7 @@ describe('a job whose workers keep stopping', () => {
     // workers configure it) hands the previous one's job back first.
     for (let stalls = 0; stalls <= MAX_STALLS; stalls++) {
       const dying = new Worker(QUEUE.snapshots, () => new Promise<never>(() => undefined), {
-        connection: createRedis(redis.url, logger, { forBullMQ: true, name: `dying-${stalls}` }),
+        connection: createRedis(redis().url, logger, { forBullMQ: true, name: `dying-${stalls}` }),
         prefix: harness.prefix,
         lockDuration: 300,
         stalledInterval: 300,

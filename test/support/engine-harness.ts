@@ -10,6 +10,24 @@ import type { EngineDeps, StoredPolicy } from '#lib/engine';
 import type { SnapshotDriver } from '#lib/storage';
 import { createWorkers } from '../../apps/worker/src/create-workers.js';
 
+/**
+ * A BackupPolicy document in `default` over the volumes labelled `tier: db`, hourly, keeping the
+ * last 3; `spec` replaces any of that.
+ */
+export function tierPolicy(name: string, spec: Record<string, unknown> = {}) {
+  return {
+    apiVersion: 'snapwarden.io/v1alpha1',
+    kind: 'BackupPolicy',
+    metadata: { name, namespace: 'default' },
+    spec: {
+      schedule: '0 * * * *',
+      selector: { matchLabels: { tier: 'db' } },
+      retention: { keepLast: 3 },
+      ...spec,
+    },
+  };
+}
+
 /** The engine wired as the worker role wires it, without Nest or HTTP: for tests and benchmarks. */
 export interface EngineHarness {
   prefix: string;
