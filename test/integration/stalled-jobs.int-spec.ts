@@ -1,6 +1,6 @@
 import { Queue, Worker } from 'bullmq';
 import { TickService } from '#lib/engine';
-import { QUEUE, type TickJobData } from '#lib/queues';
+import { QUEUE, snapshotGroups, type TickJobData } from '#lib/queues';
 import { createRedis } from '#lib/runtime';
 import { MemoryDriver } from '#lib/storage';
 import { pino } from 'pino';
@@ -37,6 +37,8 @@ describe('a job whose workers keep stopping', () => {
     const [job] = await new TickService(harness.deps).handle(tick, at);
     if (!job) throw new Error('the tick admitted no job');
     await harness.queues.addSnapshotJobs([job]);
+    // The tick queued the volume in a group job: that job is the one the workers die with.
+    const queued = snapshotGroups([job])[0]?.id ?? '';
 
     const logger = pino({ level: 'silent' });
     const queue = new Queue(QUEUE.snapshots, {
@@ -44,8 +46,8 @@ describe('a job whose workers keep stopping', () => {
       prefix: harness.prefix,
     });
     const stateOf = async () => {
-      const current = await queue.getJob(job.id);
-      return { stalls: current?.stalledCounter ?? 0, state: await queue.getJobState(job.id) };
+      const current = await queue.getJob(queued);
+      return { stalls: current?.stalledCounter ?? 0, state: await queue.getJobState(queued) };
     };
     // Workers that take the job and die with it: each one's stalled check (as the app's
     // workers configure it) hands the previous one's job back first.
@@ -70,7 +72,7 @@ describe('a job whose workers keep stopping', () => {
     }
     await eventually(
       async () => {
-        const current = await queue.getJob(job.id);
+        const current = await queue.getJob(queued);
         return (current?.stalledCounter ?? 0) >= MAX_STALLS ? true : undefined;
       },
       60_000,

@@ -38,7 +38,7 @@ export function createWorkers(
   );
   const processors: Record<QueueName | RequestQueueName, Processor> = {
     [QUEUE.ticks]: givingUpStalled(tickProcessor(new TickService(deps), queues)) as Processor,
-    [QUEUE.snapshots]: snapshotProcessor(new SnapshotService(deps)) as Processor,
+    [QUEUE.snapshots]: snapshotProcessor(new SnapshotService(deps), queues) as Processor,
     ...requests.processors,
   };
   if (options.cleanupEveryMs) {

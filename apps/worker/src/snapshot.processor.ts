@@ -1,15 +1,52 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
-import type { SnapshotService } from '#lib/engine';
-import type { SnapshotJobData, SnapshotJobResult } from '#lib/queues';
+import type { SnapshotJobRequest, SnapshotService } from '#lib/engine';
+import {
+  JOB,
+  SNAPSHOT_JOB_OPTIONS,
+  type SnapshotGroupJobData,
+  type SnapshotGroupJobResult,
+  type SnapshotGroupMember,
+  type SnapshotJobData,
+  type SnapshotJobResult,
+} from '#lib/queues';
 import { DriverError } from '#lib/storage';
 import { stalledTooOften } from './stalls.js';
+
+/** Where a group job sends the volumes that leave it (see `QueueRegistry`). */
+export interface SnapshotHandOn {
+  /** Queues the volume as a job of its own, after `delayMs`, with `attempts` left. */
+  handOn(job: SnapshotJobRequest, attempts: number): Promise<void>;
+  /** The group job of these members has ended. */
+  groupEnded(memberIds: readonly string[]): Promise<void>;
+}
+
+/** How a member of a group ended in one delivery of the group. */
+type MemberOutcome = SnapshotGroupJobResult['members'][string];
+
+/** Attempts a volume has for transient errors, and the wait before its first retry. */
+const ATTEMPTS = SNAPSHOT_JOB_OPTIONS.attempts ?? 1;
+const FIRST_BACKOFF_MS =
+  typeof SNAPSHOT_JOB_OPTIONS.backoff === 'object' ? (SNAPSHOT_JOB_OPTIONS.backoff.delay ?? 0) : 0;
+
+/** The snapshot queue's processor: group jobs (what ticks add) and single-volume jobs. */
+export function snapshotProcessor(service: SnapshotService, queue: SnapshotHandOn) {
+  const volume = volumeProcessor(service);
+  const group = groupProcessor(service, queue);
+  return (
+    job: Job<SnapshotJobData | SnapshotGroupJobData>,
+    token?: string,
+  ): Promise<SnapshotJobResult | SnapshotGroupJobResult> =>
+    job.name === JOB.snapshotGroup
+      ? group(job as Job<SnapshotGroupJobData>, token)
+      : volume(job as Job<SnapshotJobData>, token);
+}
 
 /**
  * One volume of a run. Waiting (volume busy, snapshot not ready yet) hands the job back to the
  * queue as delayed, so no worker slot sits idle; transient errors retry with backoff; anything
  * else, or the last attempt, is recorded as the volume's failure and not retried.
  */
-export function snapshotProcessor(service: SnapshotService) {
+function volumeProcessor(service: SnapshotService) {
   return async (job: Job<SnapshotJobData>, token?: string): Promise<SnapshotJobResult> => {
     const jobId = job.id ?? job.name;
     const stalled = stalledTooOften(job);
@@ -19,7 +56,8 @@ export function snapshotProcessor(service: SnapshotService) {
     }
     try {
       const step = await service.run(job.data, jobId, {
-        redelivered: job.attemptsStarted > 1,
+        // A volume handed on by its group may have been finished by a later delivery of it.
+        redelivered: job.attemptsStarted > 1 || job.data.handedOn === true,
         attempt: token,
       });
       if (step.kind === 'done') return step.result;
@@ -38,6 +76,79 @@ export function snapshotProcessor(service: SnapshotService) {
       throw new UnrecoverableError((error as Error).message);
     }
   };
+}
+
+/**
+ * Up to `SNAPSHOT_GROUP_SIZE` volumes of one run, one after another, each exactly as its own
+ * job would be (its own job id owns its lock and names it in the audit log). A volume that
+ * must wait (busy, not ready) or retry leaves the group as a job of its own under its own id,
+ * so the group never holds a worker slot idle and never retries volumes that ended. When the
+ * group itself fails (Redis, the queue), its retry skips the volumes already recorded; the
+ * last attempt, or a group whose workers kept dying, records every unfinished volume as
+ * failed, so no volume is left without a result.
+ */
+function groupProcessor(service: SnapshotService, queue: SnapshotHandOn) {
+  return async (
+    job: Job<SnapshotGroupJobData>,
+    token?: string,
+  ): Promise<SnapshotGroupJobResult> => {
+    const { members } = job.data;
+    const stalled = stalledTooOften(job);
+    if (stalled) await giveUp(service, queue, members, stalled);
+    const outcomes: Record<string, MemberOutcome> = {};
+    try {
+      for (const member of members) {
+        outcomes[member.id] = await runMember(service, queue, member, {
+          redelivered: job.attemptsStarted > 1,
+          attempt: token,
+        });
+      }
+    } catch (error) {
+      const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      if (lastAttempt || !isTransient(error)) await giveUp(service, queue, members, error);
+      throw error;
+    }
+    await queue.groupEnded(members.map((m) => m.id));
+    return { members: outcomes };
+  };
+}
+
+/** One member of a group, in the group's delivery. */
+async function runMember(
+  service: SnapshotService,
+  queue: SnapshotHandOn,
+  { id, data }: SnapshotGroupMember,
+  delivery: { redelivered: boolean; attempt?: string },
+): Promise<MemberOutcome> {
+  let step;
+  try {
+    step = await service.run(data, id, delivery);
+  } catch (error) {
+    if (!isTransient(error) || ATTEMPTS <= 1) {
+      await service.fail(data, id, error);
+      return 'failed';
+    }
+    await service.retrying(data, id, error, 1);
+    await queue.handOn({ id, data, delayMs: FIRST_BACKOFF_MS }, ATTEMPTS - 1);
+    return 'handed-on';
+  }
+  if (step.kind === 'done') return step.result.outcome;
+  await queue.handOn({ id, data: step.data, delayMs: step.delayMs }, ATTEMPTS);
+  return 'handed-on';
+}
+
+/** Records every member without a final result as failed, then fails the group for good. */
+async function giveUp(
+  service: SnapshotService,
+  queue: SnapshotHandOn,
+  members: readonly SnapshotGroupMember[],
+  error: unknown,
+): Promise<never> {
+  for (const { id, data } of members) {
+    if (!(await service.finished(data))) await service.fail(data, id, error);
+  }
+  await queue.groupEnded(members.map((m) => m.id)).catch(() => undefined);
+  throw new UnrecoverableError((error as Error).message);
 }
 
 /** Driver errors say whether a retry can help; anything unknown (network, Redis) is retried. */

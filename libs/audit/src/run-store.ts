@@ -228,6 +228,14 @@ export class RunStore {
     return raw !== null && isRunState(raw) ? raw : undefined;
   }
 
+  /**
+   * Where a volume's result in a run is kept (hash and field), for a script that must see it
+   * in the same atomic step as its own writes (see `VolumeLocks.take`, `unlessFinished`).
+   */
+  volumeResultRef(runId: string, volume: string): { key: string; field: string } {
+    return { key: auditKeys.run(this.prefix, runId), field: volumeField(volume) };
+  }
+
   /** One volume's result in a run, without reading the others. */
   async volumeResult(runId: string, volume: string): Promise<VolumeRunResult | undefined> {
     const raw = await this.redis.hget(auditKeys.run(this.prefix, runId), volumeField(volume));

@@ -140,11 +140,20 @@ export class SnapshotService {
         announce: started,
         reads: this.firstReads(data.volume),
         attempt: options.attempt,
+        // Another delivery that finished the volume meanwhile (a group's stale delivery moving
+        // on) makes the lock look busy: the job is handed back and its next delivery settles.
+        unlessFinished: this.deps.runs.volumeResultRef(data.runId, data.volume.name),
       },
     );
     if (held) return held.value;
     const delayMs = busyRetryMs + Math.floor(Math.random() * busyRetryMs);
     return { kind: 'wait', delayMs, reason: 'volume-busy', data };
+  }
+
+  /** True once the volume's result in its run is final (succeeded, failed or skipped). */
+  async finished(data: SnapshotJobData): Promise<boolean> {
+    const mine = await this.deps.runs.volumeResult(data.runId, data.volume.name);
+    return mine !== undefined && isTerminalVolumeState(mine.state);
   }
 
   /**

@@ -185,3 +185,45 @@ function chunks(flat: string[]): [string, string][] {
   for (let i = 0; i + 1 < flat.length; i += 2) pairs.push([flat[i] ?? '', flat[i + 1] ?? '']);
   return pairs;
 }
+
+describe('VolumeLocks.take unless finished', () => {
+  let run = 0;
+
+  it('is not taken, and writes nothing, while the guard field holds a final result', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(undefined, 'pending', 'running', 'succeeded', 'failed', 'skipped'),
+        fc.constantFrom('valid', 'other-field', 'not-json'),
+        fc.boolean(),
+        fc.boolean(),
+        async (state, layout, announcing, reading) => {
+          const prefix = `lock-guard-${++run}`;
+          const locks = new VolumeLocks(redis, prefix);
+          const guard = { key: `${prefix}:run`, field: 'v:vol' };
+          if (state !== undefined) {
+            const value =
+              layout === 'not-json' ? `{${state}` : JSON.stringify({ volume: 'vol', state });
+            await redis.hset(guard.key, layout === 'other-field' ? 'v:other' : guard.field, value);
+          }
+          const stream = `${prefix}:events`;
+          const announce = announcing
+            ? { stream, maxEvents: 100, entries: [JSON.stringify({ type: 'snapshot.started' })] }
+            : undefined;
+          const taken = await locks.take('ns/vol', 'job-1', 60_000, {
+            announce,
+            reads: reading ? { text: readsOf(prefix).text } : undefined,
+            attempt: 'token-1',
+            unlessFinished: guard,
+          });
+          // Only a readable final result in the guarded field keeps the lock from being taken.
+          const final =
+            layout === 'valid' && ['succeeded', 'failed', 'skipped'].includes(state ?? '');
+          expect(taken === undefined).toBe(final);
+          expect(await locks.owner('ns/vol')).toBe(final ? undefined : 'job-1@token-1');
+          expect(await redis.xlen(stream)).toBe(!final && announcing ? 1 : 0);
+        },
+      ),
+      { numRuns: 80 },
+    );
+  });
+});

@@ -14,19 +14,29 @@ return 0`);
 
 // ACQUIRE, and when the lock is taken, in the same atomic step: the reads its holder needs first
 // (see {@link LockedRead}), returned after the 1, and the events that say the work begins.
-// KEYS: lock, audit stream (or the lock again), one key per read.
-// ARGV: value, ttl ms, value it may take over ('' for none), read count n, n read commands,
-// stream bound, event JSON...
+// With a guard field, the lock is not taken (0, as when busy) while the guard hash holds a
+// final result (succeeded, failed or skipped) in that field.
+// KEYS: lock, audit stream (or the lock again), guard hash (or the lock again), one key per read.
+// ARGV: value, ttl ms, value it may take over ('' for none), guard field ('' for none),
+// read count n, n read commands, stream bound, event JSON...
 const ACQUIRE_READ_APPEND = new LuaScript(`${APPEND_EVENTS_FUNCTION}
 local current = redis.call('GET', KEYS[1])
 if current ~= false and current ~= ARGV[1] and (ARGV[3] == '' or current ~= ARGV[3]) then
   return 0
 end
+if ARGV[4] ~= '' then
+  local result = redis.call('HGET', KEYS[3], ARGV[4])
+  if result then
+    local ok, decoded = pcall(cjson.decode, result)
+    local state = ok and type(decoded) == 'table' and decoded.state
+    if state == 'succeeded' or state == 'failed' or state == 'skipped' then return 0 end
+  end
+end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-local reads = tonumber(ARGV[4])
+local reads = tonumber(ARGV[5])
 local taken = {1}
-for i = 1, reads do taken[i + 1] = redis.call(ARGV[4 + i], KEYS[2 + i]) end
-local bound = 5 + reads
+for i = 1, reads do taken[i + 1] = redis.call(ARGV[5 + i], KEYS[3 + i]) end
+local bound = 6 + reads
 appendEvents(KEYS[2], ARGV[bound], bound + 1, #ARGV - bound)
 return taken`);
 
@@ -45,6 +55,12 @@ export interface LockedRead<T> {
   command: 'GET' | 'SMEMBERS' | 'HGETALL';
   key: string;
   decode(raw: unknown): T;
+}
+
+/** A hash field whose final result keeps a lock from being taken (see `VolumeLocks.take`). */
+export interface FinishedGuard {
+  key: string;
+  field: string;
 }
 
 /** A map of {@link LockedRead}s; an absent or undefined entry reads nothing. */
@@ -95,36 +111,30 @@ export class VolumeLocks {
    * queue, e.g. BullMQ's token) the lock is held by `owner@attempt`: another delivery of the
    * same job, running at the same time after its first worker lost the job's queue lock, finds
    * it busy; a lock the job parked for a re-check (held by plain `owner`, see
-   * {@link withLock}) is taken over by its next delivery.
+   * {@link withLock}) is taken over by its next delivery. With `unlessFinished` the lock is not
+   * taken (as if busy) once that field holds a final result: a delivery that lost the race to
+   * another one does not start the work that one finished.
    */
   async take<R extends LockedReads<R>>(
     volumeKey: string,
     owner: string,
     ttlMs: number,
-    options: { announce?: AuditBatch; reads?: R; attempt?: string },
+    options: { announce?: AuditBatch; reads?: R; attempt?: string; unlessFinished?: FinishedGuard },
   ): Promise<ReadValues<R> | undefined> {
     const lock = this.key(volumeKey);
-    const { announce, attempt } = options;
+    const { announce, attempt, unlessFinished: guard } = options;
     const value = holderOf(owner, attempt);
     const parked = attempt === undefined ? '' : owner;
     const reads = presentReads(options.reads);
-    if (!announce && reads.length === 0) {
+    if (!announce && reads.length === 0 && !guard) {
       const taken = await ACQUIRE.run(this.redis, [lock], [value, String(ttlMs), parked]);
       return taken === 1 ? ({} as ReadValues<R>) : undefined;
     }
-    const result = await ACQUIRE_READ_APPEND.run(
-      this.redis,
-      [lock, announce?.stream ?? lock, ...reads.map(([, read]) => read.key)],
-      [
-        value,
-        String(ttlMs),
-        parked,
-        String(reads.length),
-        ...reads.map(([, read]) => read.command),
-        String(announce?.maxEvents ?? 0),
-        ...(announce?.entries ?? []),
-      ],
-    );
+    const [keys, args] = acquireReadAppendArgs(lock, [value, String(ttlMs), parked], reads, {
+      announce,
+      guard,
+    });
+    const result = await ACQUIRE_READ_APPEND.run(this.redis, keys, args);
     if (!Array.isArray(result)) return undefined;
     const values: Record<string, unknown> = {};
     reads.forEach(([name, read], i) => (values[name] = read.decode(result[i + 1])));
@@ -158,6 +168,7 @@ export class VolumeLocks {
    * if the lock is taken (see {@link take}); `work` finds their values in `hold.read`. With
    * `options.attempt` the lock is held by this delivery of the job alone (see {@link take}), and
    * a lock kept for a re-check is parked under plain `owner` for the job's next delivery.
+   * `options.unlessFinished` leaves the lock alone once that result is final (see {@link take}).
    */
   async withLock<T, R extends LockedReads<R> = Record<string, never>>(
     volumeKey: string,
@@ -169,10 +180,16 @@ export class VolumeLocks {
       announce?: AuditBatch;
       reads?: R;
       attempt?: string;
+      unlessFinished?: FinishedGuard;
     } = {},
   ): Promise<{ value: T } | undefined> {
-    const { keepFor, announce, reads, attempt } = options;
-    const read = await this.take(volumeKey, owner, ttlMs, { announce, reads, attempt });
+    const { keepFor, announce, reads, attempt, unlessFinished } = options;
+    const read = await this.take(volumeKey, owner, ttlMs, {
+      announce,
+      reads,
+      attempt,
+      unlessFinished,
+    });
     if (!read) return undefined;
     const holder = holderOf(owner, attempt);
     const renew = setInterval(
@@ -206,6 +223,25 @@ export class VolumeLocks {
   private key(volumeKey: string): string {
     return `${this.prefix}:lock:volume:${volumeKey}`;
   }
+}
+
+/** KEYS and ARGV of {@link ACQUIRE_READ_APPEND}: `head` is the lock value, ttl and parked value. */
+function acquireReadAppendArgs(
+  lock: string,
+  head: [string, string, string],
+  reads: [string, LockedRead<unknown>][],
+  { announce, guard }: { announce?: AuditBatch; guard?: FinishedGuard },
+): [string[], string[]] {
+  const keys = [lock, announce?.stream ?? lock, guard?.key ?? lock, ...reads.map(([, r]) => r.key)];
+  const args = [
+    ...head,
+    guard?.field ?? '',
+    String(reads.length),
+    ...reads.map(([, read]) => read.command),
+    String(announce?.maxEvents ?? 0),
+    ...(announce?.entries ?? []),
+  ];
+  return [keys, args];
 }
 
 /** The reads of a map that read something, by name. */

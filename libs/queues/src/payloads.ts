@@ -27,6 +27,33 @@ export interface SnapshotJobData {
   concurrencyPolicy: 'Forbid' | 'Replace' | 'Allow';
   /** When the operation first started, set by the first attempt, for the ready timeout. */
   startedAt?: string;
+  /**
+   * Set on a volume a group job handed on as a job of its own (to wait, or to retry): the
+   * volume's result may already be recorded when this job first runs.
+   */
+  handedOn?: boolean;
+}
+
+/** One volume of a snapshot group: its own job id (lock owner, audit) and its payload. */
+export interface SnapshotGroupMember {
+  id: string;
+  data: SnapshotJobData;
+}
+
+/**
+ * Payload of a snapshot group job: up to `SNAPSHOT_GROUP_SIZE` volumes of one run, worked on
+ * one after another by one worker slot. A volume that must wait or retry leaves the group as a
+ * snapshot job of its own, under its own id.
+ */
+export interface SnapshotGroupJobData {
+  runId: string;
+  members: SnapshotGroupMember[];
+}
+
+/** What a finished snapshot group job returns: how each member ended in this delivery. */
+export interface SnapshotGroupJobResult {
+  /** Member job id → outcome, or `handed-on` when it continues as a job of its own. */
+  members: Record<string, SnapshotJobResult['outcome'] | 'handed-on'>;
 }
 
 /** What a finished snapshot job returns (kept in BullMQ and shown in run history). */

@@ -5,7 +5,7 @@
 export const QUEUE = {
   /** One job per policy tick, produced by BullMQ job schedulers. */
   ticks: 'ticks',
-  /** One job per volume of a run: plan, create, wait until ready, prune. */
+  /** Snapshot jobs: a group of a run's volumes, or one volume (plan, create, wait, prune). */
   snapshots: 'snapshots',
 } as const;
 
@@ -13,7 +13,10 @@ export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
 
 export const JOB = {
   tick: 'tick',
+  /** One volume: a volume handed on by its group, or a job queued by an earlier version. */
   snapshot: 'snapshot',
+  /** Up to `SNAPSHOT_GROUP_SIZE` volumes of one run (see `SnapshotGroupJobData`). */
+  snapshotGroup: 'snapshot-group',
 } as const;
 
 export type JobName = (typeof JOB)[keyof typeof JOB];

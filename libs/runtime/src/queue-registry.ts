@@ -7,6 +7,8 @@ import {
   RequestQueues,
   SNAPSHOT_JOB_OPTIONS,
   TICK_QUEUE_SETTINGS,
+  snapshotGroups,
+  type SnapshotGroupJobData,
   type QueueName,
   type SnapshotJobData,
   type TickJobData,
@@ -34,13 +36,19 @@ const LIVE_STATES: ReadonlySet<string> = new Set([
 const BULLMQ_CLIENT = { forBullMQ: true, autoPipelining: false } as const;
 
 /**
+ * How long the note of a volume's group is kept at most (see {@link QueueRegistry.isLive}); a
+ * group's end removes the notes of its members, this only bounds notes nobody removes.
+ */
+const GROUP_NOTE_TTL_MS = 7 * 24 * 3_600_000;
+
+/**
  * The producer side of every queue, one `Queue` each, sharing one connection. Also tells
  * whether a snapshot job is still live (see `JobLiveness`).
  */
 export class QueueRegistry implements JobLiveness {
   private readonly connection: Redis;
   readonly ticks: Queue<TickJobData>;
-  readonly snapshots: Queue<SnapshotJobData>;
+  readonly snapshots: Queue<SnapshotJobData | SnapshotGroupJobData>;
 
   constructor(
     readonly redisUrl: string,
@@ -53,7 +61,7 @@ export class QueueRegistry implements JobLiveness {
       prefix,
       settings: TICK_QUEUE_SETTINGS,
     });
-    this.snapshots = new Queue<SnapshotJobData>(QUEUE.snapshots, {
+    this.snapshots = new Queue<SnapshotJobData | SnapshotGroupJobData>(QUEUE.snapshots, {
       connection: this.connection,
       prefix,
     });
@@ -77,21 +85,68 @@ export class QueueRegistry implements JobLiveness {
     }
   }
 
-  /** Adds snapshot jobs under their deterministic ids; an id already present is left alone. */
+  /**
+   * Adds a tick's snapshot jobs as group jobs (see `snapshotGroups`) under deterministic ids;
+   * an id already present is left alone. Each member held for its `concurrencyPolicy` (not
+   * `Allow`) is noted with its group first, so that {@link isLive} finds it while the group
+   * waits or runs.
+   */
   async addSnapshotJobs(jobs: SnapshotJobRequest[]): Promise<void> {
     if (jobs.length === 0) return;
+    const groups = snapshotGroups(jobs);
+    const notes = this.connection.pipeline();
+    for (const group of groups) {
+      for (const member of group.data.members) {
+        if (member.data.concurrencyPolicy === 'Allow') continue;
+        notes.set(this.groupNoteKey(member.id), group.id, 'PX', GROUP_NOTE_TTL_MS);
+      }
+    }
+    if (notes.length > 0) throwFirstError(await notes.exec());
     await this.snapshots.addBulk(
-      jobs.map((job) => ({
-        name: JOB.snapshot,
-        data: job.data,
-        opts: { ...SNAPSHOT_JOB_OPTIONS, jobId: job.id, delay: job.delayMs || undefined },
+      groups.map((group) => ({
+        name: JOB.snapshotGroup,
+        data: group.data,
+        opts: { ...SNAPSHOT_JOB_OPTIONS, jobId: group.id, delay: group.delayMs || undefined },
       })),
     );
   }
 
-  /** True while the snapshot job `jobId` is waiting, delayed or running. */
+  /**
+   * Queues one volume of a group as a snapshot job of its own, under the volume's job id:
+   * after `delayMs`, with `attempts` left for transient errors. A job already present under
+   * that id (handed on by an earlier delivery of the group) is left alone.
+   */
+  async handOn(job: SnapshotJobRequest, attempts: number): Promise<void> {
+    await this.snapshots.add(
+      JOB.snapshot,
+      { ...job.data, handedOn: true },
+      {
+        ...SNAPSHOT_JOB_OPTIONS,
+        attempts: Math.max(1, attempts),
+        jobId: job.id,
+        delay: job.delayMs || undefined,
+      },
+    );
+  }
+
+  /** Removes the group notes of a group's members once the group job has ended. */
+  async groupEnded(memberIds: readonly string[]): Promise<void> {
+    if (memberIds.length === 0) return;
+    await this.connection.del(...memberIds.map((id) => this.groupNoteKey(id)));
+  }
+
+  /**
+   * True while the snapshot job `jobId` has work to do: the volume's own job is waiting,
+   * delayed or running, or the group job that carries it is.
+   */
   async isLive(jobId: string): Promise<boolean> {
-    return LIVE_STATES.has(await this.snapshots.getJobState(jobId));
+    if (LIVE_STATES.has(await this.snapshots.getJobState(jobId))) return true;
+    const group = await this.connection.get(this.groupNoteKey(jobId));
+    return group !== null && LIVE_STATES.has(await this.snapshots.getJobState(group));
+  }
+
+  private groupNoteKey(jobId: string): string {
+    return `${this.prefix}:job-group:${jobId}`;
   }
 
   /** The request, restore and cleanup queues over `connection`, their errors logged. */
@@ -110,4 +165,10 @@ export class QueueRegistry implements JobLiveness {
     await Promise.all(this.all().map((q) => q.close()));
     this.connection.disconnect();
   }
+}
+
+/** The first error of a pipeline's replies, thrown; nothing when every command succeeded. */
+function throwFirstError(replies: [Error | null, unknown][] | null): void {
+  const failed = replies?.find(([error]) => error !== null)?.[0];
+  if (failed) throw failed;
 }
