@@ -38,7 +38,9 @@ export function createWorkers(
   );
   const processors: Record<QueueName | RequestQueueName, Processor> = {
     [QUEUE.ticks]: givingUpStalled(tickProcessor(new TickService(deps), queues)) as Processor,
-    [QUEUE.snapshots]: snapshotProcessor(new SnapshotService(deps), queues) as Processor,
+    [QUEUE.snapshots]: snapshotProcessor(new SnapshotService(deps), queues, {
+      volumes: options.concurrency,
+    }) as Processor,
     ...requests.processors,
   };
   if (options.cleanupEveryMs) {

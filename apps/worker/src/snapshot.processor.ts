@@ -1,4 +1,5 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
+import pLimit, { type LimitFunction } from 'p-limit';
 import type { SnapshotJobRequest, SnapshotService } from '#lib/engine';
 import {
   JOB,
@@ -28,17 +29,27 @@ const ATTEMPTS = SNAPSHOT_JOB_OPTIONS.attempts ?? 1;
 const FIRST_BACKOFF_MS =
   typeof SNAPSHOT_JOB_OPTIONS.backoff === 'object' ? (SNAPSHOT_JOB_OPTIONS.backoff.delay ?? 0) : 0;
 
-/** The snapshot queue's processor: group jobs (what ticks add) and single-volume jobs. */
-export function snapshotProcessor(service: SnapshotService, queue: SnapshotHandOn) {
+/**
+ * The snapshot queue's processor: group jobs (what ticks add) and single-volume jobs. At most
+ * `volumes` volumes are worked on at once by it (the worker's concurrency): a group's volumes
+ * run side by side while slots are free, as their own jobs would, and share the slots with
+ * every other group and single job of this worker.
+ */
+export function snapshotProcessor(
+  service: SnapshotService,
+  queue: SnapshotHandOn,
+  options: { volumes: number },
+) {
+  const slots = pLimit(options.volumes);
   const volume = volumeProcessor(service);
-  const group = groupProcessor(service, queue);
+  const group = groupProcessor(service, queue, slots);
   return (
     job: Job<SnapshotJobData | SnapshotGroupJobData>,
     token?: string,
   ): Promise<SnapshotJobResult | SnapshotGroupJobResult> =>
     job.name === JOB.snapshotGroup
       ? group(job as Job<SnapshotGroupJobData>, token)
-      : volume(job as Job<SnapshotJobData>, token);
+      : slots(() => volume(job as Job<SnapshotJobData>, token));
 }
 
 /**
@@ -79,15 +90,15 @@ function volumeProcessor(service: SnapshotService) {
 }
 
 /**
- * Up to `SNAPSHOT_GROUP_SIZE` volumes of one run, one after another, each exactly as its own
- * job would be (its own job id owns its lock and names it in the audit log). A volume that
- * must wait (busy, not ready) or retry leaves the group as a job of its own under its own id,
- * so the group never holds a worker slot idle and never retries volumes that ended. When the
- * group itself fails (Redis, the queue), its retry skips the volumes already recorded; the
- * last attempt, or a group whose workers kept dying, records every unfinished volume as
- * failed, so no volume is left without a result.
+ * Up to `SNAPSHOT_GROUP_SIZE` volumes of one run, each exactly as its own job would be (its own
+ * job id owns its lock and names it in the audit log), in `slots`. A volume that must wait
+ * (busy, not ready) or retry leaves the group as a job of its own under its own id, so the
+ * group never holds a slot idle and never retries volumes that ended. When the group itself
+ * fails (Redis, the queue), it fails once every member has stopped, and its retry skips the
+ * volumes already recorded; the last attempt, or a group whose workers kept dying, records
+ * every unfinished volume as failed, so no volume is left without a result.
  */
-function groupProcessor(service: SnapshotService, queue: SnapshotHandOn) {
+function groupProcessor(service: SnapshotService, queue: SnapshotHandOn, slots: LimitFunction) {
   return async (
     job: Job<SnapshotGroupJobData>,
     token?: string,
@@ -95,19 +106,23 @@ function groupProcessor(service: SnapshotService, queue: SnapshotHandOn) {
     const { members } = job.data;
     const stalled = stalledTooOften(job);
     if (stalled) await giveUp(service, queue, members, stalled);
-    const outcomes: Record<string, MemberOutcome> = {};
-    try {
-      for (const member of members) {
-        outcomes[member.id] = await runMember(service, queue, member, {
-          redelivered: job.attemptsStarted > 1,
-          attempt: token,
-        });
-      }
-    } catch (error) {
+    const delivery = { redelivered: job.attemptsStarted > 1, attempt: token };
+    const settled = await Promise.allSettled(
+      members.map((member) => slots(() => runMember(service, queue, member, delivery))),
+    );
+    const failed = settled.find((result) => result.status === 'rejected');
+    if (failed) {
       const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-      if (lastAttempt || !isTransient(error)) await giveUp(service, queue, members, error);
-      throw error;
+      if (lastAttempt || !isTransient(failed.reason)) {
+        await giveUp(service, queue, members, failed.reason);
+      }
+      throw failed.reason;
     }
+    const outcomes: Record<string, MemberOutcome> = {};
+    settled.forEach((result, i) => {
+      const id = members[i]?.id;
+      if (id !== undefined && result.status === 'fulfilled') outcomes[id] = result.value;
+    });
     await queue.groupEnded(members.map((m) => m.id));
     return { members: outcomes };
   };

@@ -5,9 +5,10 @@ import type { SnapshotGroupJobData, SnapshotJobData } from './payloads.js';
  * How many volumes of a run one snapshot job carries. A job is worth two BullMQ scripts
  * (add, finish) whatever it carries; for a volume those cost about as much CPU as all the
  * engine's own steps together, so ten volumes a job take most of that cost off each volume
- * (`npm run bench`, README "Performance"). A group's volumes are worked on one after another,
- * so workers still have `concurrency` volumes in flight each, and a group is small enough that
- * its last volume does not wait long behind the first.
+ * (`npm run bench`, README "Performance"). A worker runs a group's volumes side by side in its
+ * slots for volumes (its concurrency), so a group is no slower than its volumes' own jobs and
+ * a worker never has more volumes in flight than before; ten keeps a group's share of one
+ * worker small when few groups are queued.
  */
 export const SNAPSHOT_GROUP_SIZE = 10;
 
