@@ -13,6 +13,7 @@ import {
   type SnapshotJobData,
   type TickJobData,
 } from '#lib/queues';
+import { LuaScript } from '#lib/audit';
 import type { JobLiveness, SnapshotJobRequest } from '#lib/engine';
 import { createRedis } from './redis-connection.js';
 
@@ -40,6 +41,12 @@ const BULLMQ_CLIENT = { forBullMQ: true, autoPipelining: false } as const;
  * group's end removes the notes of its members, this only bounds notes nobody removes.
  */
 const GROUP_NOTE_TTL_MS = 7 * 24 * 3_600_000;
+
+// Notes each member's group, in one command (a pipeline on this connection would copy BullMQ's
+// scripts onto it, see BULLMQ_CLIENT). KEYS: note keys. ARGV: ttl ms, group ids (one per key).
+const NOTE_GROUPS = new LuaScript(`
+for i = 1, #KEYS do redis.call('SET', KEYS[i], ARGV[i + 1], 'PX', ARGV[1]) end
+return #KEYS`);
 
 /**
  * The producer side of every queue, one `Queue` each, sharing one connection. Also tells
@@ -94,14 +101,18 @@ export class QueueRegistry implements JobLiveness {
   async addSnapshotJobs(jobs: SnapshotJobRequest[]): Promise<void> {
     if (jobs.length === 0) return;
     const groups = snapshotGroups(jobs);
-    const notes = this.connection.pipeline();
-    for (const group of groups) {
-      for (const member of group.data.members) {
-        if (member.data.concurrencyPolicy === 'Allow') continue;
-        notes.set(this.groupNoteKey(member.id), group.id, 'PX', GROUP_NOTE_TTL_MS);
-      }
+    const held = groups.flatMap((group) =>
+      group.data.members
+        .filter((member) => member.data.concurrencyPolicy !== 'Allow')
+        .map((member) => [this.groupNoteKey(member.id), group.id] as const),
+    );
+    if (held.length > 0) {
+      await NOTE_GROUPS.run(
+        this.connection,
+        held.map(([key]) => key),
+        [String(GROUP_NOTE_TTL_MS), ...held.map(([, group]) => group)],
+      );
     }
-    if (notes.length > 0) throwFirstError(await notes.exec());
     await this.snapshots.addBulk(
       groups.map((group) => ({
         name: JOB.snapshotGroup,
@@ -165,10 +176,4 @@ export class QueueRegistry implements JobLiveness {
     await Promise.all(this.all().map((q) => q.close()));
     this.connection.disconnect();
   }
-}
-
-/** The first error of a pipeline's replies, thrown; nothing when every command succeeded. */
-function throwFirstError(replies: [Error | null, unknown][] | null): void {
-  const failed = replies?.find(([error]) => error !== null)?.[0];
-  if (failed) throw failed;
 }
