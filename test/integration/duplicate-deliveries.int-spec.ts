@@ -1,7 +1,8 @@
 import { SnapshotService, TickService, type SnapshotStep } from '#lib/engine';
-import { MemoryDriver, type SnapshotDriver } from '#lib/storage';
+import { MemoryDriver } from '#lib/storage';
 import { createEngineHarness, tierPolicy, type EngineHarness } from '../support/engine-harness.js';
 import { useTestRedis } from '../support/suite-redis.js';
+import { wrappedCreates } from '../support/wrapped-creates.js';
 
 const VOLUME = { namespace: 'default', name: 'db-0' };
 
@@ -10,19 +11,11 @@ function gatedCreates(inner: MemoryDriver) {
   let open: () => void = () => undefined;
   const gate = new Promise<void>((resolve) => (open = resolve));
   let creates = 0;
-  const driver = new Proxy(inner, {
-    get(target, property, receiver) {
-      const value: unknown = Reflect.get(target, property, receiver);
-      if (property !== 'createSnapshot' || typeof value !== 'function') {
-        return typeof value === 'function' ? (value.bind(target) as unknown) : value;
-      }
-      return async (...args: Parameters<MemoryDriver['createSnapshot']>) => {
-        creates++;
-        await gate;
-        return target.createSnapshot(...args);
-      };
-    },
-  }) as SnapshotDriver;
+  const driver = wrappedCreates(inner, async (target, ...args) => {
+    creates++;
+    await gate;
+    return target.createSnapshot(...args);
+  });
   return { driver, open, creates: () => creates };
 }
 

@@ -11,11 +11,12 @@ import {
   type SnapshotJobData,
 } from '#lib/queues';
 import { createRedis } from '#lib/runtime';
-import { DriverError, MemoryDriver, type SnapshotDriver } from '#lib/storage';
+import { DriverError, MemoryDriver } from '#lib/storage';
 import { snapshotProcessor } from '../../apps/worker/src/snapshot.processor.js';
 import { eventually } from '../support/app-process.js';
 import { createEngineHarness, tierPolicy, type EngineHarness } from '../support/engine-harness.js';
 import { useTestRedis } from '../support/suite-redis.js';
+import { wrappedCreates } from '../support/wrapped-creates.js';
 
 /** What a volume's provider does when the run snapshots it. */
 type Behaviour = 'ok' | 'transient' | 'permanent' | 'busy';
@@ -30,26 +31,18 @@ function scriptedDriver(inner: MemoryDriver, behaviours: Map<string, Behaviour>,
   const gate = new Promise<void>((resolve) => (open = resolve));
   const failedOnce = new Set<string>();
   const creates: string[] = [];
-  const driver = new Proxy(inner, {
-    get(target, property, receiver) {
-      const value: unknown = Reflect.get(target, property, receiver);
-      if (property !== 'createSnapshot' || typeof value !== 'function') {
-        return typeof value === 'function' ? (value.bind(target) as unknown) : value;
-      }
-      return async (...args: Parameters<MemoryDriver['createSnapshot']>) => {
-        const name = args[0].volume.name;
-        creates.push(name);
-        if (name === gated) await gate;
-        const behaviour = behaviours.get(name);
-        if (behaviour === 'permanent') throw new DriverError('quota exceeded', false);
-        if (behaviour === 'transient' && !failedOnce.has(name)) {
-          failedOnce.add(name);
-          throw new DriverError('provider throttled, try again', true);
-        }
-        return target.createSnapshot(...args);
-      };
-    },
-  }) as SnapshotDriver;
+  const driver = wrappedCreates(inner, async (target, ...args) => {
+    const name = args[0].volume.name;
+    creates.push(name);
+    if (name === gated) await gate;
+    const behaviour = behaviours.get(name);
+    if (behaviour === 'permanent') throw new DriverError('quota exceeded', false);
+    if (behaviour === 'transient' && !failedOnce.has(name)) {
+      failedOnce.add(name);
+      throw new DriverError('provider throttled, try again', true);
+    }
+    return target.createSnapshot(...args);
+  });
   return { driver, open, creates };
 }
 
