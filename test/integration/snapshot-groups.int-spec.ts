@@ -6,13 +6,18 @@ import { SnapshotService, TickService } from '#lib/engine';
 import {
   JOB,
   QUEUE,
+  SNAPSHOT_JOB_OPTIONS,
   scheduledRunId,
+  snapshotGroups,
   type SnapshotGroupJobData,
   type SnapshotJobData,
 } from '#lib/queues';
 import { createRedis } from '#lib/runtime';
 import { DriverError, MemoryDriver } from '#lib/storage';
-import { snapshotProcessor } from '../../apps/worker/src/snapshot.processor.js';
+import {
+  snapshotProcessor,
+  type SnapshotHandOn,
+} from '../../apps/worker/src/snapshot.processor.js';
 import { eventually } from '../support/app-process.js';
 import { createEngineHarness, tierPolicy, type EngineHarness } from '../support/engine-harness.js';
 import { useTestRedis } from '../support/suite-redis.js';
@@ -259,5 +264,80 @@ describe('snapshot group jobs', () => {
     await group?.remove();
     for (const job of first) expect(await h.queues.isLive(job.id)).toBe(false);
     expect(await ticks.handle(tick, at(3))).toHaveLength(2);
+  });
+
+  describe('when the group itself fails (the queue refuses to take a volume on)', () => {
+    /** `h.queues`, whose hand-on fails the first `failures` times. */
+    function refusingQueue(h: EngineHarness, failures: number): SnapshotHandOn {
+      let left = failures;
+      return {
+        handOn: (job, attempts) => {
+          if (left-- > 0) return Promise.reject(new Error('connection lost'));
+          return h.queues.handOn(job, attempts);
+        },
+        groupEnded: (ids) => h.queues.groupEnded(ids),
+      };
+    }
+
+    async function groupRun(failures: number, attempts?: number) {
+      memory = new MemoryDriver();
+      for (let i = 0; i < 3; i++) memory.addVolume({ name: volumeName(i), labels: { tier: 'db' } });
+      const h = (harness = createEngineHarness({
+        redisUrl: redis().url,
+        driver: memory,
+        timings: { busyRetryMs: 50 },
+      }));
+      const stored = await h.addPolicy(tierPolicy('refused'));
+      const tick = { policyKey: stored.key, specHash: stored.specHash };
+      const jobs = await new TickService(h.deps).handle(tick, new Date(Date.UTC(2026, 10, 1, 5)));
+      // The middle volume is busy at first: its group must hand it on.
+      await h.deps.locks.acquire(`default/${volumeName(1)}`, 'restore', 300);
+      const [group] = snapshotGroups(jobs);
+      if (!group) throw new Error('the tick admitted no volume');
+      await h.queues.snapshots.add(JOB.snapshotGroup, group.data, {
+        ...SNAPSHOT_JOB_OPTIONS,
+        ...(attempts === undefined ? {} : { attempts }),
+        jobId: group.id,
+      });
+      const service = new SnapshotService(h.deps);
+      const logger = pino({ level: 'silent' });
+      const connection = createRedis(redis().url, logger, { forBullMQ: true, name: 'refusing' });
+      const worker = new Worker(
+        QUEUE.snapshots,
+        snapshotProcessor(service, refusingQueue(h, failures), { volumes: 2 }),
+        { connection, prefix: h.prefix },
+      );
+      worker.on('error', () => undefined);
+      worker.on('failed', () => undefined);
+      try {
+        const run = await h.waitForRun(group.data.runId, 60_000);
+        return { h, run };
+      } finally {
+        await worker.close();
+        connection.disconnect();
+      }
+    }
+
+    it('is retried, and its retry records every volume once', async () => {
+      const { h, run } = await groupRun(1);
+      expect(run.state).toBe('succeeded');
+      const names = [0, 1, 2].map(volumeName);
+      expect(await countOf(h, 'snapshot.started', run.id)).toEqual(
+        new Map(names.map((name) => [name, 1])),
+      );
+      expect(await countOf(h, 'snapshot.created', run.id)).toEqual(
+        new Map(names.map((name) => [name, 1])),
+      );
+    }, 120_000);
+
+    it('records every unfinished volume as failed on its last attempt', async () => {
+      const { run } = await groupRun(Number.MAX_SAFE_INTEGER, 1);
+      expect(run.state).toBe('partial');
+      expect(run.volumes.map((v) => [v.volume, v.state, v.error])).toEqual([
+        [volumeName(0), 'succeeded', undefined],
+        [volumeName(1), 'failed', 'connection lost'],
+        [volumeName(2), 'succeeded', undefined],
+      ]);
+    }, 120_000);
   });
 });
