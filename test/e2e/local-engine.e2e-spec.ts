@@ -3,14 +3,8 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalDriver } from '#lib/storage';
 import { spawn } from 'node:child_process';
-import {
-  eventually,
-  getJson,
-  MAIN,
-  startApp,
-  stopEmbeddedRedis,
-  type AppProcess,
-} from '../support/app-process.js';
+import { eventually, getJson, MAIN, startApp, type AppProcess } from '../support/app-process.js';
+import { stopLeftoverEmbeddedRedis } from '#lib/runtime';
 import { startTestRedis, type TestRedis } from '../support/redis-server.js';
 import { makeVolume, readTree } from '../support/volumes.js';
 
@@ -87,7 +81,7 @@ describe('local mode, end to end', () => {
 
   afterEach(async () => {
     await Promise.all(apps.splice(0).map((a) => a.kill()));
-    await stopEmbeddedRedis(join(dir, 'data'));
+    await stopLeftoverEmbeddedRedis(join(dir, 'data'));
     await rm(dir, { recursive: true, force: true });
   });
 

@@ -3,14 +3,8 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  eventually,
-  getJson,
-  MAIN,
-  startApp,
-  stopEmbeddedRedis,
-  type AppProcess,
-} from '../support/app-process.js';
+import { eventually, getJson, MAIN, startApp, type AppProcess } from '../support/app-process.js';
+import { stopLeftoverEmbeddedRedis } from '#lib/runtime';
 import { freePort, redisServerArgs } from '../support/redis-server.js';
 import { makeVolume } from '../support/volumes.js';
 
@@ -243,7 +237,7 @@ describe('start-up over thousands of policy files', () => {
 
   afterEach(async () => {
     await app?.kill();
-    if (dir) await stopEmbeddedRedis(join(dir, 'data'));
+    if (dir) await stopLeftoverEmbeddedRedis(join(dir, 'data'));
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 

@@ -275,7 +275,7 @@ describe('snapshot group jobs', () => {
           if (left-- > 0) return Promise.reject(new Error('connection lost'));
           return h.queues.handOn(job, attempts);
         },
-        groupEnded: (ids) => h.queues.groupEnded(ids),
+        groupEnded: (members) => h.queues.groupEnded(members),
       };
     }
 

@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { basename, dirname, join } from 'node:path';
 import { freePort } from './redis-server.js';
@@ -89,31 +88,6 @@ function killGroup(child: ChildProcess): void {
   } catch {
     child.kill('SIGKILL');
   }
-}
-
-/**
- * Stops the embedded redis-server an app started under `dataDir` and left running (the app was
- * killed: the server runs in its own process group, and the app's next start would stop it).
- * For a suite's teardown, so that no server outlives the test. SIGTERM, then SIGKILL after 10 s.
- */
-export async function stopEmbeddedRedis(dataDir: string): Promise<void> {
-  const pidFile = join(dataDir, 'redis', 'redis.pid');
-  const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).trim());
-  if (!pid) return;
-  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-  if (!cmdline.includes('redis-server')) return;
-  const alive = () => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  process.kill(pid, 'SIGTERM');
-  const deadline = Date.now() + 10_000;
-  while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  if (alive()) process.kill(pid, 'SIGKILL');
 }
 
 /** GET a JSON document from the app. */

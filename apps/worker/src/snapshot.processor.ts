@@ -18,7 +18,7 @@ export interface SnapshotHandOn {
   /** Queues the volume as a job of its own, after `delayMs`, with `attempts` left. */
   handOn(job: SnapshotJobRequest, attempts: number): Promise<void>;
   /** The group job of these members has ended. */
-  groupEnded(memberIds: readonly string[]): Promise<void>;
+  groupEnded(members: readonly SnapshotGroupMember[]): Promise<void>;
 }
 
 /** How a member of a group ended in one delivery of the group. */
@@ -123,7 +123,7 @@ function groupProcessor(service: SnapshotService, queue: SnapshotHandOn, slots: 
       const id = members[i]?.id;
       if (id !== undefined && result.status === 'fulfilled') outcomes[id] = result.value;
     });
-    await queue.groupEnded(members.map((m) => m.id));
+    await queue.groupEnded(members);
     return { members: outcomes };
   };
 }
@@ -162,7 +162,7 @@ async function giveUp(
   for (const { id, data } of members) {
     if (!(await service.finished(data))) await service.fail(data, id, error);
   }
-  await queue.groupEnded(members.map((m) => m.id)).catch(() => undefined);
+  await queue.groupEnded(members).catch(() => undefined);
   throw new UnrecoverableError((error as Error).message);
 }
 

@@ -97,6 +97,15 @@ async function stopChild(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
+/**
+ * Stops the embedded redis-server a process killed without stopping it left running under
+ * `dataDir` (its pid file names it); nothing when there is none. A start does this first; a
+ * test's teardown does it for an app it killed.
+ */
+export async function stopLeftoverEmbeddedRedis(dataDir: string): Promise<void> {
+  await stopLeftover(join(dataDir, 'redis', 'redis.pid'));
+}
+
 async function stopLeftover(pidFile: string): Promise<void> {
   const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).trim());
   if (!pid) return;

@@ -9,6 +9,7 @@ import {
   TICK_QUEUE_SETTINGS,
   snapshotGroups,
   type SnapshotGroupJobData,
+  type SnapshotGroupMember,
   type QueueName,
   type SnapshotJobData,
   type TickJobData,
@@ -103,7 +104,7 @@ export class QueueRegistry implements JobLiveness {
     const groups = snapshotGroups(jobs);
     const held = groups.flatMap((group) =>
       group.data.members
-        .filter((member) => member.data.concurrencyPolicy !== 'Allow')
+        .filter(isNoted)
         .map((member) => [this.groupNoteKey(member.id), group.id] as const),
     );
     if (held.length > 0) {
@@ -141,9 +142,10 @@ export class QueueRegistry implements JobLiveness {
   }
 
   /** Removes the group notes of a group's members once the group job has ended. */
-  async groupEnded(memberIds: readonly string[]): Promise<void> {
-    if (memberIds.length === 0) return;
-    await this.connection.del(...memberIds.map((id) => this.groupNoteKey(id)));
+  async groupEnded(members: readonly SnapshotGroupMember[]): Promise<void> {
+    const noted = members.filter(isNoted);
+    if (noted.length === 0) return;
+    await this.connection.del(...noted.map((member) => this.groupNoteKey(member.id)));
   }
 
   /**
@@ -176,4 +178,9 @@ export class QueueRegistry implements JobLiveness {
     await Promise.all(this.all().map((q) => q.close()));
     this.connection.disconnect();
   }
+}
+
+/** A member held for its `concurrencyPolicy` (not `Allow`) has a group note while it waits. */
+function isNoted(member: SnapshotGroupMember): boolean {
+  return member.data.concurrencyPolicy !== 'Allow';
 }
