@@ -206,6 +206,30 @@ describe('honest runs against a real redis-server', () => {
     expect(await events({ type: 'run.missed' })).toHaveLength(11 + MAX_MISSED_TICKS);
   });
 
+  it('a tick cut short after its missed ticks records each once, and moves the ledger with its run', async () => {
+    const stored = await harness.addPolicy(policy({ selector: { matchLabels: { tier: 'db' } } }));
+    const ticks = new TickService(harness.deps);
+    const first = nextTick(Date.now());
+    await ticks.handle(tickOf(stored), first);
+    const later = new Date(first.getTime() + 6 * FIVE_S);
+    // The volume listing fails once, after the gap is recorded and before the run starts.
+    const findVolumes = driver.findVolumes.bind(driver);
+    let failures = 1;
+    driver.findVolumes = (query) =>
+      failures-- > 0 ? Promise.reject(new Error('listing failed')) : findVolumes(query);
+    await expect(ticks.handle(tickOf(stored), later)).rejects.toThrow('listing failed');
+    expect(await harness.deps.policies.lastTick(stored.key)).toBe(first.getTime());
+    expect(await events({ type: 'run.missed' })).toHaveLength(5);
+    const jobs = await ticks.handle(tickOf(stored), later);
+    expect(jobs).toHaveLength(2);
+    expect(await harness.deps.policies.lastTick(stored.key)).toBe(later.getTime());
+    expect(await events({ type: 'run.missed' })).toHaveLength(5);
+    expect(await events({ type: 'run.started' })).toHaveLength(2);
+    // A late copy of an older tick never moves the ledger back.
+    await ticks.handle(tickOf(stored), new Date(first.getTime() + FIVE_S));
+    expect(await harness.deps.policies.lastTick(stored.key)).toBe(later.getTime());
+  });
+
   it('cleanup deletes an expired snapshot only under the volume lock', async () => {
     const volume = await driver.getVolume({ namespace: 'default', name: 'db-0' });
     const expired = formatScheduledAt(new Date(Date.now() - 60_000));

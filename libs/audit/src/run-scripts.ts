@@ -18,25 +18,43 @@ end
 
 /**
  * Creates a run unless it exists, and indexes it. Atomic, so a retried tick or a second
- * replica starting the same run id gets the existing record untouched.
- * KEYS: run hash, global index, other indexes, latest-run hash (last). ARGV: index member,
- * field/value pairs. Returns `{created (0|1), size of the global index, HGETALL of the run}`,
- * the run only when it existed: a created run holds exactly what the caller sent (a large
- * run's volumes and admission would otherwise travel back for nothing).
+ * replica starting the same run id gets the existing record untouched. Two effects ride along:
+ * events written (and the run marked announced) only when this call creates the run, and a
+ * hash field moved forward (never back) whether or not it does.
+ * KEYS: run hash, global index, other indexes (ARGV[2] of them), latest-run hash, event stream,
+ * ledger hash. ARGV: index member, number of other indexes, number of field arguments, the
+ * field/value pairs, announced field ('' for none), max events, number of events, the events,
+ * ledger field ('' for none), ledger value.
+ * Returns `{created (0|1), size of the global index, HGETALL of the run}`, the run only when
+ * it existed: a created run holds exactly what the caller sent (a large run's volumes and
+ * admission would otherwise travel back for nothing).
  */
-export const START_RUN = new LuaScript(`${POINT_LATEST}
+export const START_RUN = new LuaScript(`${POINT_LATEST}${APPEND_EVENTS_FUNCTION}
 local run = KEYS[1]
+local others = tonumber(ARGV[2])
+local fields = tonumber(ARGV[3])
+local announce = 4 + fields
+local events = tonumber(ARGV[announce + 2])
+local ledger = announce + 3 + events
+if ARGV[ledger] ~= '' then
+  local previous = redis.call('HGET', KEYS[others + 5], ARGV[ledger])
+  if previous == false or tonumber(previous) < tonumber(ARGV[ledger + 1]) then
+    redis.call('HSET', KEYS[others + 5], ARGV[ledger], ARGV[ledger + 1])
+  end
+end
 if redis.call('EXISTS', run) == 1 then
   return {0, redis.call('ZCARD', KEYS[2]), redis.call('HGETALL', run)}
 end
-for i = 2, #ARGV, 2 do
+for i = 4, 3 + fields, 2 do
   redis.call('HSET', run, ARGV[i], ARGV[i + 1])
 end
 redis.call('HSET', run, 'member', ARGV[1])
-for i = 2, #KEYS - 1 do
+for i = 2, 2 + others do
   redis.call('ZADD', KEYS[i], 0, ARGV[1])
 end
-if redis.call('HGET', run, 'state') ~= 'running' then pointLatest(KEYS[#KEYS], run) end
+if events > 0 then appendEvents(KEYS[others + 4], ARGV[announce + 1], announce + 3, events) end
+if ARGV[announce] ~= '' then redis.call('HSET', run, ARGV[announce], '1') end
+if redis.call('HGET', run, 'state') ~= 'running' then pointLatest(KEYS[others + 3], run) end
 return {1, redis.call('ZCARD', KEYS[2]), {}}
 `);
 

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { startTestRedis, type TestRedis } from '../../../test/support/redis-server.js';
 import {
@@ -121,6 +122,59 @@ describe('RunStore start', () => {
     expect(await store.admission('r2')).toEqual({ admission: undefined, announced: true });
     const events = (await audit.query({})).items;
     expect(events.map((e) => [e.type, e.runId])).toEqual([['run.started', 'r1']]);
+  });
+
+  it('writes the start events and the announced mark with the run it creates, and only then', async () => {
+    const { prefix, store } = newStore();
+    const audit = new AuditLog(redis, { prefix });
+    const seen: RunRecord[] = [];
+    const announce = (record: RunRecord) => {
+      seen.push(record);
+      return audit.batch([
+        { type: 'run.started', outcome: 'started', trigger: 'schedule', runId: record.id },
+      ]);
+    };
+    const first = await store.start(run('r1'), new Date(T0), { announce });
+    expect(first).toMatchObject({ created: true, announced: true });
+    // The events are built from the record exactly as it is created and returned.
+    expect(seen).toEqual([first.record]);
+    expect(await store.get('r1')).toEqual(first.record);
+    const again = await store.start(run('r1'), new Date(T0), { announce });
+    expect(again).toMatchObject({ created: false, announced: true });
+    const events = (await audit.query({})).items;
+    expect(events.map((e) => [e.type, e.runId])).toEqual([['run.started', 'r1']]);
+    // Without events the run is created unannounced, as before.
+    expect(await store.start(run('r2'), new Date(T0), { announce: () => undefined })).toMatchObject(
+      { created: true, announced: false },
+    );
+    expect(await store.admission('r2')).toEqual({ admission: undefined, announced: false });
+  });
+
+  it('moves the advance field forward with every start, created or not, and never back', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.record({ run: fc.integer({ min: 0, max: 3 }), value: fc.nat(1_000) }), {
+          minLength: 1,
+          maxLength: 12,
+        }),
+        fc.option(fc.nat(1_000), { nil: undefined }),
+        async (starts, before) => {
+          const { prefix, store } = newStore();
+          const ledger = `${prefix}ledger`;
+          if (before !== undefined) await redis.hset(ledger, 'ns/p', String(before));
+          for (const { run: n, value } of starts) {
+            await store.start(run(`r${n}`), new Date(T0), {
+              advance: { key: ledger, field: 'ns/p', value },
+            });
+          }
+          const expected = Math.max(before ?? -1, ...starts.map((s) => s.value));
+          expect(Number(await redis.hget(ledger, 'ns/p'))).toBe(expected);
+          const created = new Set(starts.map((s) => s.run)).size;
+          expect(await redis.zcard(auditKeys.runs(prefix))).toBe(created);
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 
   it('creates a run exactly once when two processes start it at the same moment', async () => {

@@ -52,6 +52,21 @@ export interface RunStartResult {
   announced: boolean;
 }
 
+/** What {@link RunStore.start} writes in the same atomic step as the run. */
+export interface RunStartEffects {
+  /**
+   * The run's start events, built from the record as it will be created; written, and the
+   * run marked announced (see {@link RunStore.markAnnounced}), only if this call creates it.
+   * `undefined` writes none.
+   */
+  announce?: (record: RunRecord) => AuditBatch | undefined;
+  /**
+   * A hash field moved forward to `value`, never back, whether or not the run is created (e.g.
+   * a policy's last handled tick, recorded with the run that tick decided).
+   */
+  advance?: { key: string; field: string; value: number };
+}
+
 /** What {@link RunStore.admission} reads of an existing run. */
 export interface StoredAdmission {
   admission?: string;
@@ -109,6 +124,26 @@ function effectArgs(
   };
 }
 
+/**
+ * The keys and arguments `START_RUN` takes after those of the run: the event stream and the
+ * ledger hash (the run's own key stands in for one not written to), then the announced field,
+ * the events and the ledger's field and value (empty field: nothing to advance).
+ */
+function startEffectArgs(
+  run: string,
+  events: AuditBatch | undefined,
+  advance: RunStartEffects['advance'],
+): { keys: string[]; args: string[] } {
+  const announce = events
+    ? [ANNOUNCED_FIELD, String(events.maxEvents), String(events.entries.length), ...events.entries]
+    : ['', '0', '0'];
+  const ledger = advance ? [advance.field, String(advance.value)] : ['', '0'];
+  return {
+    keys: [events?.stream ?? run, advance?.key ?? run],
+    args: [...announce, ...ledger],
+  };
+}
+
 const TRIM_BATCH = 200;
 const DAILY_BATCH = 1_000;
 /** How many of a policy's newest runs the latest-run fallback reads. */
@@ -140,29 +175,45 @@ export class RunStore {
   /**
    * Records a run, or returns the existing one with `created: false` (never resets it). A run
    * without volumes is `succeeded` at once; one with `state` (`missed`, `skipped`) is terminal
-   * at once. Trims the history when it has grown past `maxRuns` by more than 1%.
+   * at once. Trims the history when it has grown past `maxRuns` by more than 1%. `effects` are
+   * written in the same atomic step (see {@link RunStartEffects}).
    */
-  async start(input: RunStartInput, now: Date = new Date()): Promise<RunStartResult> {
+  async start(
+    input: RunStartInput,
+    now: Date = new Date(),
+    effects: RunStartEffects = {},
+  ): Promise<RunStartResult> {
     if (input.id === '') throw new TypeError('run id must not be empty');
     const member = runIndexMember({ timeMs: input.scheduledAt.getTime(), id: input.id });
-    const keys = [auditKeys.run(this.prefix, input.id), auditKeys.runs(this.prefix)];
-    if (input.policy !== undefined) keys.push(auditKeys.policyRuns(this.prefix, input.policy));
+    const run = auditKeys.run(this.prefix, input.id);
+    const others: string[] = [];
+    if (input.policy !== undefined) others.push(auditKeys.policyRuns(this.prefix, input.policy));
     for (const volume of new Set(input.volumes)) {
-      keys.push(auditKeys.volumeRuns(this.prefix, input.namespace, volume));
+      others.push(auditKeys.volumeRuns(this.prefix, input.namespace, volume));
     }
-    keys.push(auditKeys.latestRuns(this.prefix));
     const fields = startFields(input, now);
-    const reply = await START_RUN.run(this.redis, keys, [member, ...fields]);
+    // The record a created run holds is exactly what is sent: its start events are built from it.
+    const sent = pairsToMap(fields);
+    sent.set('member', member);
+    const planned = decodeRun(sent);
+    if (!planned) throw new Error(`run ${input.id} is not a readable run record`);
+    const events = effects.announce?.(planned);
+    const extra = startEffectArgs(run, events, effects.advance);
+    const keys = [run, auditKeys.runs(this.prefix), ...others, auditKeys.latestRuns(this.prefix)];
+    keys.push(...extra.keys);
+    const args = [member, String(others.length), String(fields.length), ...fields, ...extra.args];
+    const reply = await START_RUN.run(this.redis, keys, args);
     const [created, size, pairs] = reply as [number, number, string[]];
-    // A run this call created holds what it sent; an existing one comes back as stored.
-    const map = pairsToMap(created === 1 ? fields : pairs);
-    if (created === 1) map.set('member', member);
+    if (created === 1) {
+      if (size > this.maxRuns + this.trimSlack) await this.trim();
+      return { record: planned, created: true, admission: input.admission, announced: !!events };
+    }
+    const map = pairsToMap(pairs);
     const record = decodeRun(map);
     if (!record) throw new Error(`run ${input.id} is not a readable run record`);
-    if (created === 1 && size > this.maxRuns + this.trimSlack) await this.trim();
     return {
       record,
-      created: created === 1,
+      created: false,
       admission: map.get(ADMISSION_FIELD),
       announced: map.has(ANNOUNCED_FIELD),
     };

@@ -320,6 +320,14 @@ export class PolicyStore {
   }
 
   /**
+   * Where policy `key`'s last handled tick is kept (hash and field), for a step that moves it
+   * forward atomically with its own writes (see `RunStore.start`, `advance`).
+   */
+  lastTickRef(key: string): { key: string; field: string } {
+    return { key: this.lastTicksKey, field: key };
+  }
+
+  /**
    * Records that the tick of `tickMs` of policy `key` was handled and returns the latest tick
    * handled before (`undefined` for the first one). Atomic across replicas, and monotonic: it
    * never moves back for a retried or late tick.

@@ -37,11 +37,24 @@ export class TickService {
   async handle(tick: TickJobData, scheduledAt: Date): Promise<SnapshotJobRequest[]> {
     const stored = await this.deps.policies.get(tick.policyKey);
     if (!stored) return [];
-    await this.recordMissedTicks(stored, scheduledAt);
-    if (stored.policy.spec.suspend) return [];
     const runId = scheduledRunId(stored.key, scheduledAt.getTime());
-    const prior = await this.deps.runs.admission(runId);
+    const [last, prior] = await Promise.all([
+      this.deps.policies.lastTick(stored.key),
+      this.deps.runs.admission(runId),
+    ]);
+    // The ledger of handled ticks moves forward only after the ticks missed before this one
+    // are recorded: a crash in between records them again, never loses them.
+    const behind = last === undefined || last < scheduledAt.getTime();
+    if (behind && !stored.policy.spec.suspend) await this.recordGap(stored, last, scheduledAt);
+    const advance = async () => {
+      if (behind) await this.deps.policies.advanceLastTick(stored.key, scheduledAt.getTime());
+    };
+    if (stored.policy.spec.suspend) {
+      await advance();
+      return [];
+    }
     if (prior) {
+      await advance();
       const jobs = decodeAdmission(prior.admission).jobs;
       if (!prior.announced) await this.announceFromStore(stored, runId, jobs);
       return jobs;
@@ -51,16 +64,23 @@ export class TickService {
       const lateBy = Math.round((now.getTime() - scheduledAt.getTime()) / 1000);
       const message = `tick of ${scheduledAt.toISOString()} started ${lateBy}s late, past startingDeadlineSeconds ${stored.policy.spec.startingDeadlineSeconds}`;
       await this.recordMiss(stored, scheduledAt, message);
+      await advance();
       return [];
     }
-    return this.decide(stored, runId, scheduledAt);
+    // The first pass moves the ledger with the run it starts (one step, see `decide`).
+    return this.decide(stored, runId, scheduledAt, behind);
   }
 
-  /** First pass: select, admit, and store the decision with the run atomically. */
+  /**
+   * First pass: select, admit, and store the decision with the run atomically; a run that
+   * starts running is announced, and the ledger moved to this tick (when `advance`), in the
+   * same step.
+   */
   private async decide(
     stored: StoredPolicy,
     runId: string,
     scheduledAt: Date,
+    advance: boolean,
   ): Promise<SnapshotJobRequest[]> {
     const namespace = namespaceOf(stored);
     const { selected, skipped } = await findSelectedVolumes(
@@ -86,17 +106,30 @@ export class TickService {
         decided.push({ volume: job.data.volume.name, state: 'skipped', reason, finishedAt: now });
       }
     });
-    const started = await this.deps.runs.start({
-      id: runId,
-      kind: 'scheduled',
-      policy: stored.key,
-      namespace,
-      trigger: 'schedule',
-      scheduledAt,
-      volumes: [...candidates.map((j) => j.data.volume.name), ...skipped.map((s) => s.name)],
-      decided,
-      admission: encodeAdmission({ jobs }),
-    });
+    const started = await this.deps.runs.start(
+      {
+        id: runId,
+        kind: 'scheduled',
+        policy: stored.key,
+        namespace,
+        trigger: 'schedule',
+        scheduledAt,
+        volumes: [...candidates.map((j) => j.data.volume.name), ...skipped.map((s) => s.name)],
+        decided,
+        admission: encodeAdmission({ jobs }),
+      },
+      undefined,
+      {
+        // A run that ended at start is announced after it, with its end (see `announce`).
+        announce: (run) =>
+          run.state === 'running'
+            ? this.deps.audit.batch(this.startEvents(stored, run, jobs))
+            : undefined,
+        advance: advance
+          ? { ...this.deps.policies.lastTickRef(stored.key), value: scheduledAt.getTime() }
+          : undefined,
+      },
+    );
     if (!started.created) {
       // Another pass of this tick decided first: its decision stands; give back what we took.
       const kept = decodeAdmission(started.admission).jobs;
@@ -106,7 +139,7 @@ export class TickService {
       }
       return kept;
     }
-    await this.announce(stored, started.record, jobs);
+    if (!started.announced) await this.announce(stored, started.record, jobs);
     return jobs;
   }
 
@@ -120,15 +153,13 @@ export class TickService {
     return { volume: s.name, state: 'failed', error: CLAIM_NOT_FOUND, finishedAt: now };
   }
 
-  /**
-   * `run.started`, one event per volume decided at start, and `run.finished` when nothing was
-   * admitted. Written after the run: a running run's events with the mark that says so, in one
-   * step; a run that ended at start has its end announced after them, then is marked, so a
-   * crash in between writes them again.
-   */
-  private async announce(stored: StoredPolicy, run: RunRecord, jobs: SnapshotJobRequest[]) {
-    const namespace = namespaceOf(stored);
-    const base = { trigger: 'schedule', policy: stored.key, namespace, runId: run.id };
+  /** `run.started`, then one event per volume decided at start. */
+  private startEvents(
+    stored: StoredPolicy,
+    run: RunRecord,
+    jobs: SnapshotJobRequest[],
+  ): AuditEventInput[] {
+    const base = eventBase(stored, run.id);
     const events: AuditEventInput[] = [
       {
         ...base,
@@ -157,11 +188,23 @@ export class TickService {
             },
       );
     }
+    return events;
+  }
+
+  /**
+   * The start events of a run whose start did not write them (`startEvents`), and
+   * `run.finished` when nothing was admitted. Written after the run: a running run's events
+   * with the mark that says so, in one step; a run that ended at start has its end announced
+   * after them, then is marked, so a crash in between writes them again.
+   */
+  private async announce(stored: StoredPolicy, run: RunRecord, jobs: SnapshotJobRequest[]) {
+    const events = this.startEvents(stored, run, jobs);
     if (run.state === 'running') {
       await this.deps.runs.markAnnounced(run.id, this.deps.audit.batch(events));
       return;
     }
     await this.deps.audit.appendMany(events);
+    const base = eventBase(stored, run.id);
     await announceRunEnd(this.deps, base, run);
     await this.deps.runs.markAnnounced(run.id);
   }
@@ -176,14 +219,6 @@ export class TickService {
    * and this one never fired (the app or Redis was down): each becomes a missed run, under
    * its deterministic run id, so replicas and retries record each gap once.
    */
-  private async recordMissedTicks(stored: StoredPolicy, scheduledAt: Date): Promise<void> {
-    const last = await this.deps.policies.lastTick(stored.key);
-    if (last !== undefined && last >= scheduledAt.getTime()) return;
-    // Recorded before the ledger moves: a crash in between records them again, never loses them.
-    if (!stored.policy.spec.suspend) await this.recordGap(stored, last, scheduledAt);
-    await this.deps.policies.advanceLastTick(stored.key, scheduledAt.getTime());
-  }
-
   private async recordGap(stored: StoredPolicy, last: number | undefined, scheduledAt: Date) {
     const after = Math.max(last ?? 0, Date.parse(stored.appliedAt) || 0);
     const { schedule, timeZone } = stored.policy.spec;
@@ -255,6 +290,11 @@ export class TickService {
       },
     };
   }
+}
+
+/** What every event of a scheduled run of `stored` carries. */
+function eventBase(stored: StoredPolicy, runId: string) {
+  return { trigger: 'schedule', policy: stored.key, namespace: namespaceOf(stored), runId };
 }
 
 function namespaceOf(stored: StoredPolicy): string {
