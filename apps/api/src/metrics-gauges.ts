@@ -2,7 +2,12 @@ import { Gauge, type Registry } from 'prom-client';
 import type { Queue } from 'bullmq';
 import { selectVolumes, type StoredPolicy } from '#lib/engine';
 import type { Snapshot, SnapshotDriver, Volume } from '#lib/storage';
-import { policyIntervals, volumeInterval } from './volume-policies.js';
+import {
+  policyIntervals,
+  policySelections,
+  shortestInterval,
+  volumeKey,
+} from './volume-policies.js';
 
 /** Where the scrape-time gauges read from. */
 export interface GaugeSources {
@@ -63,10 +68,11 @@ export function createGaugeMetrics(registry: Registry, sources: GaugeSources): G
         sources.policies(),
       ]);
       const intervals = policyIntervals(policies, now);
+      const selections = await policySelections(sources.driver, policies);
       for (const gaugeOf of [snapshots, cap, sinceReady, interval, policyInterval, queueJobs]) {
         gaugeOf.reset();
       }
-      setSelection(policies, volumes, selected, missingClaims);
+      setSelection(policies, selections.found, selected, missingClaims);
       for (const [policy, seconds] of intervals) policyInterval.set({ policy }, seconds);
       await Promise.all(
         volumes.map(async (volume) => {
@@ -79,7 +85,8 @@ export function createGaugeMetrics(registry: Registry, sources: GaugeSources): G
           cap.set(labels, caps.maxSnapshotsPerVolume);
           const ready = newestReady(list);
           if (ready) sinceReady.set(labels, (now.getTime() - ready.createdAt.getTime()) / 1000);
-          const shortest = volumeInterval(volume, policies, intervals);
+          const selecting = selections.byVolume.get(volumeKey(volume)) ?? [];
+          const shortest = shortestInterval(selecting, intervals);
           if (shortest !== undefined) interval.set(labels, shortest);
         }),
       );
@@ -103,16 +110,14 @@ function newestReady(snapshots: Snapshot[]): Snapshot | undefined {
 /** Per unsuspended policy: how many volumes it selects and how many named claims are missing. */
 function setSelection(
   policies: StoredPolicy[],
-  volumes: Volume[],
+  found: Map<string, Volume[]>,
   selected: Gauge,
   missing: Gauge,
 ): void {
   selected.reset();
   missing.reset();
   for (const stored of policies.filter((p) => !p.policy.spec.suspend)) {
-    const namespace = stored.policy.metadata.namespace ?? 'default';
-    const own = volumes.filter((v) => v.namespace === namespace);
-    const result = selectVolumes(own, stored.policy.spec);
+    const result = selectVolumes(found.get(stored.key) ?? [], stored.policy.spec);
     selected.set({ policy: stored.key }, result.selected.length);
     missing.set({ policy: stored.key }, result.skipped.filter((s) => s.missing).length);
   }

@@ -2,6 +2,7 @@ import { Controller, Get, Inject, NotFoundException, Param, Query } from '@nestj
 import type { RunRecord, RunStore } from '#lib/audit';
 import { NoQuerySchema } from './list-query.schema.js';
 import { parseInput } from './query-validation.js';
+import { policySelections } from './volume-policies.js';
 import { nextRuns } from '#lib/policy';
 import {
   appliedPolicyStatus,
@@ -105,17 +106,12 @@ export class PoliciesController {
     };
   }
 
-  /** Each policy's `VolumesSelected` condition, from one volume listing per namespace. */
+  /** Each policy's `VolumesSelected` condition, from what the driver's volume index finds for it. */
   private async conditionsOf(items: StoredPolicy[]): Promise<PolicyCondition[][]> {
-    const byNamespace = new Map<string, ReturnType<SnapshotDriver['listVolumes']>>();
-    return Promise.all(
-      items.map(async (s) => {
-        const namespace = s.policy.metadata.namespace ?? 'default';
-        let volumes = byNamespace.get(namespace);
-        if (!volumes) byNamespace.set(namespace, (volumes = this.driver.listVolumes(namespace)));
-        const condition = selectionCondition(s.policy, await volumes);
-        return [{ ...condition, lastTransitionTime: new Date().toISOString() }];
-      }),
-    );
+    const { found } = await policySelections(this.driver, items);
+    return items.map((s) => {
+      const condition = selectionCondition(s.policy, found.get(s.key) ?? []);
+      return [{ ...condition, lastTransitionTime: new Date().toISOString() }];
+    });
   }
 }

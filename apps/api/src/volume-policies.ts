@@ -1,6 +1,6 @@
 import type { StoredPolicy } from '#lib/engine';
-import { matchesSelector, nextRuns } from '#lib/policy';
-import type { Volume } from '#lib/storage';
+import { nextRuns } from '#lib/policy';
+import type { SnapshotDriver, Volume } from '#lib/storage';
 
 /** Seconds between the next two runs of each active (not suspended) policy, by key. */
 export function policyIntervals(policies: StoredPolicy[], now: Date): Map<string, number> {
@@ -14,26 +14,58 @@ export function policyIntervals(policies: StoredPolicy[], now: Date): Map<string
   return result;
 }
 
-/**
- * The shortest interval of the active policies selecting `volume` (same namespace; by
- * `claimNames` or label selector), or undefined when none does.
- */
-export function volumeInterval(
-  volume: Volume,
-  policies: StoredPolicy[],
-  intervals: Map<string, number>,
-): number | undefined {
-  const selecting = selectingPolicies(volume, policies);
-  const values = selecting.map((s) => intervals.get(s.key)).filter((v) => v !== undefined);
-  return values.length > 0 ? Math.min(...values) : undefined;
+/** Which volumes each policy selects, and which policies select each volume. */
+export interface PolicySelections {
+  /** Per policy key: the volumes its label selector matches or its `claimNames` name, any phase. */
+  found: Map<string, Volume[]>;
+  /** Per volume (`namespace/name`): the policies selecting it, suspended or not, in policy order. */
+  byVolume: Map<string, StoredPolicy[]>;
 }
 
-/** The policies selecting `volume` (same namespace; by `claimNames` or label selector), suspended or not. */
-export function selectingPolicies(volume: Volume, policies: StoredPolicy[]): StoredPolicy[] {
-  return policies.filter((stored) => {
-    const spec = stored.policy.spec;
-    if (!stored.key.startsWith(`${volume.namespace}/`)) return false;
-    if (spec.claimNames?.includes(volume.name)) return true;
-    return spec.selector !== undefined && matchesSelector(volume.labels, spec.selector);
+/**
+ * {@link PolicySelections} through the driver's volume index (`findVolumes`, as a tick selects):
+ * the cost follows what the policies select, where matching every policy against every volume
+ * cost policies × volumes (a fleet of 1,000 policies over 10,000 volumes: seconds per scrape).
+ */
+export async function policySelections(
+  driver: Pick<SnapshotDriver, 'findVolumes'>,
+  policies: readonly StoredPolicy[],
+): Promise<PolicySelections> {
+  const found = new Map<string, Volume[]>();
+  const byVolume = new Map<string, StoredPolicy[]>();
+  const lists = await Promise.all(
+    policies.map((stored) => {
+      const { metadata, spec } = stored.policy;
+      return driver.findVolumes({
+        namespace: metadata.namespace ?? 'default',
+        ...(spec.selector ? { selector: spec.selector } : {}),
+        ...(spec.claimNames ? { names: spec.claimNames } : {}),
+      });
+    }),
+  );
+  policies.forEach((stored, i) => {
+    const volumes = lists[i] ?? [];
+    found.set(stored.key, volumes);
+    for (const volume of volumes) {
+      const key = volumeKey(volume);
+      const selecting = byVolume.get(key);
+      if (selecting) selecting.push(stored);
+      else byVolume.set(key, [stored]);
+    }
   });
+  return { found, byVolume };
+}
+
+/** The key of a volume in {@link PolicySelections.byVolume}. */
+export function volumeKey(volume: Pick<Volume, 'namespace' | 'name'>): string {
+  return `${volume.namespace}/${volume.name}`;
+}
+
+/** The shortest interval among `selecting` policies that are active, or undefined when none is. */
+export function shortestInterval(
+  selecting: readonly StoredPolicy[],
+  intervals: Map<string, number>,
+): number | undefined {
+  const values = selecting.map((s) => intervals.get(s.key)).filter((v) => v !== undefined);
+  return values.length > 0 ? Math.min(...values) : undefined;
 }

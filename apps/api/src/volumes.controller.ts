@@ -4,7 +4,12 @@ import type { PolicyStore } from '#lib/engine';
 import { DRIVER, POLICY_STORE, RUN_STORE } from '#lib/runtime';
 import { VolumesQuerySchema } from './list-query.schema.js';
 import { parseInput } from './query-validation.js';
-import { policyIntervals, selectingPolicies, volumeInterval } from './volume-policies.js';
+import {
+  policyIntervals,
+  policySelections,
+  shortestInterval,
+  volumeKey,
+} from './volume-policies.js';
 import type { RunStore } from '#lib/audit';
 import { ApiTags } from '@nestjs/swagger';
 import { ApiQueryFrom } from './api-query.decorator.js';
@@ -50,13 +55,17 @@ export class VolumesController {
       this.policies.list(),
     ]);
     const intervals = policyIntervals(policies, new Date());
+    const { byVolume } = await policySelections(this.driver, policies);
     const items = await Promise.all(
-      volumes.map(async (v) => ({
-        ...(await this.view(v)),
-        policyIntervalSeconds: volumeInterval(v, policies, intervals),
-        policies: selectingPolicies(v, policies).map((p) => p.key),
-        lastResult: await this.lastResult(v),
-      })),
+      volumes.map(async (v) => {
+        const selecting = byVolume.get(volumeKey(v)) ?? [];
+        return {
+          ...(await this.view(v)),
+          policyIntervalSeconds: shortestInterval(selecting, intervals),
+          policies: selecting.map((p) => p.key),
+          lastResult: await this.lastResult(v),
+        };
+      }),
     );
     return { items };
   }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { KubeClient, loadKubeConfig } from '#lib/kube';
-import { CsiDriver } from '#lib/storage';
+import { CsiDriver, MemoryDriver, type VolumeQuery } from '#lib/storage';
 import { KubePolicyStatus } from '#lib/runtime';
 import {
   eventually,
@@ -151,6 +151,36 @@ describe('PolicyCrSource against the API-server simulator', () => {
       );
     } finally {
       await withVolumes.close();
+    }
+  });
+
+  it('asks the volume index for the volumes of each policy, and finds the named claim', async () => {
+    const driver = new MemoryDriver();
+    driver.addVolume({ namespace: 'shop', name: 'db' });
+    driver.addVolume({ namespace: 'blog', name: 'db' });
+    const queries: VolumeQuery[] = [];
+    const withVolumes = new PolicyCrSource(kube, {
+      context: { defaultDriver: 'csi', maxSnapshotsPerVolume: () => undefined },
+      status: new KubePolicyStatus(kube, 'test'),
+      logger: pino({ level: 'silent' }),
+      volumes: (query) => {
+        queries.push(query);
+        return driver.findVolumes(query);
+      },
+    });
+    try {
+      await withVolumes.reconciled(await withVolumes.load(), RESULT, new Date());
+      expect(queries).toContainEqual({ namespace: 'shop', names: ['db'] });
+      expect(statusOf('good')?.conditions).toContainEqual(
+        expect.objectContaining({
+          type: 'VolumesSelected',
+          status: 'True',
+          message: '1 volume(s) selected',
+        }),
+      );
+    } finally {
+      await withVolumes.close();
+      await driver.close();
     }
   });
 });

@@ -12,12 +12,13 @@ import {
   type ReconcileResult,
 } from '#lib/engine';
 import { Informer, type KubeClient, type KubeObject } from '#lib/kube';
-import type { Volume } from '#lib/storage';
+import type { Volume, VolumeQuery } from '#lib/storage';
 import { INFORMER_STALE_AFTER_MS, informerProblem } from '#lib/runtime';
 import {
   API_VERSION,
   BACKUP_POLICY_KIND,
   parseBackupPolicy,
+  type BackupPolicy,
   type FieldError,
   type PolicyParseResult,
   type PolicyContext,
@@ -56,8 +57,11 @@ export interface PolicyCrSourceOptions {
   /** Caps of snapshot classes, to check retention against them; unchecked when absent. */
   caps?: ClassCaps;
   logger: Logger;
-  /** Volumes of a namespace, for the `VolumesSelected` condition; omitted when absent. */
-  volumes?: (namespace: string) => Promise<Volume[]>;
+  /**
+   * The volumes of a namespace a selector matches or `names` names (the driver's `findVolumes`),
+   * for the `VolumesSelected` condition; omitted when absent.
+   */
+  volumes?: (query: VolumeQuery) => Promise<Volume[]>;
   /** Coalesces bursts of changes into one reconcile (default 100 ms). */
   debounceMs?: number;
   /** An informer that has not heard from the server for this long is stale (default 5 min). */
@@ -133,21 +137,27 @@ export class PolicyCrSource implements PolicySource {
       const policy = valid.get(source);
       if (errors) await this.writeInvalid(obj, errors, now);
       else if (policy) {
-        const volumes = await this.volumesOf(policy.metadata.namespace ?? 'default');
+        const volumes = await this.volumesOf(policy);
         const status = appliedPolicyStatus(policy, keyOf(obj), now, obj.status, volumes);
         await this.write(obj, status, now);
       }
     }
   }
 
-  /** Without the volumes (listing failed), the condition is left as it was. */
-  private async volumesOf(namespace: string): Promise<Volume[] | undefined> {
+  /** Without the volumes (the lookup failed), the condition is left as it was. */
+  private async volumesOf(policy: BackupPolicy): Promise<Volume[] | undefined> {
+    const namespace = policy.metadata.namespace ?? 'default';
+    const { selector, claimNames } = policy.spec;
     try {
-      return await this.options.volumes?.(namespace);
+      return await this.options.volumes?.({
+        namespace,
+        ...(selector ? { selector } : {}),
+        ...(claimNames ? { names: claimNames } : {}),
+      });
     } catch (error) {
       this.options.logger.warn(
         { namespace, err: error instanceof Error ? error.message : String(error) },
-        'cannot list volumes for the VolumesSelected condition',
+        'cannot look up volumes for the VolumesSelected condition',
       );
       return undefined;
     }

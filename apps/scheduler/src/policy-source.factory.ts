@@ -26,7 +26,7 @@ export function createPolicySource(
         context: { defaultDriver: config.driver, maxSnapshotsPerVolume: () => undefined },
         caps: classCaps(driver),
         status: new KubePolicyStatus(kube, 'snapwarden-scheduler'),
-        volumes: (namespace) => driver.listVolumes(namespace),
+        volumes: (query) => driver.findVolumes(query),
         logger,
       });
     case 'local':
