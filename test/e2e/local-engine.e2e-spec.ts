@@ -146,7 +146,12 @@ describe('local mode, end to end', () => {
       again,
       '/api/v1/volumes',
     );
-    expect(volumes.items.find((v) => v.name === 'alpha')).toMatchObject({ snapshots: 3, cap: 7 });
+    expect(volumes.items.find((v) => v.name === 'alpha')).toMatchObject({
+      snapshots: 3,
+      cap: 7,
+      policies: ['default/e2e'],
+      lastResult: { kind: 'scheduled', state: 'succeeded' },
+    });
     // Bad parameters are refused with the parameter named.
     for (const [query, field] of [
       ['/api/v1/runs?limit=9999', 'limit'],

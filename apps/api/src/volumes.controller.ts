@@ -71,18 +71,12 @@ export class VolumesController {
   }
 
   private async lastResult(volume: Volume): Promise<VolumeView['lastResult']> {
-    const page = await this.runs.list({
-      volume: `${volume.namespace}/${volume.name}`,
-      limit: LAST_RESULT_RUNS,
-    });
-    for (const run of page.items) {
-      const own = run.volumes.find((v) => v.volume === volume.name);
-      if (!own || !['succeeded', 'failed', 'skipped'].includes(own.state)) continue;
-      const at = own.finishedAt ?? run.finishedAt ?? run.scheduledAt;
-      const result = { runId: run.id, kind: run.kind, state: own.state, at };
-      return own.error === undefined ? result : { ...result, error: own.error };
-    }
-    return undefined;
+    const last = await this.runs.lastVolumeResult(volume.namespace, volume.name, LAST_RESULT_RUNS);
+    if (!last) return undefined;
+    const own = last.result;
+    const at = own.finishedAt ?? last.finishedAt ?? last.scheduledAt;
+    const result = { runId: last.runId, kind: last.kind, state: own.state, at };
+    return own.error === undefined ? result : { ...result, error: own.error };
   }
 
   private async view(volume: Volume): Promise<Omit<VolumeView, 'policies'>> {

@@ -12,6 +12,7 @@ export * from './run-record.js';
 export type { ScanBudget } from './paged-scan.js';
 export {
   RunStore,
+  type LastVolumeResult,
   type RunStartEffects,
   type RunStartResult,
   type StoredAdmission,

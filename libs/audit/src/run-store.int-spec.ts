@@ -317,6 +317,58 @@ describe('RunStore updateVolume', () => {
   });
 });
 
+describe('RunStore lastVolumeResult', () => {
+  it('finds what reading the volume’s newest runs whole finds, reading one field of each', async () => {
+    const state = fc.constantFrom<VolumeRunState>('pending', 'succeeded', 'failed', 'skipped');
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.record({
+            volumes: fc.subarray(['db', 'cache'], { minLength: 1 }),
+            db: state,
+            cache: state,
+            kind: fc.constantFrom('scheduled' as const, 'on-demand' as const),
+          }),
+          { maxLength: 8 },
+        ),
+        fc.integer({ min: 1, max: 6 }),
+        async (runs, limit) => {
+          const { store } = newStore();
+          for (const [i, r] of runs.entries()) {
+            const id = `r${i}`;
+            const at = new Date(T0 + i * HOUR);
+            await store.start(run(id, { volumes: r.volumes, kind: r.kind, scheduledAt: at }));
+            for (const volume of r.volumes) {
+              const s = volume === 'db' ? r.db : r.cache;
+              if (s === 'pending') continue;
+              await store.updateVolume(id, {
+                volume,
+                state: s,
+                ...(s === 'failed' ? { error: 'x' } : {}),
+              });
+            }
+          }
+          for (const volume of ['db', 'cache', 'absent']) {
+            const page = await store.list({ volume: `shop/${volume}`, limit });
+            const expected = page.items
+              .map((r) => ({ r, own: r.volumes.find((v) => v.volume === volume) }))
+              .find(({ own }) => own && ['succeeded', 'failed', 'skipped'].includes(own.state));
+            const last = await store.lastVolumeResult('shop', volume, limit);
+            expect(last?.runId).toBe(expected?.r.id);
+            if (expected && last) {
+              expect(last.result).toEqual(expected.own);
+              expect(last.kind).toBe(expected.r.kind);
+              expect(last.scheduledAt).toBe(expected.r.scheduledAt);
+              expect(last.finishedAt).toBe(expected.r.finishedAt);
+            }
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+});
+
 describe('RunStore applyVolumeResult with effects (a job’s last step)', () => {
   const event = (type: 'snapshot.ready' | 'snapshot.deleted', snapshot: string) => ({
     type,

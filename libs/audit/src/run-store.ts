@@ -19,8 +19,11 @@ import {
 } from './run-codec.js';
 import { planRunQuery, type RunFilter, timePrefix } from './run-filter.js';
 import {
+  isRunKind,
   isRunState,
+  isTerminalVolumeState,
   isVolumeRunState,
+  type RunKind,
   type RunState,
   type RunRecord,
   type RunStartInput,
@@ -65,6 +68,16 @@ export interface RunStartEffects {
    * a policy's last handled tick, recorded with the run that tick decided).
    */
   advance?: { key: string; field: string; value: number };
+}
+
+/** A volume's newest final result (see {@link RunStore.lastVolumeResult}) and its run. */
+export interface LastVolumeResult {
+  runId: string;
+  kind: RunKind;
+  scheduledAt: string;
+  /** When the run ended, if it has. */
+  finishedAt?: string;
+  result: VolumeRunResult;
 }
 
 /** What {@link RunStore.admission} reads of an existing run. */
@@ -142,6 +155,17 @@ function startEffectArgs(
     keys: [events?.stream ?? run, advance?.key ?? run],
     args: [...announce, ...ledger],
   };
+}
+
+/** A stored volume result, or `undefined` when absent or unreadable. */
+function parseVolumeResult(raw: string | null): VolumeRunResult | undefined {
+  if (raw === null) return undefined;
+  try {
+    const result = JSON.parse(raw) as VolumeRunResult;
+    return isVolumeRunState(result.state) ? result : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 const TRIM_BATCH = 200;
@@ -271,6 +295,44 @@ export class RunStore {
     const current = record ?? (await this.get(runId));
     if (!current) throw new RunNotFoundError(runId);
     return current;
+  }
+
+  /**
+   * The newest final result (succeeded, failed or skipped) of `volume` among the `limit` newest
+   * runs that hold it, newest first, reading of each run only that volume's result and a few
+   * fields: a large run's other volumes never travel. `undefined` when none of them has one.
+   */
+  async lastVolumeResult(
+    namespace: string,
+    volume: string,
+    limit = 5,
+  ): Promise<LastVolumeResult | undefined> {
+    const index = auditKeys.volumeRuns(this.prefix, namespace, volume);
+    const members = await this.redis.zrevrange(index, 0, limit - 1);
+    for (const member of members) {
+      const runId = parseRunIndexMember(member)?.id;
+      const last = runId === undefined ? undefined : await this.finalResultIn(runId, volume);
+      if (last) return last;
+    }
+    return undefined;
+  }
+
+  /** `volume`'s result in run `runId` with the run's kind and times, if that result is final. */
+  private async finalResultIn(
+    runId: string,
+    volume: string,
+  ): Promise<LastVolumeResult | undefined> {
+    const [kind = null, scheduledAt = null, finishedAt = null, raw = null] = await this.redis.hmget(
+      auditKeys.run(this.prefix, runId),
+      'kind',
+      'scheduledAt',
+      'finishedAt',
+      volumeField(volume),
+    );
+    const result = parseVolumeResult(raw);
+    if (!result || !isTerminalVolumeState(result.state)) return undefined;
+    if (kind === null || !isRunKind(kind) || scheduledAt === null) return undefined;
+    return { runId, kind, scheduledAt, ...(finishedAt ? { finishedAt } : {}), result };
   }
 
   /** The run's state alone (cheap for large runs), or `undefined` when there is no such run. */
