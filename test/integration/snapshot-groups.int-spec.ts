@@ -63,12 +63,15 @@ describe('snapshot group jobs', () => {
   let harness: EngineHarness | undefined;
   let memory: MemoryDriver | undefined;
 
-  afterEach(async () => {
+  /** Closes this test's (or this property run's) harness and driver. */
+  async function closeAll() {
     await harness?.close();
     await memory?.close();
     harness = undefined;
     memory = undefined;
-  });
+  }
+
+  afterEach(closeAll);
 
   async function countOf(h: EngineHarness, type: AuditEventType, runId: string) {
     const events = await h.deps.audit.query({ type, runId, limit: 1000 });
@@ -141,10 +144,7 @@ describe('snapshot group jobs', () => {
           const done = await snapshots.getJobs(['completed', 'failed']);
           const groups = done.filter((job) => job.name === JOB.snapshotGroup);
           expect(groups).toHaveLength(Math.ceil(behaviours.length / 10));
-          await h.close();
-          await memory.close();
-          harness = undefined;
-          memory = undefined;
+          await closeAll();
         },
       ),
       { numRuns: 8 },
@@ -232,10 +232,7 @@ describe('snapshot group jobs', () => {
           // The paused delivery has ended before its connection and the harness close.
           await Promise.allSettled(deliveries);
           connection.disconnect();
-          await h.close();
-          await memory.close();
-          harness = undefined;
-          memory = undefined;
+          await closeAll();
         },
       ),
       { numRuns: 3 },
