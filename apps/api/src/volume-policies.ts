@@ -1,4 +1,4 @@
-import type { StoredPolicy } from '#lib/engine';
+import { volumeQueryOf, type StoredPolicy } from '#lib/engine';
 import { nextRuns } from '#lib/policy';
 import type { SnapshotDriver, Volume } from '#lib/storage';
 
@@ -34,14 +34,9 @@ export async function policySelections(
   const found = new Map<string, Volume[]>();
   const byVolume = new Map<string, StoredPolicy[]>();
   const lists = await Promise.all(
-    policies.map((stored) => {
-      const { metadata, spec } = stored.policy;
-      return driver.findVolumes({
-        namespace: metadata.namespace ?? 'default',
-        ...(spec.selector ? { selector: spec.selector } : {}),
-        ...(spec.claimNames ? { names: spec.claimNames } : {}),
-      });
-    }),
+    policies.map(({ policy }) =>
+      driver.findVolumes(volumeQueryOf(policy.metadata.namespace ?? 'default', policy.spec)),
+    ),
   );
   policies.forEach((stored, i) => {
     const volumes = lists[i] ?? [];

@@ -10,6 +10,7 @@ import {
   type PolicyStatus,
   type PolicyStatusPort,
   type ReconcileResult,
+  volumeQueryOf,
 } from '#lib/engine';
 import { Informer, type KubeClient, type KubeObject } from '#lib/kube';
 import type { Volume, VolumeQuery } from '#lib/storage';
@@ -147,13 +148,8 @@ export class PolicyCrSource implements PolicySource {
   /** Without the volumes (the lookup failed), the condition is left as it was. */
   private async volumesOf(policy: BackupPolicy): Promise<Volume[] | undefined> {
     const namespace = policy.metadata.namespace ?? 'default';
-    const { selector, claimNames } = policy.spec;
     try {
-      return await this.options.volumes?.({
-        namespace,
-        ...(selector ? { selector } : {}),
-        ...(claimNames ? { names: claimNames } : {}),
-      });
+      return await this.options.volumes?.(volumeQueryOf(namespace, policy.spec));
     } catch (error) {
       this.options.logger.warn(
         { namespace, err: error instanceof Error ? error.message : String(error) },

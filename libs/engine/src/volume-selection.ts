@@ -1,5 +1,5 @@
 import { matchesSelector, type BackupPolicySpec } from '#lib/policy';
-import type { SnapshotDriver, Volume } from '#lib/storage';
+import type { SnapshotDriver, Volume, VolumeQuery } from '#lib/storage';
 
 /** A volume a policy names but cannot snapshot now, with the reason. */
 export interface SkippedVolume {
@@ -48,10 +48,18 @@ export async function findSelectedVolumes(
   namespace: string,
   spec: Pick<BackupPolicySpec, 'selector' | 'claimNames'>,
 ): Promise<{ selected: Volume[]; skipped: SkippedVolume[] }> {
-  const found = await driver.findVolumes({
+  const found = await driver.findVolumes(volumeQueryOf(namespace, spec));
+  return selectVolumes(found, spec);
+}
+
+/** What a policy in `namespace` asks the driver's volume index (`findVolumes`) for. */
+export function volumeQueryOf(
+  namespace: string,
+  spec: Pick<BackupPolicySpec, 'selector' | 'claimNames'>,
+): VolumeQuery {
+  return {
     namespace,
     ...(spec.selector ? { selector: spec.selector } : {}),
     ...(spec.claimNames ? { names: spec.claimNames } : {}),
-  });
-  return selectVolumes(found, spec);
+  };
 }
