@@ -71,16 +71,26 @@ export function pairsToMap(pairs: readonly unknown[]): Map<string, string> {
   return map;
 }
 
-function parseVolume(volume: string, json: string | undefined): VolumeRunResult {
+/** `volume`'s stored result (its run hash field), or `undefined` when absent or unreadable. */
+export function parseVolumeResult(
+  volume: string,
+  json: string | undefined,
+): VolumeRunResult | undefined {
+  if (json === undefined) return undefined;
   try {
-    const value = JSON.parse(json ?? '') as Partial<VolumeRunResult>;
+    const value = JSON.parse(json) as Partial<VolumeRunResult>;
     if (typeof value.state === 'string' && isVolumeRunState(value.state)) {
       return { ...value, volume, state: value.state };
     }
   } catch {
-    // A corrupt field reads as pending rather than hiding the whole run.
+    // Unreadable: no result.
   }
-  return { volume, state: 'pending' };
+  return undefined;
+}
+
+function parseVolume(volume: string, json: string | undefined): VolumeRunResult {
+  // A corrupt field reads as pending rather than hiding the whole run.
+  return parseVolumeResult(volume, json) ?? { volume, state: 'pending' };
 }
 
 function parseNames(json: string | undefined): string[] {

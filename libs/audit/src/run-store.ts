@@ -14,6 +14,7 @@ import {
   ANNOUNCED_FIELD,
   decodeRun,
   pairsToMap,
+  parseVolumeResult,
   startFields,
   volumeField,
 } from './run-codec.js';
@@ -155,17 +156,6 @@ function startEffectArgs(
     keys: [events?.stream ?? run, advance?.key ?? run],
     args: [...announce, ...ledger],
   };
-}
-
-/** A stored volume result, or `undefined` when absent or unreadable. */
-function parseVolumeResult(raw: string | null): VolumeRunResult | undefined {
-  if (raw === null) return undefined;
-  try {
-    const result = JSON.parse(raw) as VolumeRunResult;
-    return isVolumeRunState(result.state) ? result : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 const TRIM_BATCH = 200;
@@ -329,7 +319,7 @@ export class RunStore {
       'finishedAt',
       volumeField(volume),
     );
-    const result = parseVolumeResult(raw);
+    const result = parseVolumeResult(volume, raw ?? undefined);
     if (!result || !isTerminalVolumeState(result.state)) return undefined;
     if (kind === null || !isRunKind(kind) || scheduledAt === null) return undefined;
     return { runId, kind, scheduledAt, ...(finishedAt ? { finishedAt } : {}), result };
