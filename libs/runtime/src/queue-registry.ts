@@ -28,14 +28,14 @@ const LIVE_STATES: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Client settings of the queue and worker connections: no auto-pipelining. ioredis builds a
+ * Client settings of the queue and worker connections. Like every client of ours they do not
+ * auto-pipeline (see `createRedis`); for these it would cost even more: ioredis builds a
  * pipeline object for every auto-pipelined batch and copies onto it every script defined on the
- * connection, some fifty of BullMQ's; BullMQ's batches are small (a finish here, an add there),
- * so that copy cost more than the socket writes it saved (`npm run bench`, pipeline scenario:
- * 0.33–0.34 ms of CPU per snapshot in this process without it, 0.41–0.43 with it). Our own
- * connection, which defines no scripts, keeps it (see `createRedis`).
+ * connection, some fifty of BullMQ's, and BullMQ's batches are small (a finish here, an add
+ * there): `npm run bench`, pipeline scenario, 0.33–0.34 ms of CPU per snapshot in this process
+ * without it, 0.41–0.43 with it.
  */
-const BULLMQ_CLIENT = { forBullMQ: true, autoPipelining: false } as const;
+const BULLMQ_CLIENT = { forBullMQ: true } as const;
 
 /**
  * How long the note of a volume's group is kept at most (see {@link QueueRegistry.isLive}); a
