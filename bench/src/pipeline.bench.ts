@@ -21,7 +21,12 @@ import { bareBullMQSeconds, envNumber } from './bench-support.js';
 const VOLUMES = envNumber('BENCH_VOLUMES', 1000);
 const TICKS = envNumber('BENCH_TICKS', 6);
 const CONCURRENCY = envNumber('BENCH_CONCURRENCY', 50);
-const ROUNDS = envNumber('BENCH_ROUNDS', 3);
+/**
+ * Ratio rounds, alternated with bare BullMQ's; the medians are compared. A round lasts about a
+ * second and each side's first is a cold one (1.2–1.7× its later rounds): with three, one more
+ * slow round on either side moved the median; five leave room for it.
+ */
+const ROUNDS = envNumber('BENCH_ROUNDS', 5);
 /** The app's default `SNAPWARDEN_WORKER_CONCURRENCY`, for the cost round. */
 const COST_CONCURRENCY = envNumber('BENCH_COST_CONCURRENCY', 8);
 /** Cost rounds; the cheapest is printed (other work on the machine only ever adds CPU). */
