@@ -31,7 +31,8 @@
  * BENCH_FLEET_WORKER_NODE_OPTIONS replaces the NODE_OPTIONS (empty for V8's defaults,
  * `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile), BENCH_FLEET_WORKER_MEMORY_LIMIT the limit
  * (a quantity such as `1Gi`, or `none`); BENCH_FLEET_COMMANDSTATS=1
- * prints Redis commands per snapshot during each tick. BENCH_FLEET_BARE_ROUNDS (default 3) is
+ * prints Redis commands per snapshot during each tick, BENCH_FLEET_TIMELINE=1 how many runs
+ * started and snapshots were created in each quarter second of it. BENCH_FLEET_BARE_ROUNDS (default 3) is
  * how many times the bare BullMQ baseline runs; the ratio divides by the median.
  */
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -85,6 +86,7 @@ const TOTAL = POLICIES * VOLUMES;
 const PREFIX = 'snapwarden';
 const CLK_TCK = 100;
 const COMMANDSTATS = process.env.BENCH_FLEET_COMMANDSTATS === '1';
+const TIMELINE = process.env.BENCH_FLEET_TIMELINE === '1';
 /** Rounds of the bare BullMQ baseline; the ratio divides by their median. */
 const BARE_ROUNDS = envNumber('BENCH_FLEET_BARE_ROUNDS', 3);
 
@@ -163,7 +165,7 @@ async function followTick(
   tickMs: number,
   onSample: () => Promise<void>,
   deadlineMs: number,
-): Promise<{ created: number[]; failed: number; finishedAt: number }> {
+): Promise<TickEvents> {
   const suffix = `_${tickMs}`;
   const pastDeadline = (what: string) => {
     if (Date.now() > deadlineMs) throw new Error(`tick not drained in time: ${what}`);
@@ -179,19 +181,37 @@ async function followTick(
   return tickEvents(redis, tickMs, pastDeadline);
 }
 
+/** What the bench takes from a tick's events: milliseconds after the tick, and counts. */
+interface TickEvents {
+  created: number[];
+  started: number[];
+  failed: number;
+  finished: number;
+  finishedAt: number;
+}
+
+/** Adds one audit event of the tick to `into`. */
+function countEvent(into: TickEvents, event: AuditEntry, tickMs: number): void {
+  const at = Date.parse(event.time);
+  if (event.type === 'snapshot.created') into.created.push(at - tickMs);
+  else if (event.type === 'run.started') into.started.push(at - tickMs);
+  else if (event.type === 'snapshot.failed') into.failed++;
+  else if (event.type === 'run.finished') {
+    into.finished++;
+    into.finishedAt = Math.max(into.finishedAt, at);
+  }
+}
+
 /** The tick's events from the audit stream, read on until every run's end is announced. */
 async function tickEvents(
   redis: Redis,
   tickMs: number,
   pastDeadline: (what: string) => void,
-): Promise<{ created: number[]; failed: number; finishedAt: number }> {
+): Promise<TickEvents> {
   const suffix = `_${tickMs}`;
-  const created: number[] = [];
-  let failed = 0;
-  let finished = 0;
-  let finishedAt = 0;
+  const events: TickEvents = { created: [], started: [], failed: 0, finished: 0, finishedAt: 0 };
   let cursor = String(tickMs - 1000);
-  while (finished < POLICIES) {
+  while (events.finished < POLICIES) {
     const entries = (await redis.xrange(`${PREFIX}:audit`, cursor, '+', 'COUNT', 5000)) as [
       string,
       string[],
@@ -200,21 +220,35 @@ async function tickEvents(
       cursor = `(${id}`;
       const json = fields[fields.indexOf('e') + 1];
       const event = json ? (JSON.parse(json) as AuditEntry) : undefined;
-      if (!event?.runId?.endsWith(suffix)) continue;
-      const at = Date.parse(event.time);
-      if (event.type === 'snapshot.created') created.push(at - tickMs);
-      else if (event.type === 'snapshot.failed') failed++;
-      else if (event.type === 'run.finished') {
-        finished++;
-        finishedAt = Math.max(finishedAt, at);
-      }
+      if (event?.runId?.endsWith(suffix)) countEvent(events, event, tickMs);
     }
-    if (entries.length < 5000 && finished < POLICIES) {
-      pastDeadline(`${finished} of ${POLICIES} run.finished events in the audit log`);
+    if (entries.length < 5000 && events.finished < POLICIES) {
+      pastDeadline(`${events.finished} of ${POLICIES} run.finished events in the audit log`);
       await sleep(100);
     }
   }
-  return { created, failed, finishedAt };
+  return events;
+}
+
+/** Runs started and snapshots created in each quarter second after the tick (BENCH_FLEET_TIMELINE=1). */
+function printTimeline(f: TickFigures): void {
+  const buckets = (ms: number[]) => {
+    const counts: number[] = [];
+    for (const at of ms) {
+      const i = Math.max(0, Math.floor(at / 250));
+      counts[i] = (counts[i] ?? 0) + 1;
+    }
+    return counts;
+  };
+  const started = buckets(f.started);
+  const created = buckets(f.created);
+  console.log('    quarter second: runs started / snapshots created');
+  for (let i = 0; i < Math.max(started.length, created.length); i++) {
+    const at = `${((i * 250) / 1000).toFixed(2)} s`.padStart(8);
+    console.log(
+      `    ${at} ${String(started[i] ?? 0).padStart(6)} ${String(created[i] ?? 0).padStart(6)}`,
+    );
+  }
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -394,6 +428,8 @@ async function waitForSchedulers(redis: Redis, untilMs: number): Promise<void> {
 
 interface TickFigures {
   created: number[];
+  /** Tick → `run.started` of each run, milliseconds. */
+  started: number[];
   failed: number;
   drainS: number;
   rssBeforeMb: number;
@@ -450,6 +486,7 @@ async function measureTick(
   const perSnapshotMs = (seconds: number) => (seconds * 1000) / Math.max(1, result.created.length);
   return {
     created: result.created.sort((a, b) => a - b),
+    started: result.started.sort((a, b) => a - b),
     failed: result.failed,
     drainS: (result.finishedAt - tickMs) / 1000,
     rssBeforeMb,
@@ -514,6 +551,7 @@ async function runLayout(layout: Layout, bareS: number): Promise<void> {
           `CPU ${cpuTotal(f).toFixed(2)} ms per snapshot; worker RSS peak ${f.rssPeakMb.toFixed(0)} MB` +
           (i > 0 && measured[i - 1]!.drainS > SPACING_S ? ' (overlapped the tick before)' : ''),
       );
+      if (TIMELINE) printTimeline(f);
     });
     // As the baseline is the median of its rounds, the ratio takes the median of the ticks.
     const f = medianTick(measured);
