@@ -277,6 +277,10 @@ describe('local mode: workers killed at random points', () => {
     const names = new Set(onDisk.map((m) => m.name));
     expect([...succeeded].filter((n) => !names.has(n) && !deleted.has(n))).toEqual([]);
     expect(onDisk.filter((m) => m.state !== 'Ready')).toEqual([]);
+    // Every run that closed is announced exactly once, wherever the kills fell.
+    const closed = runs.filter((r) => ['succeeded', 'partial', 'failed'].includes(r.state));
+    const announced = events.filter((e) => e.type === 'run.finished').map((e) => e.runId);
+    expect(announced.sort()).toEqual(closed.map((r) => r.id).sort());
     // No concurrency marker outlives its job; volume leases end with theirs.
     expect(await keys('active:*')).toEqual([]);
     await eventually(

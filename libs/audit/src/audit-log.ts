@@ -45,6 +45,27 @@ export interface AuditBatch {
 }
 
 /**
+ * `run.finished` prepared for the script that closes the run, which completes it and appends it
+ * in the same atomic step (see `RunStore.applyVolumeResult`): a crash between closing the run
+ * and announcing it could otherwise leave a finished run that the log never reports, and the
+ * job's retry finds the run closed. `fields` is the event's JSON without what only the closing
+ * step knows: its outcome, time, duration and the message with the run's counts.
+ */
+export interface RunEndAnnouncement {
+  stream: string;
+  maxEvents: number;
+  fields: string;
+}
+
+/** Who and what a run's closing event names (see {@link AuditLog.runEnd}). */
+export interface RunEndRef {
+  runId: string;
+  trigger: string;
+  namespace: string;
+  policy?: string;
+}
+
+/**
  * The audit log: an append-only, size-bounded Redis stream of {@link AuditEvent}s (invariant 6:
  * every state change is an event). Appends never block on readers; queries page by stream id;
  * live tails see each new event once, in order.
@@ -115,6 +136,15 @@ export class AuditLog {
       maxEvents: this.maxEvents,
       entries: inputs.map((input) => toStreamJson(prepareEvent(input, now))),
     };
+  }
+
+  /** `run.finished` of the run `ref` names, for the script that closes it to complete. */
+  runEnd(ref: RunEndRef): RunEndAnnouncement {
+    const fields: Record<string, string> = { type: 'run.finished', trigger: ref.trigger };
+    if (ref.policy !== undefined) fields.policy = ref.policy;
+    fields.namespace = ref.namespace;
+    fields.runId = ref.runId;
+    return { stream: this.key, maxEvents: this.maxEvents, fields: JSON.stringify(fields) };
   }
 
   /**

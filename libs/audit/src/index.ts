@@ -1,6 +1,12 @@
 export * from './audit-event.js';
 export type { AuditFilter, QueryOrder } from './audit-filter.js';
-export { AuditLog, type AuditBatch, type AuditLogOptions } from './audit-log.js';
+export {
+  AuditLog,
+  type AuditBatch,
+  type AuditLogOptions,
+  type RunEndAnnouncement,
+  type RunEndRef,
+} from './audit-log.js';
 export type { AuditListener, AuditSubscribeOptions, AuditSubscription } from './audit-tail.js';
 export { type DailyRunCounts, MAX_DAILY_RANGE_DAYS } from './daily-counts.js';
 export * from './errors.js';

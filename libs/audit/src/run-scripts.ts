@@ -112,14 +112,15 @@ return updateVolume(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
  * The end of one volume's job in one atomic step: the events it still has to report are
  * appended, the hash fields they settle are removed (the deletions they report, see
  * `DeletionIntents`), the leases it holds (a volume lock, a concurrency marker) are released
- * where it still holds them, and its result lands in the run as {@link UPDATE_VOLUME} does.
- * Events, removals and releases happen whatever the update says (a run that is gone or a
- * duplicate result): they report and end what the job did. One round trip where the steps
- * took one each.
+ * where it still holds them, and its result lands in the run as {@link UPDATE_VOLUME} does;
+ * when that closes the run, `run.finished` is completed from the run's final state and
+ * appended last (see `RunEndAnnouncement`). Events, removals and releases happen whatever the
+ * update says (a run that is gone or a duplicate result): they report and end what the job
+ * did. One round trip where the steps took one each.
  * KEYS: run hash, latest-run hash, audit stream, hash to remove fields from, lease keys...
  * ARGV: volume field, result JSON, now ISO, now ms, stream max length, event count n,
- * n event JSONs, field count m, m fields, then one owner per lease key. Returns what
- * {@link UPDATE_VOLUME} returns.
+ * n event JSONs, field count m, m fields, one owner per lease key, then the run end's JSON
+ * ('' for none) and its stream bound. Returns what {@link UPDATE_VOLUME} returns.
  */
 export const FINISH_VOLUME = new LuaScript(`${UPDATE_VOLUME_FUNCTION}${APPEND_EVENTS_FUNCTION}
 local events = tonumber(ARGV[6])
@@ -130,7 +131,21 @@ local owners = 7 + events + fields
 for i = 5, #KEYS do
   if redis.call('GET', KEYS[i]) == ARGV[owners + i - 4] then redis.call('DEL', KEYS[i]) end
 end
-return updateVolume(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+local reply = updateVolume(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+local ending = ARGV[owners + #KEYS - 3]
+if reply[1] == 'finished' and ending ~= '' then
+  local run = KEYS[1]
+  local event = cjson.decode(ending)
+  local state = redis.call('HGET', run, 'state')
+  local function count(f) return redis.call('HGET', run, f) or '0' end
+  event.outcome = state == 'succeeded' and 'succeeded' or 'failed'
+  event.time = ARGV[3]
+  event.durationMs = tonumber(redis.call('HGET', run, 'durationMs'))
+  event.message = state .. ': ' .. count('n:succeeded') .. ' succeeded, ' .. count('n:failed') ..
+    ' failed, ' .. count('n:skipped') .. ' skipped'
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[owners + #KEYS - 2], '*', 'e', cjson.encode(event))
+end
+return reply
 `);
 
 /**

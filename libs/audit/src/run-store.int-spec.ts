@@ -441,6 +441,90 @@ describe('RunStore applyVolumeResult with effects (a job’s last step)', () => 
     expect((await store.get('r1'))?.counts).toMatchObject({ succeeded: 1, pending: 1 });
   });
 
+  it('appends run.finished in the step that closes the run, after the volume’s events, and only then', async () => {
+    const { store, audit } = setup();
+    await store.start(run('r1'));
+    const end = audit.runEnd({
+      runId: 'r1',
+      trigger: 'schedule',
+      namespace: 'shop',
+      policy: 'shop/nightly',
+    });
+    const db: VolumeRunResult = { volume: 'db', state: 'succeeded', snapshot: 's1' };
+    const first = await store.applyVolumeResult('r1', db, new Date(T0), { end });
+    expect(first.outcome).toBe('updated');
+    expect((await audit.query()).items).toEqual([]);
+    const cache: VolumeRunResult = { volume: 'cache', state: 'failed', error: 'quota' };
+    const events = audit.batch([{ ...event('snapshot.ready', 's2'), volume: 'cache' }]);
+    const closing = await store.applyVolumeResult('r1', cache, new Date(T0 + 5_000), {
+      events,
+      end,
+    });
+    expect(closing.outcome).toBe('finished');
+    // What the log holds the moment the step returns: a crash right after it loses nothing.
+    const written = (await audit.query({ order: 'asc' })).items;
+    expect(written.map((e) => e.type)).toEqual(['snapshot.ready', 'run.finished']);
+    const { id, ...finished } = written[1]!;
+    expect(id).toMatch(/^\d+-\d+$/);
+    expect(finished).toEqual({
+      type: 'run.finished',
+      outcome: 'failed',
+      trigger: 'schedule',
+      time: new Date(T0 + 5_000).toISOString(),
+      policy: 'shop/nightly',
+      namespace: 'shop',
+      runId: 'r1',
+      durationMs: closing.record?.durationMs,
+      message: 'partial: 1 succeeded, 1 failed, 0 skipped',
+    });
+    const again = await store.applyVolumeResult('r1', cache, new Date(T0 + 9_000), { end });
+    expect(again.outcome).toBe('unchanged');
+    expect((await audit.query()).items.filter((e) => e.type === 'run.finished')).toHaveLength(1);
+  });
+
+  it('announces every run exactly once, with its final counts, whatever the order, duplicates and states', async () => {
+    const final = fc.constantFrom<VolumeRunState>('succeeded', 'failed', 'skipped');
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(final, { minLength: 1, maxLength: 6 }),
+        fc.array(fc.record({ volume: fc.nat(), early: fc.boolean() }), { maxLength: 12 }),
+        async (states, picks) => {
+          const { store, audit } = setup();
+          const volumes = states.map((_, i) => `v${i}`);
+          await store.start(run('r1', { volumes, policy: undefined }));
+          const end = audit.runEnd({ runId: 'r1', trigger: 'cli', namespace: 'shop' });
+          // Reports in an order the picks decide: progress ('running') or the final result,
+          // duplicates included; then every volume's final result once more.
+          const reports = [
+            ...picks.map(({ volume, early }) => ({ i: volume % volumes.length, early })),
+            ...volumes.map((_, i) => ({ i, early: false })),
+          ];
+          for (const { i, early } of reports) {
+            const result: VolumeRunResult = {
+              volume: volumes[i]!,
+              state: early ? 'running' : states[i]!,
+            };
+            await store.applyVolumeResult('r1', result, new Date(T0), { end });
+          }
+          const record = await store.get('r1');
+          const announced = (await audit.query()).items.filter((e) => e.type === 'run.finished');
+          expect(announced).toHaveLength(1);
+          const { succeeded, failed, skipped } = record!.counts;
+          expect(announced[0]).toMatchObject({
+            outcome: record!.state === 'succeeded' ? 'succeeded' : 'failed',
+            runId: 'r1',
+            trigger: 'cli',
+            namespace: 'shop',
+            message: `${record!.state}: ${succeeded} succeeded, ${failed} failed, ${skipped} skipped`,
+            durationMs: record!.durationMs,
+          });
+          expect(announced[0]).not.toHaveProperty('policy');
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
   it('still writes the events and releases the leases when the run is gone', async () => {
     const { prefix, store, audit, lease } = setup();
     await redis.set(`${prefix}lease:lock`, 'job-1');

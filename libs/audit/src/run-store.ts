@@ -33,7 +33,7 @@ import {
 import { DEFAULT_SCAN_BUDGET, type ScanBudget } from './paged-scan.js';
 import { scanRuns } from './run-scan.js';
 import { ANNOUNCE_RUN, FINISH_VOLUME, START_RUN, UPDATE_VOLUME } from './run-scripts.js';
-import type { AuditBatch } from './audit-log.js';
+import type { AuditBatch, RunEndAnnouncement } from './audit-log.js';
 
 /** Options of {@link RunStore}. */
 export interface RunStoreOptions {
@@ -110,6 +110,8 @@ export interface VolumeResultEffects {
   /** Hash fields the events settle, removed with them (see `DeletionIntents`). */
   forget?: { key: string; fields: readonly string[] };
   release?: readonly Lease[];
+  /** `run.finished`, appended in the same step when this result closes the run. */
+  end?: RunEndAnnouncement;
 }
 
 /**
@@ -121,12 +123,16 @@ function effectArgs(
   effects: VolumeResultEffects,
   defaultStream: string,
 ): { keys: string[]; args: string[] } | undefined {
-  const events = effects.events ?? { stream: defaultStream, maxEvents: 0, entries: [] };
-  const forget = effects.forget ?? { key: events.stream, fields: [] };
+  const { end } = effects;
+  const stream = effectStream(effects, defaultStream);
+  const events = effects.events ?? { stream, maxEvents: 0, entries: [] };
+  const forget = effects.forget ?? { key: stream, fields: [] };
   const release = effects.release ?? [];
-  if (events.entries.length + forget.fields.length + release.length === 0) return undefined;
+  if (events.entries.length + forget.fields.length + release.length === 0 && !end) {
+    return undefined;
+  }
   return {
-    keys: [events.stream, forget.key, ...release.map((l) => l.key)],
+    keys: [stream, forget.key, ...release.map((l) => l.key)],
     args: [
       String(events.maxEvents),
       String(events.entries.length),
@@ -134,8 +140,20 @@ function effectArgs(
       String(forget.fields.length),
       ...forget.fields,
       ...release.map((l) => l.owner),
+      end?.fields ?? '',
+      String(end?.maxEvents ?? 0),
     ],
   };
+}
+
+/** The stream a volume's last step writes to: its events' and its run end's, one and the same. */
+function effectStream(effects: VolumeResultEffects, defaultStream: string): string {
+  const { events, end } = effects;
+  const stream = events?.stream ?? end?.stream ?? defaultStream;
+  if (end && end.stream !== stream) {
+    throw new TypeError(`run.finished goes to ${end.stream}, the volume's events to ${stream}`);
+  }
+  return stream;
 }
 
 /**

@@ -12,25 +12,35 @@ export interface RunRef {
 
 /**
  * Lands one volume's result in its run and, for the one call that closes the run (exactly
- * once across every replica, decided atomically by the run store), appends `run.finished`.
- * `effects` (events still to write, leases to release) go in the same atomic step as the result.
+ * once across every replica, decided atomically by the run store), appends `run.finished` in
+ * the same atomic step, so that no crash can leave a closed run unannounced; then tells the
+ * run observer. `effects` (events still to write, leases to release) go in that step too.
  */
 export async function recordVolumeResult(
   deps: Pick<EngineDeps, 'runs' | 'audit' | 'runObserver'>,
   ref: RunRef,
   result: VolumeRunResult,
-  effects?: VolumeResultEffects,
+  effects: VolumeResultEffects = {},
 ): Promise<void> {
-  const { record, outcome } = await deps.runs.applyVolumeResult(
-    ref.runId,
-    result,
-    undefined,
-    effects,
-  );
-  if (outcome === 'finished' && record) await announceRunEnd(deps, ref, record);
+  const end = deps.audit.runEnd({
+    runId: ref.runId,
+    trigger: ref.trigger,
+    namespace: ref.namespace,
+    policy: ref.policyKey,
+  });
+  const { record, outcome } = await deps.runs.applyVolumeResult(ref.runId, result, undefined, {
+    ...effects,
+    end,
+  });
+  if (outcome === 'finished' && record) await notifyRunEnd(deps.runObserver, record, ref.policyKey);
 }
 
-/** Appends `run.finished` with the run's counts, then tells the run observer, if any. */
+/**
+ * Appends `run.finished` with the run's counts, then tells the run observer, if any: for a run
+ * that ended at its start, whose caller marks it announced after this (see `TickService`).
+ * A run closed by a volume's result is announced by {@link recordVolumeResult}, in the step
+ * that closes it; both write the same event.
+ */
 export async function announceRunEnd(
   deps: Pick<EngineDeps, 'audit' | 'runObserver'>,
   ref: RunRef,
