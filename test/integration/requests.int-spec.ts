@@ -1,3 +1,5 @@
+import { OnDemandSnapshotService, RequestStore } from '#lib/engine';
+import { parseRestoreRequestSpec, parseSnapshotRequestSpec } from '#lib/policy';
 import { MemoryDriver } from '#lib/storage';
 import { createEngineHarness, type EngineHarness } from '../support/engine-harness.js';
 import { createRequestHarness, type RequestHarness } from '../support/request-harness.js';
@@ -103,6 +105,81 @@ describe('snapshot requests against a real redis-server', () => {
     expect(later.phase).toBe('Failed');
     const failed = await harness.deps.audit.query({ type: 'request.failed', limit: 10 });
     expect(failed.items).toHaveLength(1);
+  });
+
+  it('settles a request whose worker closed its run and died: a redelivered claim or the deadline settles it once', async () => {
+    setup();
+    const service = requests.requests;
+    let redelivered: Awaited<ReturnType<typeof service.start>> = [];
+    for (const name of ['redelivered', 'deadline']) {
+      const spec = parseSnapshotRequestSpec({ claimNames: ['db-0', 'db-1'] });
+      if (!spec.ok) throw new Error(JSON.stringify(spec.errors));
+      await service.create({ namespace: 'default', name, spec: spec.value, trigger: 'test' });
+      const jobs = await service.start(`default/${name}`);
+      expect(jobs).toHaveLength(2);
+      if (name === 'redelivered') redelivered = jobs;
+      // The dead worker landed both claims' results (closing the run), then died before
+      // settling the request.
+      for (const job of jobs) {
+        const result = { volume: job.data.volume.name, state: 'succeeded' as const };
+        await harness.deps.runs.applyVolumeResult(job.data.runId, result);
+      }
+      expect((await service.status(`default/${name}`))?.phase).toBe('Running');
+    }
+    // A claim's job is delivered again (twice); the other request reaches its deadline.
+    const onDemand = new OnDemandSnapshotService(harness.deps, service);
+    const [job] = redelivered;
+    for (const attempt of ['2', '3']) {
+      expect(await onDemand.run(job!.data, job!.id, attempt)).toEqual({
+        kind: 'done',
+        outcome: 'succeeded',
+      });
+    }
+    await service.timeout('default/deadline');
+    for (const name of ['redelivered', 'deadline']) {
+      const status = await service.status(`default/${name}`);
+      expect(status).toMatchObject({ phase: 'Succeeded', message: '2 snapshot(s) ready' });
+      expect(status?.timedOut).toBeUndefined();
+      const ends = await harness.deps.audit.query({
+        type: ['request.succeeded', 'request.failed'],
+        runId: status?.runId,
+      });
+      expect(ends.items.map((e) => e.type)).toEqual(['request.succeeded']);
+    }
+  });
+
+  it('closes the run of a restore whose worker ended it and died before the run heard of it', async () => {
+    setup();
+    driver.addSnapshot({ name: 'snap-1', volumeName: 'db-0', labels: {} });
+    const spec = parseRestoreRequestSpec({
+      snapshotName: 'snap-1',
+      target: { claimName: 'db-new' },
+    });
+    if (!spec.ok) throw new Error(JSON.stringify(spec.errors));
+    const input = { namespace: 'default', name: 'back', spec: spec.value, trigger: 'test' };
+    expect(await requests.restores.create(input)).toBe(true);
+    // The dead worker's last step: the restore final with its event, its run not told.
+    const store = new RequestStore(harness.redis, harness.prefix);
+    const event = { type: 'restore.succeeded' as const, outcome: 'succeeded' as const };
+    const batch = harness.deps.audit.batch([{ ...event, trigger: 'test', runId: 'x' }]);
+    const patch = { phase: 'Succeeded' as const, message: 'restored into db-new' };
+    expect(await store.update('restore', 'default/back', patch, batch)).toBe(true);
+    // Applied once: a second update of a final request writes neither the hash nor the event.
+    expect(await store.update('restore', 'default/back', { ...patch, message: 'x' }, batch)).toBe(
+      false,
+    );
+    expect((await harness.deps.audit.query({ type: 'restore.succeeded' })).items).toHaveLength(1);
+    // The redelivered job finds the restore final and closes its run, once.
+    for (let i = 0; i < 2; i++) {
+      const step = await requests.restores.run({ restoreKey: 'default/back' }, `retry-${i}`);
+      expect(step).toEqual({ kind: 'done', phase: 'Succeeded' });
+    }
+    const runs = await harness.deps.runs.list({ kind: 'restore' });
+    expect(runs.items.map((r) => [r.state, r.volumes[0]?.reason])).toEqual([
+      ['succeeded', 'restored into db-new'],
+    ]);
+    const finished = await harness.deps.audit.query({ type: 'run.finished' });
+    expect(finished.items.map((e) => e.runId)).toEqual([runs.items[0]?.id]);
   });
 
   it('racing scheduled runs on the same volumes never crosses the cap nor runs two operations on one volume', async () => {

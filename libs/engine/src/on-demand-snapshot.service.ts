@@ -33,6 +33,9 @@ export class OnDemandSnapshotService {
   async run(data: RequestVolumeJobData, jobId: string, attempt?: string): Promise<OnDemandStep> {
     const done = await this.deps.runs.volumeResult(data.runId, data.volume.name);
     if (done && ['succeeded', 'failed', 'skipped'].includes(done.state)) {
+      // A delivery after the one that recorded the claim: that one may have died before it
+      // settled the request.
+      await this.requests.settleIfClosed(data.requestKey);
       return { kind: 'done', outcome: done.state === 'failed' ? 'failed' : 'succeeded' };
     }
     const lockKey = `${data.volume.namespace}/${data.volume.name}`;

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { LuaScript } from '#lib/audit';
+import { APPEND_EVENTS_FUNCTION, LuaScript, type AuditBatch } from '#lib/audit';
 import type { RequestPhase, RestoreRequestSpec, SnapshotRequestSpec } from '#lib/policy';
 
 /** Which kind of request a record belongs to. */
@@ -41,11 +41,15 @@ export type SnapshotRequestRecord = RequestRecord<SnapshotRequestSpec>;
 export type RestoreRecord = RequestRecord<RestoreRequestSpec>;
 
 // Progress is a hash; a final phase is never left again (a late result cannot undo a timeout).
-const UPDATE = new LuaScript(`
+// KEYS: request hash, audit stream. ARGV: stream bound, event count n, n event JSONs, then the
+// progress fields and values. The events are appended only when the update is applied.
+const UPDATE = new LuaScript(`${APPEND_EVENTS_FUNCTION}
 local phase = redis.call('HGET', KEYS[1], 'phase')
 if phase == false then return 0 end
 if phase == 'Succeeded' or phase == 'Failed' then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV))
+local events = tonumber(ARGV[2])
+redis.call('HSET', KEYS[1], unpack(ARGV, 3 + events))
+appendEvents(KEYS[2], ARGV[1], 3, events)
 return 1`);
 
 const PROGRESS_FIELDS = [
@@ -114,9 +118,23 @@ export class RequestStore {
     return { ...identity, ...progress };
   }
 
-  /** Applies `patch` unless the request is final (or missing); true when applied. */
-  async update(kind: RequestKind, requestKey: string, patch: RequestProgress): Promise<boolean> {
-    const applied = await UPDATE.run(this.redis, [this.key(kind, requestKey)], progressArgs(patch));
+  /**
+   * Applies `patch` unless the request is final (or missing); true when applied. `events` (what
+   * the change means, e.g. `request.succeeded` with a final phase) are appended in the same
+   * atomic step and only when it is applied: a crash can leave neither a final request whose
+   * end the log never reports nor an event twice.
+   */
+  async update(
+    kind: RequestKind,
+    requestKey: string,
+    patch: RequestProgress,
+    events?: AuditBatch,
+  ): Promise<boolean> {
+    const key = this.key(kind, requestKey);
+    const entries = events?.entries ?? [];
+    const args = [String(events?.maxEvents ?? 0), String(entries.length), ...entries];
+    const stream = events?.stream ?? key;
+    const applied = await UPDATE.run(this.redis, [key, stream], [...args, ...progressArgs(patch)]);
     return applied === 1;
   }
 

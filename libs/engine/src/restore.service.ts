@@ -1,5 +1,5 @@
 import type { AuditEventInput } from '#lib/audit';
-import { isFinalRequestPhase, type RestoreRequestSpec } from '#lib/policy';
+import type { RestoreRequestSpec } from '#lib/policy';
 import type { RestoreJobData } from '#lib/queues';
 import {
   interruptionNote,
@@ -79,7 +79,12 @@ export class RestoreService {
   /** One attempt: waits (delayed) while the source volume is busy; otherwise restores. */
   async run(data: RestoreJobData, jobId: string): Promise<RestoreStep> {
     const record = await this.status(data.restoreKey);
-    if (!record || isFinalRequestPhase(record.phase)) return { kind: 'done', phase: 'Failed' };
+    if (!record) return { kind: 'done', phase: 'Failed' };
+    const ended = finalPhase(record);
+    if (ended) {
+      await this.closeRun(data.restoreKey);
+      return { kind: 'done', phase: ended };
+    }
     const snapshot = await this.deps.driver.getSnapshot({
       namespace: record.namespace,
       name: record.spec.snapshotName,
@@ -245,15 +250,9 @@ export class RestoreService {
     field?: string,
     claimName?: string,
   ): Promise<RestoreStep> {
-    const applied = await this.store.update('restore', keyOf(record), {
-      phase,
-      message,
-      field,
-      claimName,
-      finishedAt: this.deps.clock().toISOString(),
-    });
-    if (applied) {
-      await this.audit(record, {
+    // The restore's end and its event in one step (see `RequestStore.update`).
+    const ended = this.deps.audit.batch([
+      this.event(record, {
         type: phase === 'Succeeded' ? 'restore.succeeded' : 'restore.failed',
         outcome: phase === 'Succeeded' ? 'succeeded' : 'failed',
         volume: claimName,
@@ -261,10 +260,23 @@ export class RestoreService {
         error: phase === 'Failed' ? message : undefined,
         reason: field,
         durationMs: this.deps.clock().getTime() - Date.parse(record.createdAt),
-      });
-      await finishRestoreRun(this.deps, record, phase, message);
-    }
+      }),
+    ]);
+    const patch = { phase, message, field, claimName, finishedAt: this.deps.clock().toISOString() };
+    const applied = await this.store.update('restore', keyOf(record), patch, ended);
+    if (applied) await finishRestoreRun(this.deps, record, phase, message);
+    else await this.closeRun(keyOf(record));
     return { kind: 'done', phase };
+  }
+
+  /**
+   * Lands a final restore's result in its run, when an attempt that ended the restore died
+   * before it did (its retry finds the restore final). Changes nothing when the run has it.
+   */
+  private async closeRun(restoreKey: string): Promise<void> {
+    const record = await this.status(restoreKey);
+    const phase = record && finalPhase(record);
+    if (phase) await finishRestoreRun(this.deps, record, phase, record.message ?? '');
   }
 
   private async audit(
@@ -272,7 +284,16 @@ export class RestoreService {
     event: Omit<AuditEventInput, 'trigger' | 'namespace'>,
     snapshot?: Snapshot,
   ): Promise<void> {
-    await this.deps.audit.append({
+    await this.deps.audit.append(this.event(record, event, snapshot));
+  }
+
+  /** An event of the restore, with its snapshot, run, mode and the worker that reports it. */
+  private event(
+    record: RestoreRecord,
+    event: Omit<AuditEventInput, 'trigger' | 'namespace'>,
+    snapshot?: Snapshot,
+  ): AuditEventInput {
+    return {
       trigger: record.trigger,
       namespace: record.namespace,
       snapshot: record.spec.snapshotName,
@@ -284,7 +305,7 @@ export class RestoreService {
         mode: record.spec.mode,
         worker: this.deps.identity,
       },
-    });
+    };
   }
 }
 
@@ -298,4 +319,9 @@ function specField(field: string | undefined): string | undefined {
   if (field === 'target.name') return 'spec.target.claimName';
   if (field === 'snapshot') return 'spec.snapshotName';
   return `spec.${field}`;
+}
+
+/** The phase of a restore that ended, or `undefined` while it has not. */
+function finalPhase(record: RestoreRecord): 'Succeeded' | 'Failed' | undefined {
+  return record.phase === 'Succeeded' || record.phase === 'Failed' ? record.phase : undefined;
 }

@@ -195,7 +195,19 @@ export class SnapshotRequestService {
     if (outcome === 'finished' && run) {
       await this.settle(requestKey, run);
       await notifyRunEnd(this.deps.runObserver, run, undefined);
+    } else if (outcome === 'unchanged') {
+      await this.settleIfClosed(requestKey);
     }
+  }
+
+  /**
+   * Settles the request by its run's results once the run is closed: for a claim reported again
+   * or found done by its redelivered job, whose worker closed the run and died before settling
+   * the request. Changes nothing for a settled request (its phase is final).
+   */
+  async settleIfClosed(requestKey: string): Promise<void> {
+    const run = await this.deps.runs.get(requestRunId(requestKey));
+    if (run && run.state !== 'running') await this.settle(requestKey, run);
   }
 
   /** The request's deadline: fails it, naming the claims not ready yet, unless it finished. */
@@ -203,6 +215,8 @@ export class SnapshotRequestService {
     const record = await this.store.get<SnapshotRequestSpec>('snapshot', requestKey);
     if (!record || isFinalRequestPhase(record.phase)) return;
     const run = await this.deps.runs.get(requestRunId(requestKey));
+    // Every claim reported, but the request was not settled (its worker died in between).
+    if (run && run.state !== 'running') return this.settle(requestKey, run);
     const waiting = (run?.volumes ?? []).filter(
       (v) => v.state === 'pending' || v.state === 'running',
     );
@@ -232,22 +246,25 @@ export class SnapshotRequestService {
     timedOut: boolean,
   ): Promise<void> {
     const finishedAt = this.deps.clock();
-    const applied = await this.store.update('snapshot', key(record), {
+    // The request's end and its event in one step (see `RequestStore.update`).
+    const ended = this.deps.audit.batch([
+      this.event(record, {
+        type: phase === 'Succeeded' ? 'request.succeeded' : 'request.failed',
+        outcome: phase === 'Succeeded' ? 'succeeded' : 'failed',
+        runId: requestRunId(key(record)),
+        message,
+        error: phase === 'Failed' ? message : undefined,
+        reason: timedOut ? 'timeout' : record.spec.reason,
+        durationMs: finishedAt.getTime() - Date.parse(record.createdAt),
+      }),
+    ]);
+    const patch = {
       phase,
       message,
       finishedAt: finishedAt.toISOString(),
       timedOut: timedOut || undefined,
-    });
-    if (!applied) return;
-    await this.audit(record, {
-      type: phase === 'Succeeded' ? 'request.succeeded' : 'request.failed',
-      outcome: phase === 'Succeeded' ? 'succeeded' : 'failed',
-      runId: requestRunId(key(record)),
-      message,
-      error: phase === 'Failed' ? message : undefined,
-      reason: timedOut ? 'timeout' : record.spec.reason,
-      durationMs: finishedAt.getTime() - Date.parse(record.createdAt),
-    });
+    };
+    await this.store.update('snapshot', key(record), patch, ended);
   }
 
   private async failEarly(record: SnapshotRequestRecord, message: string): Promise<[]> {
@@ -259,12 +276,20 @@ export class SnapshotRequestService {
     record: SnapshotRequestRecord,
     event: Omit<AuditEventInput, 'trigger' | 'namespace'>,
   ): Promise<void> {
-    await this.deps.audit.append({
+    await this.deps.audit.append(this.event(record, event));
+  }
+
+  /** An event of the request, with who asked and which worker reports it. */
+  private event(
+    record: SnapshotRequestRecord,
+    event: Omit<AuditEventInput, 'trigger' | 'namespace'>,
+  ): AuditEventInput {
+    return {
       trigger: record.trigger,
       namespace: record.namespace,
       ...event,
       attributes: { request: record.name, worker: this.deps.identity },
-    });
+    };
   }
 }
 
