@@ -148,6 +148,34 @@ describe('snapshot requests against a real redis-server', () => {
     }
   });
 
+  it('writes request.started with the request’s run: a start retried after its worker died writes it once and still marks the request Running', async () => {
+    setup();
+    const service = requests.requests;
+    const spec = parseSnapshotRequestSpec({ claimNames: ['db-0'] });
+    if (!spec.ok) throw new Error(JSON.stringify(spec.errors));
+    await service.create({
+      namespace: 'default',
+      name: 'twice',
+      spec: spec.value,
+      trigger: 'test',
+    });
+    const [first] = await service.start('default/twice');
+    const runId = first!.data.runId;
+    const startedEvents = async () =>
+      (await harness.deps.audit.query({ type: 'request.started', runId })).items;
+    expect(await startedEvents()).toHaveLength(1);
+    // As if the worker died after creating the run, before the request said Running.
+    await harness.redis.hset(
+      `${harness.prefix}:request:snapshot:default/twice`,
+      'phase',
+      'Pending',
+    );
+    const again = await service.start('default/twice');
+    expect(again.map((j) => j.id)).toEqual([first!.id]);
+    expect((await service.status('default/twice'))?.phase).toBe('Running');
+    expect(await startedEvents()).toHaveLength(1);
+  });
+
   it('closes the run of a restore whose worker ended it and died before the run heard of it', async () => {
     setup();
     driver.addSnapshot({ name: 'snap-1', volumeName: 'db-0', labels: {} });

@@ -120,17 +120,25 @@ export class SnapshotRequestService {
       return this.failEarly(record, 'no claim matches spec.selector');
     }
     const runId = requestRunId(requestKey);
-    const { created } = await this.deps.runs.start({
-      id: runId,
-      kind: 'on-demand',
-      namespace,
-      trigger: record.trigger,
-      scheduledAt: new Date(record.createdAt),
-      volumes: [...selected.map((v) => v.name), ...skipped.map((s) => s.name)],
-      message: spec.reason,
-    });
-    if (created) {
-      await this.announceStart(record, runId, selected.length, skipped.length);
+    // `request.started` is written with the run, in one step: a start retried after its worker
+    // died finds the run and its event both there, or neither.
+    const started = this.startEvent(record, runId, selected.length, skipped.length);
+    await this.deps.runs.start(
+      {
+        id: runId,
+        kind: 'on-demand',
+        namespace,
+        trigger: record.trigger,
+        scheduledAt: new Date(record.createdAt),
+        volumes: [...selected.map((v) => v.name), ...skipped.map((s) => s.name)],
+        message: spec.reason,
+      },
+      undefined,
+      { announce: () => this.deps.audit.batch([started]) },
+    );
+    if (record.phase === 'Pending') {
+      const running = { phase: 'Running' as const, startedAt: this.deps.clock().toISOString() };
+      await this.store.update('snapshot', requestKey, running);
     }
     for (const s of skipped) {
       await this.recordClaim(requestKey, { volume: s.name, state: 'failed', error: s.reason });
@@ -138,21 +146,16 @@ export class SnapshotRequestService {
     return this.volumeJobs(record, runId, selected, policy);
   }
 
-  private async announceStart(
+  private startEvent(
     record: SnapshotRequestRecord,
     runId: string,
     selected: number,
     skipped: number,
-  ): Promise<void> {
-    const { spec } = record;
-    await this.store.update('snapshot', key(record), {
-      phase: 'Running',
-      startedAt: this.deps.clock().toISOString(),
-    });
-    await this.audit(record, {
+  ): AuditEventInput {
+    return this.event(record, {
       type: 'request.started',
       outcome: 'started',
-      reason: spec.reason,
+      reason: record.spec.reason,
       runId,
       message: `${selected} claim(s) selected${skipped ? `, ${skipped} unusable` : ''}`,
     });
@@ -270,13 +273,6 @@ export class SnapshotRequestService {
   private async failEarly(record: SnapshotRequestRecord, message: string): Promise<[]> {
     await this.finish(record, 'Failed', message, false);
     return [];
-  }
-
-  private async audit(
-    record: SnapshotRequestRecord,
-    event: Omit<AuditEventInput, 'trigger' | 'namespace'>,
-  ): Promise<void> {
-    await this.deps.audit.append(this.event(record, event));
   }
 
   /** An event of the request, with who asked and which worker reports it. */
