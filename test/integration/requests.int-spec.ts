@@ -210,6 +210,35 @@ describe('snapshot requests against a real redis-server', () => {
     expect(finished.items.map((e) => e.runId)).toEqual([runs.items[0]?.id]);
   });
 
+  it('fails a restore whose claim never binds once the ready timeout has passed since it started, re-checks and all', async () => {
+    setup();
+    harness.deps.timings.readyTimeoutMs = 400;
+    driver.addSnapshot({ name: 'snap-2', volumeName: 'db-0', labels: {} });
+    const spec = parseRestoreRequestSpec({
+      snapshotName: 'snap-2',
+      target: { claimName: 'db-slow' },
+    });
+    if (!spec.ok) throw new Error(JSON.stringify(spec.errors));
+    const input = { namespace: 'default', name: 'slow', spec: spec.value, trigger: 'test' };
+    expect(await requests.restores.create(input)).toBe(true);
+    // An earlier attempt created the claim, which stays Pending (its provisioner is stuck).
+    const store = new RequestStore(harness.redis, harness.prefix);
+    await store.update('restore', 'default/slow', { phase: 'Pending', claimName: 'db-slow' });
+    driver.addVolume({ name: 'db-slow', phase: 'Pending' });
+    const deadline = Date.now() + 20_000;
+    let step = await requests.restores.run({ restoreKey: 'default/slow' }, 'job-1');
+    while (step.kind === 'wait' && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, step.kind === 'wait' ? step.delayMs : 0));
+      step = await requests.restores.run({ restoreKey: 'default/slow' }, 'job-1');
+    }
+    expect(step).toEqual({ kind: 'done', phase: 'Failed' });
+    const status = await requests.restores.status('default/slow');
+    expect(status?.message).toMatch(/restored claim db-slow not Bound after/);
+    // One restore.started however many times the job re-checked.
+    const started = await harness.deps.audit.query({ type: 'restore.started' });
+    expect(started.items).toHaveLength(1);
+  });
+
   it('racing scheduled runs on the same volumes never crosses the cap nor runs two operations on one volume', async () => {
     setup({ maxSnapshotsPerVolume: 4, createLatencyMs: 15, readyDelayMs: 20 });
     harness.startWorkers(2);

@@ -41,15 +41,17 @@ export type SnapshotRequestRecord = RequestRecord<SnapshotRequestSpec>;
 export type RestoreRecord = RequestRecord<RestoreRequestSpec>;
 
 // Progress is a hash; a final phase is never left again (a late result cannot undo a timeout).
-// KEYS: request hash, audit stream. ARGV: stream bound, event count n, n event JSONs, then the
-// progress fields and values. The events are appended only when the update is applied.
+// KEYS: request hash, audit stream. ARGV: the phase it must be in ('' for any but a final one),
+// stream bound, event count n, n event JSONs, then the progress fields and values. The events
+// are appended only when the update is applied.
 const UPDATE = new LuaScript(`${APPEND_EVENTS_FUNCTION}
 local phase = redis.call('HGET', KEYS[1], 'phase')
 if phase == false then return 0 end
 if phase == 'Succeeded' or phase == 'Failed' then return 0 end
-local events = tonumber(ARGV[2])
-redis.call('HSET', KEYS[1], unpack(ARGV, 3 + events))
-appendEvents(KEYS[2], ARGV[1], 3, events)
+if ARGV[1] ~= '' and phase ~= ARGV[1] then return 0 end
+local events = tonumber(ARGV[3])
+redis.call('HSET', KEYS[1], unpack(ARGV, 4 + events))
+appendEvents(KEYS[2], ARGV[2], 4, events)
 return 1`);
 
 const PROGRESS_FIELDS = [
@@ -119,20 +121,21 @@ export class RequestStore {
   }
 
   /**
-   * Applies `patch` unless the request is final (or missing); true when applied. `events` (what
-   * the change means, e.g. `request.succeeded` with a final phase) are appended in the same
-   * atomic step and only when it is applied: a crash can leave neither a final request whose
-   * end the log never reports nor an event twice.
+   * Applies `patch` unless the request is final (or missing), or, with `from`, unless it is in
+   * that phase; true when applied. `events` (what the change means, e.g. `request.succeeded`
+   * with a final phase) are appended in the same atomic step and only when it is applied: a
+   * crash can leave neither a final request whose end the log never reports nor an event twice.
    */
   async update(
     kind: RequestKind,
     requestKey: string,
     patch: RequestProgress,
     events?: AuditBatch,
+    from?: RequestPhase,
   ): Promise<boolean> {
     const key = this.key(kind, requestKey);
     const entries = events?.entries ?? [];
-    const args = [String(events?.maxEvents ?? 0), String(entries.length), ...entries];
+    const args = [from ?? '', String(events?.maxEvents ?? 0), String(entries.length), ...entries];
     const stream = events?.stream ?? key;
     const applied = await UPDATE.run(this.redis, [key, stream], [...args, ...progressArgs(patch)]);
     return applied === 1;

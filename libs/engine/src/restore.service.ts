@@ -129,13 +129,20 @@ export class RestoreService {
   }
 
   private async restore(record: RestoreRecord, snapshot: Snapshot): Promise<RestoreStep> {
-    const started = await this.store.update('restore', keyOf(record), {
-      phase: 'Running',
-      startedAt: this.deps.clock().toISOString(),
-    });
+    if (record.phase === 'Pending') {
+      // Once, with its event: a re-check keeps the first attempt's start, from which the ready
+      // timeout counts (before, every re-check moved it, and a claim that never bound was
+      // re-checked for ever, each time with a new `restore.started`).
+      const startedAt = this.deps.clock().toISOString();
+      const started = this.deps.audit.batch([
+        this.event(record, { type: 'restore.started', outcome: 'started' }, snapshot),
+      ]);
+      const running = { phase: 'Running' as const, startedAt };
+      if (await this.store.update('restore', keyOf(record), running, started, 'Pending')) {
+        record = { ...record, ...running };
+      }
+    }
     await startRestoreRun(this.deps, record, snapshot.volumeName);
-    if (started)
-      await this.audit(record, { type: 'restore.started', outcome: 'started' }, snapshot);
     try {
       if (record.spec.mode === 'Rollback') {
         const report = await this.rollback(record, snapshot);
