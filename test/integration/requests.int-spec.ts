@@ -34,6 +34,15 @@ describe('snapshot requests against a real redis-server', () => {
     harness.startWorkers(1);
   }
 
+  /** A restore of a new snapshot of db-0 into `claim`, stored but not queued. */
+  async function createRestore(name: string, snapshot: string, claim: string): Promise<void> {
+    driver.addSnapshot({ name: snapshot, volumeName: 'db-0', labels: {} });
+    const spec = parseRestoreRequestSpec({ snapshotName: snapshot, target: { claimName: claim } });
+    if (!spec.ok) throw new Error(JSON.stringify(spec.errors));
+    const input = { namespace: 'default', name, spec: spec.value, trigger: 'test' };
+    expect(await requests.restores.create(input)).toBe(true);
+  }
+
   afterEach(async () => {
     await requests.close();
     await harness.close();
@@ -178,14 +187,7 @@ describe('snapshot requests against a real redis-server', () => {
 
   it('closes the run of a restore whose worker ended it and died before the run heard of it', async () => {
     setup();
-    driver.addSnapshot({ name: 'snap-1', volumeName: 'db-0', labels: {} });
-    const spec = parseRestoreRequestSpec({
-      snapshotName: 'snap-1',
-      target: { claimName: 'db-new' },
-    });
-    if (!spec.ok) throw new Error(JSON.stringify(spec.errors));
-    const input = { namespace: 'default', name: 'back', spec: spec.value, trigger: 'test' };
-    expect(await requests.restores.create(input)).toBe(true);
+    await createRestore('back', 'snap-1', 'db-new');
     // The dead worker's last step: the restore final with its event, its run not told.
     const store = new RequestStore(harness.redis, harness.prefix);
     const event = { type: 'restore.succeeded' as const, outcome: 'succeeded' as const };
@@ -213,14 +215,7 @@ describe('snapshot requests against a real redis-server', () => {
   it('fails a restore whose claim never binds once the ready timeout has passed since it started, re-checks and all', async () => {
     setup();
     harness.deps.timings.readyTimeoutMs = 400;
-    driver.addSnapshot({ name: 'snap-2', volumeName: 'db-0', labels: {} });
-    const spec = parseRestoreRequestSpec({
-      snapshotName: 'snap-2',
-      target: { claimName: 'db-slow' },
-    });
-    if (!spec.ok) throw new Error(JSON.stringify(spec.errors));
-    const input = { namespace: 'default', name: 'slow', spec: spec.value, trigger: 'test' };
-    expect(await requests.restores.create(input)).toBe(true);
+    await createRestore('slow', 'snap-2', 'db-slow');
     // An earlier attempt created the claim, which stays Pending (its provisioner is stuck).
     const store = new RequestStore(harness.redis, harness.prefix);
     await store.update('restore', 'default/slow', { phase: 'Pending', claimName: 'db-slow' });
