@@ -136,10 +136,9 @@ export class SnapshotRequestService {
       undefined,
       { announce: () => this.deps.audit.batch([started]) },
     );
-    if (record.phase === 'Pending') {
-      const running = { phase: 'Running' as const, startedAt: this.deps.clock().toISOString() };
-      await this.store.update('snapshot', requestKey, running);
-    }
+    // From Pending only: a retried start keeps the first one's time.
+    const running = { phase: 'Running' as const, startedAt: this.deps.clock().toISOString() };
+    await this.store.update('snapshot', requestKey, running, undefined, 'Pending');
     for (const s of skipped) {
       await this.recordClaim(requestKey, { volume: s.name, state: 'failed', error: s.reason });
     }
