@@ -185,6 +185,29 @@ describe('honest runs against a real redis-server', () => {
     expect(await harness.deps.locks.owner('default/db-0')).toBeUndefined();
   });
 
+  it('a job that fails for good after its snapshot was ready keeps it, named in the failed result', async () => {
+    const stored = await harness.addPolicy(policy({ selector: { matchLabels: { tier: 'db' } } }));
+    const at = nextTick(Date.now());
+    const jobs = await new TickService(harness.deps).handle(tickOf(stored), at);
+    const service = new SnapshotService(harness.deps);
+    for (const job of jobs) {
+      const volume = await driver.getVolume(job.data.volume);
+      await driver.createSnapshot({ volume: volume!, name: job.data.snapshotName, labels: {} });
+    }
+    // As the worker does when the workers running the job stopped more than three times.
+    for (const job of jobs) await service.fail(job.data, job.id, new Error('given up'));
+    const runId = scheduledRunId(stored.key, at.getTime());
+    const run = await harness.deps.runs.get(runId);
+    const kept = jobs.map((j) => j.data.snapshotName).sort();
+    expect((await driver.listAllSnapshots()).map((s) => s.name).sort()).toEqual(kept);
+    expect(run?.state).toBe('failed');
+    expect(run?.volumes.map((v) => [v.state, v.snapshot]).sort()).toEqual(
+      kept.map((name) => ['failed', name]),
+    );
+    expect(await events({ type: 'snapshot.deleted' })).toEqual([]);
+    expect((await events({ type: 'run.finished' })).map((e) => e.runId)).toEqual([runId]);
+  });
+
   it('records every tick that never fired between the last one handled and now, once', async () => {
     const stored = await harness.addPolicy(policy({ selector: { matchLabels: { tier: 'db' } } }));
     const ticks = new TickService(harness.deps);
