@@ -159,13 +159,11 @@ describe('honest runs against a real redis-server', () => {
     expect(deleted[0]?.reason).toMatch(/recorded the volume as failed/);
   });
 
-  it('a job that fails for good removes the snapshot it left half-built', async () => {
-    await harness.close();
-    driver = new MemoryDriver({ readyDelayMs: 60_000 });
-    for (const name of ['db-0', 'db-1']) {
-      driver.addVolume({ name, labels: { tier: 'db' }, sizeBytes: 1024 });
-    }
-    harness = createEngineHarness({ redisUrl: redis.url, driver });
+  /**
+   * A tick of a policy over the db volumes whose jobs each created their snapshot, then failed
+   * for good with `error` (the driver's readiness decides whether the snapshot is ready).
+   */
+  async function failAfterBuild(error: string) {
     const stored = await harness.addPolicy(policy({ selector: { matchLabels: { tier: 'db' } } }));
     const at = nextTick(Date.now());
     const jobs = await new TickService(harness.deps).handle(tickOf(stored), at);
@@ -174,8 +172,19 @@ describe('honest runs against a real redis-server', () => {
       const volume = await driver.getVolume(job.data.volume);
       await driver.createSnapshot({ volume: volume!, name: job.data.snapshotName, labels: {} });
     }
-    for (const job of jobs) await service.fail(job.data, job.id, new Error('gave up'));
-    const run = await harness.deps.runs.get(scheduledRunId(stored.key, at.getTime()));
+    for (const job of jobs) await service.fail(job.data, job.id, new Error(error));
+    return { jobs, runId: scheduledRunId(stored.key, at.getTime()) };
+  }
+
+  it('a job that fails for good removes the snapshot it left half-built', async () => {
+    await harness.close();
+    driver = new MemoryDriver({ readyDelayMs: 60_000 });
+    for (const name of ['db-0', 'db-1']) {
+      driver.addVolume({ name, labels: { tier: 'db' }, sizeBytes: 1024 });
+    }
+    harness = createEngineHarness({ redisUrl: redis.url, driver });
+    const { jobs, runId } = await failAfterBuild('gave up');
+    const run = await harness.deps.runs.get(runId);
     const half = jobs.map((j) => j.data.snapshotName);
     expect(await driver.listAllSnapshots()).toEqual([]);
     expect(run?.state).toBe('failed');
@@ -186,17 +195,8 @@ describe('honest runs against a real redis-server', () => {
   });
 
   it('a job that fails for good after its snapshot was ready keeps it, named in the failed result', async () => {
-    const stored = await harness.addPolicy(policy({ selector: { matchLabels: { tier: 'db' } } }));
-    const at = nextTick(Date.now());
-    const jobs = await new TickService(harness.deps).handle(tickOf(stored), at);
-    const service = new SnapshotService(harness.deps);
-    for (const job of jobs) {
-      const volume = await driver.getVolume(job.data.volume);
-      await driver.createSnapshot({ volume: volume!, name: job.data.snapshotName, labels: {} });
-    }
     // As the worker does when the workers running the job stopped more than three times.
-    for (const job of jobs) await service.fail(job.data, job.id, new Error('given up'));
-    const runId = scheduledRunId(stored.key, at.getTime());
+    const { jobs, runId } = await failAfterBuild('given up');
     const run = await harness.deps.runs.get(runId);
     const kept = jobs.map((j) => j.data.snapshotName).sort();
     expect((await driver.listAllSnapshots()).map((s) => s.name).sort()).toEqual(kept);

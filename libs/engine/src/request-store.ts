@@ -41,7 +41,7 @@ export type SnapshotRequestRecord = RequestRecord<SnapshotRequestSpec>;
 export type RestoreRecord = RequestRecord<RestoreRequestSpec>;
 
 // Progress is a hash; a final phase is never left again (a late result cannot undo a timeout).
-// KEYS: request hash, audit stream. ARGV: the phase it must be in ('' for any but a final one),
+// KEYS: request hash, audit stream (any key when there are no events). ARGV: the phase it must be in ('' for any but a final one),
 // stream bound, event count n, n event JSONs, then the progress fields and values. The events
 // are appended only when the update is applied.
 const UPDATE = new LuaScript(`${APPEND_EVENTS_FUNCTION}

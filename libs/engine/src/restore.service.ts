@@ -82,7 +82,7 @@ export class RestoreService {
     if (!record) return { kind: 'done', phase: 'Failed' };
     const ended = finalPhase(record);
     if (ended) {
-      await this.closeRun(data.restoreKey);
+      await this.closeRun(record);
       return { kind: 'done', phase: ended };
     }
     const snapshot = await this.deps.driver.getSnapshot({
@@ -271,8 +271,12 @@ export class RestoreService {
     ]);
     const patch = { phase, message, field, claimName, finishedAt: this.deps.clock().toISOString() };
     const applied = await this.store.update('restore', keyOf(record), patch, ended);
-    if (applied) await finishRestoreRun(this.deps, record, phase, message);
-    else await this.closeRun(keyOf(record));
+    if (applied) {
+      await finishRestoreRun(this.deps, record, phase, message);
+    } else {
+      const stored = await this.status(keyOf(record));
+      if (stored) await this.closeRun(stored);
+    }
     return { kind: 'done', phase };
   }
 
@@ -280,9 +284,8 @@ export class RestoreService {
    * Lands a final restore's result in its run, when an attempt that ended the restore died
    * before it did (its retry finds the restore final). Changes nothing when the run has it.
    */
-  private async closeRun(restoreKey: string): Promise<void> {
-    const record = await this.status(restoreKey);
-    const phase = record && finalPhase(record);
+  private async closeRun(record: RestoreRecord): Promise<void> {
+    const phase = finalPhase(record);
     if (phase) await finishRestoreRun(this.deps, record, phase, record.message ?? '');
   }
 
