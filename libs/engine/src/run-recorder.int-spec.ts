@@ -10,7 +10,7 @@ import {
   type VolumeRunState,
 } from '#lib/audit';
 import { startTestRedis, type TestRedis } from '../../../test/support/redis-server.js';
-import { announceRunEnd, recordVolumeResult, type RunRef } from './run-recorder.js';
+import { recordVolumeResult, runEndEvent, type RunRef } from './run-recorder.js';
 import type { RunObserver } from './run-observer.js';
 
 let server: TestRedis;
@@ -55,7 +55,7 @@ function comparable(event: AuditEvent): Partial<AuditEvent> {
 
 type Deps = ReturnType<typeof setup>['deps'];
 
-/** Lands every volume's result: through recordVolumeResult, or applied and then announced. */
+/** Lands every volume's result: through recordVolumeResult, or applied, then runEndEvent appended. */
 async function closeRun(
   deps: Deps,
   ref: RunRef,
@@ -68,12 +68,12 @@ async function closeRun(
       continue;
     }
     const update = await deps.runs.applyVolumeResult(ref.runId, result);
-    if (update.outcome === 'finished') await announceRunEnd(deps, ref, update.record!);
+    if (update.outcome === 'finished') await deps.audit.append(runEndEvent(ref, update.record!));
   }
 }
 
 describe('recordVolumeResult', () => {
-  it('writes the run.finished that announceRunEnd writes, in the step that closes the run', async () => {
+  it('writes the run.finished that runEndEvent builds, in the step that closes the run', async () => {
     const state = fc.constantFrom<VolumeRunState>('succeeded', 'failed', 'skipped');
     const ref = fc.record({
       trigger: fc.constantFrom('schedule', 'cli', 'api'),
@@ -108,8 +108,8 @@ describe('recordVolumeResult', () => {
           closed.push(comparable(events[0]!));
         }
         expect(closed[0]).toEqual(closed[1]);
-        // The observer heard of both runs' ends, once each.
-        expect(ended.map((run) => run.id)).toEqual(['by-script', 'by-append']);
+        // The observer heard of the run the step closed, once.
+        expect(ended.map((run) => run.id)).toEqual(['by-script']);
       }),
       { numRuns: 40 },
     );

@@ -1,4 +1,4 @@
-import type { RunRecord, VolumeResultEffects, VolumeRunResult } from '#lib/audit';
+import type { AuditEventInput, RunRecord, VolumeResultEffects, VolumeRunResult } from '#lib/audit';
 import type { EngineDeps } from './engine-deps.js';
 import { notifyRunEnd } from './run-observer.js';
 
@@ -36,18 +36,13 @@ export async function recordVolumeResult(
 }
 
 /**
- * Appends `run.finished` with the run's counts, then tells the run observer, if any: for a run
- * that ended at its start, whose caller marks it announced after this (see `TickService`).
- * A run closed by a volume's result is announced by {@link recordVolumeResult}, in the step
- * that closes it; both write the same event.
+ * `run.finished` of `run` with its counts: what the closing step of {@link recordVolumeResult}
+ * builds in its script, for a run that ended at its start (see `TickService`), whose start
+ * events, end and announced mark are written in one step.
  */
-export async function announceRunEnd(
-  deps: Pick<EngineDeps, 'audit' | 'runObserver'>,
-  ref: RunRef,
-  run: RunRecord,
-): Promise<void> {
+export function runEndEvent(ref: RunRef, run: RunRecord): AuditEventInput {
   const { succeeded, failed, skipped } = run.counts;
-  await deps.audit.append({
+  return {
     type: 'run.finished',
     outcome: run.state === 'succeeded' ? 'succeeded' : 'failed',
     trigger: ref.trigger,
@@ -56,6 +51,5 @@ export async function announceRunEnd(
     runId: ref.runId,
     durationMs: run.durationMs,
     message: `${run.state}: ${succeeded} succeeded, ${failed} failed, ${skipped} skipped`,
-  });
-  await notifyRunEnd(deps.runObserver, run, ref.policyKey);
+  };
 }

@@ -5,7 +5,7 @@ import type { Volume } from '#lib/storage';
 import type { EngineDeps } from './engine-deps.js';
 import { ticksBetween } from './missed-ticks.js';
 import type { StoredPolicy } from './policy-store.js';
-import { announceRunEnd } from './run-recorder.js';
+import { runEndEvent } from './run-recorder.js';
 import { notifyRunEnd } from './run-observer.js';
 import {
   CLAIM_NOT_FOUND,
@@ -193,20 +193,20 @@ export class TickService {
 
   /**
    * The start events of a run whose start did not write them (`startEvents`), and
-   * `run.finished` when nothing was admitted. Written after the run: a running run's events
-   * with the mark that says so, in one step; a run that ended at start has its end announced
-   * after them, then is marked, so a crash in between writes them again.
+   * `run.finished` when nothing was admitted, written after the run with the mark that says so,
+   * in one step: a retried tick that finds the mark writes nothing again, one that does not
+   * writes them all (before, a run that ended at start had its end appended on its own before
+   * the mark, and a crash in between announced it twice).
    */
   private async announce(stored: StoredPolicy, run: RunRecord, jobs: SnapshotJobRequest[]) {
     const events = this.startEvents(stored, run, jobs);
-    if (run.state === 'running') {
-      await this.deps.runs.markAnnounced(run.id, this.deps.audit.batch(events));
-      return;
+    const ended = run.state !== 'running';
+    if (ended) {
+      const ref = { runId: run.id, trigger: 'schedule', namespace: namespaceOf(stored) };
+      events.push(runEndEvent({ ...ref, policyKey: stored.key }, run));
     }
-    await this.deps.audit.appendMany(events);
-    const base = eventBase(stored, run.id);
-    await announceRunEnd(this.deps, base, run);
-    await this.deps.runs.markAnnounced(run.id);
+    await this.deps.runs.markAnnounced(run.id, this.deps.audit.batch(events));
+    if (ended) await notifyRunEnd(this.deps.runObserver, run, stored.key);
   }
 
   private async announceFromStore(stored: StoredPolicy, runId: string, jobs: SnapshotJobRequest[]) {
