@@ -95,8 +95,9 @@ function volumeProcessor(service: SnapshotService) {
  * (busy, not ready) or retry leaves the group as a job of its own under its own id, so the
  * group never holds a slot idle and never retries volumes that ended. When the group itself
  * fails (Redis, the queue), it fails once every member has stopped, and its retry skips the
- * volumes already recorded; the last attempt, or a group whose workers kept dying, records
- * every unfinished volume as failed, so no volume is left without a result.
+ * volumes already recorded; its last attempt records every unfinished volume as failed, so no
+ * volume is left without a result. A group whose worker stopped goes on as one job per volume
+ * ({@link splitAfterStall}).
  */
 function groupProcessor(service: SnapshotService, queue: SnapshotHandOn, slots: LimitFunction) {
   return async (
@@ -106,6 +107,7 @@ function groupProcessor(service: SnapshotService, queue: SnapshotHandOn, slots: 
     const { members } = job.data;
     const stalled = stalledTooOften(job);
     if (stalled) await giveUp(service, queue, members, stalled);
+    if (job.stalledCounter > 0) return splitAfterStall(service, queue, members);
     const delivery = { redelivered: job.attemptsStarted > 1, attempt: token };
     const settled = await Promise.allSettled(
       members.map((member) => slots(() => runMember(service, queue, member, delivery))),
@@ -126,6 +128,29 @@ function groupProcessor(service: SnapshotService, queue: SnapshotHandOn, slots: 
     await queue.groupEnded(members);
     return { members: outcomes };
   };
+}
+
+/**
+ * A group whose worker stopped while running it (killed, or crashed by it) hands every member
+ * without a final result on as a job of its own, with the attempts of a new job. Each volume
+ * then has its own count of stopped workers: before, the group kept one count for its up to ten
+ * volumes, so stops that hit different volumes added up, and the fourth gave up every volume of
+ * the group, the ones never tried included. A member the stopped worker was building is taken
+ * over by its own job once the volume's lease runs out, as a redelivered job would.
+ */
+async function splitAfterStall(
+  service: SnapshotService,
+  queue: SnapshotHandOn,
+  members: readonly SnapshotGroupMember[],
+): Promise<SnapshotGroupJobResult> {
+  const outcomes: Record<string, MemberOutcome> = {};
+  for (const member of members) {
+    const recorded = await service.outcome(member.data);
+    if (recorded === undefined) await queue.handOn({ ...member, delayMs: 0 }, ATTEMPTS);
+    outcomes[member.id] = recorded ?? 'handed-on';
+  }
+  await queue.groupEnded(members);
+  return { members: outcomes };
 }
 
 /** One member of a group, in the group's delivery. */

@@ -152,8 +152,14 @@ export class SnapshotService {
 
   /** True once the volume's result in its run is final (succeeded, failed or skipped). */
   async finished(data: SnapshotJobData): Promise<boolean> {
+    return (await this.outcome(data)) !== undefined;
+  }
+
+  /** The volume's final result in its run (`succeeded`, `failed`, `skipped`), if it has one. */
+  async outcome(data: SnapshotJobData): Promise<SnapshotJobResult['outcome'] | undefined> {
     const mine = await this.deps.runs.volumeResult(data.runId, data.volume.name);
-    return mine !== undefined && isTerminalVolumeState(mine.state);
+    if (mine === undefined || !isTerminalVolumeState(mine.state)) return undefined;
+    return mine.state === 'succeeded' || mine.state === 'skipped' ? mine.state : 'failed';
   }
 
   /**
