@@ -1,5 +1,5 @@
 /** What several benchmark scenarios share: the bare BullMQ baseline and the app as a process. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,6 +38,20 @@ export async function bareBullMQSeconds(
   });
   const stopMeasure = await measure?.();
   const started = performance.now();
+  await addNoopJobs(queue, total);
+  await finished;
+  const seconds = (performance.now() - started) / 1000;
+  await stopMeasure?.();
+  await worker.close();
+  await queue.obliterate({ force: true });
+  await queue.close();
+  connection.disconnect();
+  workerConnection.disconnect();
+  return seconds;
+}
+
+/** Adds `total` no-op jobs in bulks of 1,000, as every bare round does. */
+async function addNoopJobs(queue: Queue, total: number): Promise<void> {
   for (let offset = 0; offset < total; offset += 1000) {
     const size = Math.min(1000, total - offset);
     await queue.addBulk(
@@ -48,15 +62,75 @@ export async function bareBullMQSeconds(
       })),
     );
   }
-  await finished;
-  const seconds = (performance.now() - started) / 1000;
-  await stopMeasure?.();
-  await worker.close();
-  await queue.obliterate({ force: true });
-  await queue.close();
-  connection.disconnect();
-  workerConnection.disconnect();
-  return seconds;
+}
+
+const BARE_WORKER = fileURLToPath(new URL('./bare-worker.js', import.meta.url));
+
+/** Bare BullMQ worker processes kept running across rounds: see {@link startBareWorkers}. */
+export interface BareWorkers {
+  /** Seconds from the first add until Redis counts `total` more no-op jobs completed. */
+  round(total: number): Promise<number>;
+  /** Stops the worker processes and removes the queue. */
+  close(): Promise<void>;
+}
+
+/**
+ * `processes` bare BullMQ worker processes of `concurrency` each ({@link BARE_WORKER}, started
+ * with `env` added to this process's environment, e.g. the NODE_OPTIONS the app's workers run
+ * with), on a prefix of their own: the shape of the app's layouts, a scheduler process adding
+ * the jobs (this one, in bulks of 1,000) and worker processes running them. The processes stay
+ * up from round to round, so that later rounds run warm code as the app's later ticks do. A
+ * round's clock runs from its first add until every job has completed (read every 10 ms);
+ * completed jobs are removed between rounds, off the clock.
+ */
+export async function startBareWorkers(
+  redisUrl: string,
+  concurrency: number,
+  processes: number,
+  env: Record<string, string> = {},
+): Promise<BareWorkers> {
+  const prefix = `bare${Date.now()}x${processes}`;
+  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const queue = new Queue('noop', { connection, prefix });
+  const children: ChildProcess[] = [];
+  const close = async () => {
+    for (const child of children) {
+      if (child.exitCode !== null) continue;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.send('stop');
+      await exited;
+    }
+    await queue.obliterate({ force: true });
+    await queue.close();
+    connection.disconnect();
+  };
+  try {
+    for (let i = 0; i < processes; i++) {
+      const child = fork(BARE_WORKER, [redisUrl, prefix, String(concurrency)], {
+        env: { ...process.env, ...env },
+      });
+      children.push(child);
+      await new Promise<void>((resolve, reject) => {
+        child.once('message', () => resolve());
+        child.once('exit', (code) => reject(new Error(`bare worker exited with ${code}`)));
+      });
+    }
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return {
+    async round(total: number): Promise<number> {
+      await queue.clean(0, 0, 'completed');
+      const started = performance.now();
+      await addNoopJobs(queue, total);
+      while ((await queue.getCompletedCount()) < total) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      return (performance.now() - started) / 1000;
+    },
+    close,
+  };
 }
 
 /**
