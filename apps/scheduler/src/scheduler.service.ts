@@ -16,7 +16,16 @@ import {
 } from '#lib/engine';
 import { boundText, formatFieldErrors } from '#lib/policy';
 import { RequestQueues } from '#lib/queues';
-import { compactHeap, CONFIG, ENGINE_DEPS, LOGGER, QueueRegistry, Readiness } from '#lib/runtime';
+import {
+  compactHeap,
+  CONFIG,
+  ENGINE_DEPS,
+  LOGGER,
+  QueueRegistry,
+  Readiness,
+  STATUS_CATCH_UP,
+  type StatusCatchUp,
+} from '#lib/runtime';
 import { BullMQJobSchedulers } from './bullmq-job-scheduler.adapter.js';
 import { POLICY_SOURCE } from './scheduler.constants.js';
 
@@ -61,6 +70,8 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
   private closed = false;
   private chain: Promise<void> = Promise.resolve();
   private lastSync?: Date;
+  /** The status catch-up under way, if any (see {@link catchUpStatus}). */
+  private catchingUp?: Promise<void>;
   /** How far the pass under way has come, for readiness until the first pass has finished. */
   private progress = 'policies: loading the policy source';
   /** What was last logged per problem source, so that a problem is logged once per change. */
@@ -74,6 +85,7 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
     @Inject(QueueRegistry) queues: QueueRegistry,
     @Inject(Readiness) readiness: Readiness,
     @Inject(POLICY_SOURCE) private readonly source: PolicySource,
+    @Inject(STATUS_CATCH_UP) private readonly statusCatchUp: StatusCatchUp | null,
   ) {
     readiness.register('scheduler', () => (this.lastSync ? undefined : this.progress));
     if (source.notReadyReason) {
@@ -110,6 +122,7 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
     clearTimeout(this.startTimer);
     await this.source.close();
     await this.chain;
+    await this.catchingUp;
     await this.cleanup.close();
     this.connection.disconnect();
   }
@@ -148,6 +161,7 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
         { reason, policies: desired.policies.length, ...boundedResult(result) },
         'policies reconciled',
       );
+      if (reason === 'periodic') this.catchUpStatus();
     } catch (error) {
       // Don't let one failed pass stop the next ones, nor wait for the periodic resync: retry
       // with backoff, so schedules begin within seconds of Redis returning.
@@ -158,6 +172,35 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
         'policy reconcile failed',
       );
       this.retryLater(retryInMs);
+    }
+  }
+
+  /**
+   * Kubernetes mode, after each periodic pass: writes the status and Event of every policy whose
+   * latest run has not reached it (a worker killed between closing a run and writing its status,
+   * a status write the API server refused). Each one is a warning: something failed before it.
+   */
+  private catchUpStatus(): void {
+    // Beside the passes, not in their chain: its API writes wait on the client's rate limit.
+    if (!this.statusCatchUp || this.catchingUp || this.closed) return;
+    this.catchingUp = this.tellLateRuns(this.statusCatchUp).finally(() => {
+      this.catchingUp = undefined;
+    });
+  }
+
+  private async tellLateRuns(statusCatchUp: StatusCatchUp): Promise<void> {
+    try {
+      const result = await statusCatchUp();
+      for (const { policy, runId } of result?.caughtUp.slice(0, LOGGED_KEYS) ?? []) {
+        this.logger.warn(
+          { policy, runId },
+          `BackupPolicy ${policy}: status and Event of run ${runId} had not been written; written now`,
+        );
+      }
+      const more = (result?.caughtUp.length ?? 0) - LOGGED_KEYS;
+      if (more > 0) this.logger.warn({ more }, `${more} more policy statuses caught up`);
+    } catch (error) {
+      this.logger.warn({ err: (error as Error).message }, 'policy status catch-up failed');
     }
   }
 

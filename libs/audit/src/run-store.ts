@@ -426,6 +426,21 @@ export class RunStore {
     return found;
   }
 
+  /**
+   * The id of each policy's newest finished run, from the latest-run pointer alone (policies
+   * without one are left out): a cheap read for comparing, {@link get} for the run itself.
+   */
+  async latestIds(policies: readonly string[]): Promise<Map<string, string>> {
+    const found = new Map<string, string>();
+    if (policies.length === 0) return found;
+    const members = await this.redis.hmget(auditKeys.latestRuns(this.prefix), ...policies);
+    for (const [index, policy] of policies.entries()) {
+      const id = parseRunIndexMember(members[index] ?? '')?.id;
+      if (id !== undefined) found.set(policy, id);
+    }
+    return found;
+  }
+
   private async readAll(ids: readonly (string | undefined)[]): Promise<(RunRecord | undefined)[]> {
     const lookup = this.redis.pipeline();
     for (const id of ids) lookup.hgetall(auditKeys.run(this.prefix, id ?? ''));

@@ -123,6 +123,7 @@ export const EnvSchema = z.object({
     )
     .optional(),
   SNAPWARDEN_KUBE_QPS: int(1, 10_000, 20),
+  SNAPWARDEN_STATUS_CATCH_UP_AFTER: duration('5m', '1s'),
   SNAPWARDEN_KUBE_BURST: int(1, 10_000, 40),
 });
 

@@ -123,7 +123,20 @@ describe('loadConfig', () => {
       namespace: undefined,
       qps: 20,
       burst: 40,
+      statusCatchUpAfterMs: 300_000,
     });
+  });
+
+  it('takes the status catch-up delay as a duration of at least a second, naming the variable', () => {
+    const base = { SNAPWARDEN_MODE: 'kubernetes', REDIS_URL: 'redis://r:6379' };
+    expect(
+      loadConfig({ ...base, SNAPWARDEN_STATUS_CATCH_UP_AFTER: '90s' }).kube.statusCatchUpAfterMs,
+    ).toBe(90_000);
+    for (const bad of ['0s', 'soon', '-5m']) {
+      expect(() => loadConfig({ ...base, SNAPWARDEN_STATUS_CATCH_UP_AFTER: bad })).toThrow(
+        /SNAPWARDEN_STATUS_CATCH_UP_AFTER/,
+      );
+    }
   });
 
   it('resolves the kubeconfig path and keeps the watched namespace and rate limit', () => {
@@ -143,6 +156,7 @@ describe('loadConfig', () => {
       namespace: 'shop',
       qps: 5,
       burst: 10,
+      statusCatchUpAfterMs: 300_000,
     });
   });
 

@@ -53,6 +53,11 @@ export interface KubeSettings {
   qps: number;
   /** Client-side rate limit: requests allowed in a burst above `qps`. */
   burst: number;
+  /**
+   * How long after a policy run's end its status and Event are left to the process that closed
+   * it before the scheduler's catch-up writes them (see `catchUpPolicyStatus`).
+   */
+  statusCatchUpAfterMs: number;
 }
 
 /** Raised when the environment is invalid; the message names every offending variable. */
@@ -127,6 +132,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
       namespace: e.SNAPWARDEN_NAMESPACE,
       qps: e.SNAPWARDEN_KUBE_QPS,
       burst: e.SNAPWARDEN_KUBE_BURST,
+      statusCatchUpAfterMs: e.SNAPWARDEN_STATUS_CATCH_UP_AFTER,
     },
   };
 }

@@ -16,6 +16,7 @@ export * from './run-observer.js';
 export * from './policy-source.js';
 export * from './policy-status.js';
 export * from './policy-status.observer.js';
+export * from './status-catch-up.js';
 export * from './request-store.js';
 export * from './snapshots-in-use.js';
 export * from './snapshot-request.service.js';

@@ -36,8 +36,13 @@ export interface PolicyStatusObserverDeps {
    * gets its Event.
    */
   swapLastEvent?: (policyKey: string, event: string) => Promise<string | undefined>;
+  /**
+   * Remembers, shared by every replica, that the status and Event of run `runId` reached the
+   * policy: what `catchUpPolicyStatus` compares each policy's latest run with.
+   */
+  markTold?: (policyKey: string, runId: string) => Promise<void>;
   clock: () => Date;
-  onError: (error: unknown, context: { policy: string; action: string }) => void;
+  onError: (error: unknown, context: { policy: string; runId: string; action: string }) => void;
 }
 
 /**
@@ -49,7 +54,8 @@ export interface PolicyStatusObserverDeps {
  * first success, the first after a failure), since a steady stream of successes would cost the
  * API server a request per run and tell nothing the status (`lastRun`, `lastSuccessTime`) and
  * the audit log do not. A failed write is reported through `onError`, never thrown: the run's own
- * result stands.
+ * result stands, and as the run is not marked told ({@link PolicyStatusObserverDeps.markTold}),
+ * `catchUpPolicyStatus` writes it again later.
  */
 export class PolicyStatusObserver implements RunObserver {
   constructor(private readonly deps: PolicyStatusObserverDeps) {}
@@ -66,10 +72,18 @@ export class PolicyStatusObserver implements RunObserver {
     if (run.state === 'missed') {
       status.missedRuns = await this.deps.countMissed(policyKey).catch(() => undefined);
     }
-    await this.attempt(policyKey, 'patch status', () => this.deps.port.patchStatus(ref, status));
+    const context = { policy: policyKey, runId: run.id };
+    const patched = await this.attempt(context, 'patch status', () =>
+      this.deps.port.patchStatus(ref, status),
+    );
     const event = runEvent(run);
-    if (!(await this.isNews(policyKey, ref.uid, event))) return;
-    await this.attempt(policyKey, 'create event', () => this.deps.port.recordEvent(ref, event));
+    const told =
+      !(await this.isNews(policyKey, ref.uid, event)) ||
+      (await this.attempt(context, 'create event', () => this.deps.port.recordEvent(ref, event)));
+    const markTold = this.deps.markTold;
+    if (patched && told && markTold) {
+      await this.attempt(context, 'remember the run told', () => markTold(policyKey, run.id));
+    }
   }
 
   /**
@@ -85,11 +99,18 @@ export class PolicyStatusObserver implements RunObserver {
     return event.type === 'Warning' || previous !== current;
   }
 
-  private async attempt(policy: string, action: string, work: () => Promise<void>) {
+  /** Runs `work`; false, with the error reported through `onError`, when it threw. */
+  private async attempt(
+    context: { policy: string; runId: string },
+    action: string,
+    work: () => Promise<void>,
+  ): Promise<boolean> {
     try {
       await work();
+      return true;
     } catch (error) {
-      this.deps.onError(error, { policy, action });
+      this.deps.onError(error, { ...context, action });
+      return false;
     }
   }
 }

@@ -288,6 +288,11 @@ export class PolicyStore {
       .sort((a, b) => a.key.localeCompare(b.key));
   }
 
+  /** The keys (`namespace/name`) of every stored policy, unordered. */
+  async keys(): Promise<string[]> {
+    return this.redis.hkeys(this.policiesKey);
+  }
+
   /** Removes a policy, remembering it until cleanup has applied its `deletionPolicy`. */
   async remove(key: string): Promise<boolean> {
     this.cache.delete(key);

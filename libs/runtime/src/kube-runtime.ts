@@ -1,7 +1,12 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '#lib/config';
-import { PolicyStatusObserver, type EngineDeps } from '#lib/engine';
+import {
+  catchUpPolicyStatus,
+  PolicyStatusObserver,
+  type EngineDeps,
+  type StatusCatchUpResult,
+} from '#lib/engine';
 import { KubeClient, loadKubeConfig } from '#lib/kube';
 import { KubePolicyStatus } from './kube-policy-status.js';
 
@@ -46,11 +51,70 @@ export function createPolicyStatusObserver(
         LAST_EVENT_TTL_S,
         'GET',
       )) ?? undefined,
+    markTold: async (policyKey, runId) => {
+      await redis.hset(toldKey(options.prefix), policyKey, runId);
+    },
     clock: deps.clock,
     onError: (error, context) =>
       options.logger.warn(
         { ...context, err: error instanceof Error ? error.message : String(error) },
-        `BackupPolicy ${context.policy}: ${context.action} failed`,
+        `BackupPolicy ${context.policy}: ${context.action} for run ${context.runId} failed`,
       ),
   });
+}
+
+/** The run last told to each policy's status: policy key → run id, shared by every replica. */
+function toldKey(prefix: string): string {
+  return `${prefix}:status-told`;
+}
+
+/**
+ * One pass of the policy status catch-up, by one replica at a time: resolves to undefined when
+ * another replica's pass holds the turn (a lock of `turnMs`).
+ */
+export type StatusCatchUp = () => Promise<StatusCatchUpResult | undefined>;
+
+/**
+ * Kubernetes mode's {@link StatusCatchUp} over `observer` (the status observer, which marks each
+ * run it told). The turn keeps two scheduler replicas from telling the same run twice; told marks
+ * of policies that no longer exist are dropped on the way. The very first pass (no told mark was
+ * ever kept: a new installation, or one upgraded from a version without them) marks every
+ * policy's latest run told without writing it, so that an upgrade does not rewrite every status
+ * and repeat every policy's last Warning.
+ */
+export function createStatusCatchUp(
+  deps: Pick<EngineDeps, 'policies' | 'runs' | 'clock' | 'identity'>,
+  observer: PolicyStatusObserver,
+  redis: Redis,
+  options: { prefix: string; graceMs: number; turnMs: number },
+): StatusCatchUp {
+  const told = toldKey(options.prefix);
+  return async () => {
+    const turn = await redis.set(
+      `${options.prefix}:status-catch-up`,
+      deps.identity,
+      'PX',
+      options.turnMs,
+      'NX',
+    );
+    if (turn !== 'OK') return undefined;
+    if ((await redis.set(`${told}:seeded`, deps.identity, 'NX')) === 'OK') {
+      const keys = await deps.policies.keys();
+      const latest = await deps.runs.latestIds(keys);
+      if (latest.size > 0) await redis.hset(told, Object.fromEntries(latest));
+      return { policies: keys.length, caughtUp: [] };
+    }
+    const result = await catchUpPolicyStatus({
+      policies: deps.policies,
+      runs: deps.runs,
+      observer,
+      told: async (keys) => (await redis.hmget(told, ...keys)).map((v) => v ?? undefined),
+      clock: deps.clock,
+      graceMs: options.graceMs,
+    });
+    const current = new Set(await deps.policies.keys());
+    const gone = (await redis.hkeys(told)).filter((key) => !current.has(key));
+    if (gone.length > 0) await redis.hdel(told, ...gone);
+    return result;
+  };
 }

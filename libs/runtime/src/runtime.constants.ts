@@ -9,3 +9,5 @@ export const ENGINE_DEPS = Symbol('ENGINE_DEPS');
 export const LOGGER = Symbol('LOGGER');
 export const KUBE_CLIENT = Symbol('KUBE_CLIENT');
 export const KUBE_INFORMERS = Symbol('KUBE_INFORMERS');
+/** Kubernetes mode's policy status catch-up (`StatusCatchUp`), or null in local mode. */
+export const STATUS_CATCH_UP = Symbol('STATUS_CATCH_UP');

@@ -13,7 +13,12 @@ import type { SnapshotDriver } from '#lib/storage';
 import { KubeWorkloads } from '#lib/kube';
 import { createEngineDeps } from './engine-deps.factory.js';
 import { KubeWorkloadPort } from './kube-workload-port.js';
-import { createKubeClient, createPolicyStatusObserver } from './kube-runtime.js';
+import {
+  createKubeClient,
+  createPolicyStatusObserver,
+  createStatusCatchUp,
+  type StatusCatchUp,
+} from './kube-runtime.js';
 import {
   createKubeInformers,
   registerInformerReadiness,
@@ -35,6 +40,7 @@ import {
   POLICY_STORE,
   REDIS,
   RUN_STORE,
+  STATUS_CATCH_UP,
 } from './runtime.constants.js';
 import { logRunEnds } from './run-log.observer.js';
 
@@ -133,11 +139,18 @@ export class RuntimeModule {
       },
     });
     deps.log = logger;
+    let statusCatchUp: StatusCatchUp | undefined;
     if (kube) {
       deps.workloads = new KubeWorkloadPort(new KubeWorkloads(kube));
-      deps.runObserver = createPolicyStatusObserver(kube, deps, redis, {
+      const statusObserver = createPolicyStatusObserver(kube, deps, redis, {
         prefix: config.queuePrefix,
         logger,
+      });
+      deps.runObserver = statusObserver;
+      statusCatchUp = createStatusCatchUp(deps, statusObserver, redis, {
+        prefix: config.queuePrefix,
+        graceMs: config.kube.statusCatchUpAfterMs,
+        turnMs: Math.max(1000, config.resyncIntervalMs / 2),
       });
     }
     deps.runObserver = logRunEnds(logger, deps.runObserver);
@@ -157,6 +170,7 @@ export class RuntimeModule {
       { provide: Readiness, useValue: readiness },
       { provide: KUBE_CLIENT, useValue: kube ?? null },
       { provide: KUBE_INFORMERS, useValue: informers ?? null },
+      { provide: STATUS_CATCH_UP, useValue: statusCatchUp ?? null },
     ];
     return {
       module: RuntimeModule,
