@@ -275,6 +275,8 @@ function load(): string {
 
 interface Layout {
   name: string;
+  /** Short name for the figures held against targets, which the run's summary lists alone. */
+  tag: string;
   workers: number;
   allInOne: boolean;
 }
@@ -568,12 +570,12 @@ async function runLayout(layout: Layout, bareS: number): Promise<number> {
     line('tick → created p99', `${(percentile(f.created, 99) / 1000).toFixed(2)} s`, '-');
     line('tick → created max', `${((f.created.at(-1) ?? NaN) / 1000).toFixed(2)} s`, '-');
     line('tick → every run finished (drain)', `${f.drainS.toFixed(2)} s`, '-');
-    line('drain ÷ bare BullMQ', `${(f.drainS / bareS).toFixed(2)}×`, '≤ 3×');
+    line(`${layout.tag}: drain ÷ bare BullMQ`, `${(f.drainS / bareS).toFixed(2)}×`, '≤ 3×');
     line('worker RSS before the first tick', `${measured[0]!.rssBeforeMb.toFixed(0)} MB`, '-');
     const peak = Math.max(...measured.map((t) => t.rssPeakMb));
-    line('worker RSS peak during any tick', `${peak.toFixed(0)} MB`, '≤ 250 MB');
+    line(`${layout.tag}: worker RSS peak, any tick`, `${peak.toFixed(0)} MB`, '≤ 250 MB');
     const { redis: r, workers: w, others: o } = f.cpuMs;
-    line('CPU per snapshot, all processes + Redis', `${(r + w + o).toFixed(2)} ms`, '≤ 1 ms');
+    line(`${layout.tag}: CPU per snapshot, all + Redis`, `${(r + w + o).toFixed(2)} ms`, '≤ 1 ms');
     console.log(
       `    (Redis ${r.toFixed(2)} ms, workers ${w.toFixed(2)} ms, others ${o.toFixed(2)} ms)`,
     );
@@ -594,7 +596,7 @@ async function soak(): Promise<void> {
   const redis = new Redis(redisServer.url);
   const fleet: Fleet = { apps: [], workers: [], cgroups: [] };
   try {
-    const layout = { name: 'soak', workers: 1, allInOne: false };
+    const layout = { name: 'soak', tag: 'soak', workers: 1, allInOne: false };
     await startFleet(dir, redisServer.url, layout, `*/${PERIOD_S} * * * * *`, fleet);
     const worker = fleet.workers[0]!;
     await waitForSchedulers(redis, Date.now() + 60_000);
@@ -677,10 +679,17 @@ async function main() {
   );
   const layouts: Layout[] = WORKERS.map((n) => ({
     name: `scheduler process + ${n} worker process${n > 1 ? 'es' : ''}`,
+    tag: `${n} worker${n > 1 ? 's' : ''}`,
     workers: n,
     allInOne: false,
   }));
-  if (ALL_IN_ONE) layouts.push({ name: 'all roles in one process', workers: 1, allInOne: true });
+  if (ALL_IN_ONE)
+    layouts.push({
+      name: 'all roles in one process',
+      tag: 'all in one',
+      workers: 1,
+      allInOne: true,
+    });
   // The baseline swings from run to run on a shared machine (1.6–10 s for the same jobs have
   // been seen): each layout's ratio divides by the median of several rounds in its shape, the
   // shapes taking turns round by round so that a slow minute does not fall on one of them.
