@@ -8,6 +8,7 @@ import type {
   VolumeQuery,
   VolumeRef,
 } from '../snapshot-driver.js';
+import { flatString } from '../shared/flat-string.js';
 import { VolumeIndex } from '../shared/volume-index.js';
 
 /** A volume to add to the memory driver; everything but the name has a default. */
@@ -95,13 +96,14 @@ export class MemoryStore {
   }
 
   put(record: SnapshotRecord): void {
-    const key = keyOf(record.snapshot);
+    const key = flatString(keyOf(record.snapshot));
     const previous = this.snapshots.get(key);
     if (previous) this.unindex(key, previous.snapshot);
     this.snapshots.set(key, record);
     const volumeKey = sourceKeyOf(record.snapshot);
     const keys = this.byVolume.get(volumeKey) ?? new Set<string>();
-    this.byVolume.set(volumeKey, keys.add(key));
+    if (!this.byVolume.has(volumeKey)) this.byVolume.set(flatString(volumeKey), keys);
+    keys.add(key);
     this.changed(record.snapshot);
   }
 

@@ -7,6 +7,7 @@ import type {
   Volume,
   VolumeRef,
 } from '../snapshot-driver.js';
+import { flatString } from '../shared/flat-string.js';
 import type { FailureInjector } from './failure-injector.js';
 import type { MemoryDriverOptions, MemorySnapshotInput } from './memory-options.js';
 import { copySnapshot, keyOf, type MemoryStore, type SnapshotRecord } from './memory-store.js';
@@ -116,15 +117,18 @@ export class SnapshotLifecycle {
     state: Snapshot['state'],
     labels: Record<string, string> = {},
   ): Snapshot {
+    // Kept for as long as the snapshot lives: flat strings (see flatString).
+    const kept: Record<string, string> = {};
+    for (const [key, value] of Object.entries(labels)) kept[key] = flatString(value);
     return {
       namespace,
-      name,
-      uid: randomUUID(),
+      name: flatString(name),
+      uid: flatString(randomUUID()),
       volumeName,
       createdAt: this.clock(),
       state,
       readyToUse: state === 'Ready',
-      labels: { ...labels },
+      labels: kept,
     };
   }
 
