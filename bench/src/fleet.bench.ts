@@ -4,7 +4,8 @@
  * app's real processes: the built app started as child processes with `SNAPWARDEN_ROLES`
  * (one scheduler process, then 1 and 2 worker processes; all roles in one process with
  * BENCH_FLEET_ALL_IN_ONE=1), memory driver seeded from `SNAPWARDEN_MEMORY_VOLUMES_FILE`,
- * one redis-server. Each layout fires the fleet BENCH_FLEET_TICKS times (default 3),
+ * one redis-server. Each layout fires the fleet BENCH_FLEET_TICKS times (default 5, as many as
+ * the baseline's rounds),
  * BENCH_FLEET_SPACING_S seconds apart (default 12; all within one minute), and prints for each
  * tick p50, p99 and max tick → `snapshot.created` (from the audit log), the time until every
  * run finished (drain), the worker's RSS peak during the tick (`/proc/<pid>/status`), and CPU
@@ -16,9 +17,11 @@
  * run), its CPU per snapshot; the RSS peak is the highest of every tick. A second worker process
  * must not make the drain slower, or, where bare BullMQ's own second process slows it on this
  * machine (fewer cores than busy processes), by no more than that: the drain of 2 ÷ the drain of
- * 1 is held against max(1, bare's 2 ÷ 1). The first tick of a freshly started worker runs its code cold,
- * as the baseline's first round does; rotation starts deleting from the fourth tick of the
- * fleet (`keepLast: 3`), which the soak measures. With BENCH_FLEET_SOAK_S set (600 for a
+ * 1 is held against max(1, bare's 2 ÷ 1). The first tick of a freshly started worker runs its code
+ * cold, as the baseline's first round does, and later ticks run warmer code, as later rounds do.
+ * The measured ticks only create (their policies keep as many snapshots as there are ticks, at
+ * most the provider's 7); the soak's policies keep 3, so that from its fourth tick on every tick
+ * also rotates. With BENCH_FLEET_SOAK_S set (600 for a
  * 10-minute soak; off by default so that `npm run bench` stays short), a soak then fires the
  * fleet every BENCH_FLEET_PERIOD_S seconds (default 30) and prints worker RSS and Redis
  * `used_memory` before the first tick, after the first and after the last.
@@ -35,7 +38,7 @@
  * BENCH_FLEET_WORKER_NODE_OPTIONS replaces the NODE_OPTIONS (empty for V8's defaults,
  * `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile), BENCH_FLEET_WORKER_MEMORY_LIMIT the limit
  * (a quantity such as `1Gi`, or `none`); BENCH_FLEET_COMMANDSTATS=1
- * prints Redis commands per snapshot during each tick, BENCH_FLEET_TIMELINE=1 how many runs
+ * prints Redis commands by name and bytes in and out per snapshot during each tick, BENCH_FLEET_TIMELINE=1 how many runs
  * started and snapshots were created in each quarter second of it. BENCH_FLEET_BARE_ROUNDS (default 5) is
  * how many times the bare BullMQ baseline runs in each shape, the shapes taking turns; the ratio
  * divides by the median.
@@ -80,7 +83,7 @@ const SOAK_S = envNumber('BENCH_FLEET_SOAK_S', 0, 0);
 const PERIOD_S = envNumber('BENCH_FLEET_PERIOD_S', 30);
 const LEAD_S = envNumber('BENCH_FLEET_LEAD_S', 20, 0);
 /** Fleet ticks measured per layout, and the seconds between them (all within one minute). */
-const TICKS = envNumber('BENCH_FLEET_TICKS', 3);
+const TICKS = envNumber('BENCH_FLEET_TICKS', 5);
 const SPACING_S = envNumber('BENCH_FLEET_SPACING_S', 12);
 if (!Number.isInteger(TICKS) || !Number.isInteger(SPACING_S) || (TICKS - 1) * SPACING_S >= 60) {
   throw new Error(
@@ -88,6 +91,13 @@ if (!Number.isInteger(TICKS) || !Number.isInteger(SPACING_S) || (TICKS - 1) * SP
       'must fit in one minute',
   );
 }
+/**
+ * Retention of the measured layouts' policies: every measured tick only creates (rotation would
+ * make later ticks do more work than earlier ones), within the provider's cap of 7 per disk.
+ */
+const MEASURED_KEEP_LAST = Math.min(7, Math.max(3, TICKS));
+/** Retention of the soak's policies: from its fourth tick on, every tick also rotates. */
+const SOAK_KEEP_LAST = 3;
 const CONCURRENCY = envNumber('SNAPWARDEN_WORKER_CONCURRENCY', 8);
 const TOTAL = POLICIES * VOLUMES;
 const PREFIX = 'snapwarden';
@@ -101,7 +111,7 @@ function namespaceOf(policy: number): string {
   return `ns${policy % NAMESPACES}`;
 }
 
-function policyFile(i: number, schedule: string): string {
+function policyFile(i: number, schedule: string, keepLast: number): string {
   return `apiVersion: snapwarden.io/v1alpha1
 kind: BackupPolicy
 metadata:
@@ -114,7 +124,7 @@ spec:
     matchLabels:
       fleet: p${i}
   retention:
-    keepLast: 3
+    keepLast: ${keepLast}
 `;
 }
 
@@ -279,6 +289,8 @@ interface Layout {
   tag: string;
   workers: number;
   allInOne: boolean;
+  /** The policies' `retention.keepLast`. */
+  keepLast: number;
 }
 
 /** What a layout started, stopped by {@link stopFleet} whether or not the start completed. */
@@ -303,7 +315,7 @@ async function startFleet(
   const policies = join(dir, 'policies');
   await mkdir(policies, { recursive: true });
   for (let i = 0; i < POLICIES; i++)
-    await writeFile(join(policies, `p${i}.yaml`), policyFile(i, schedule));
+    await writeFile(join(policies, `p${i}.yaml`), policyFile(i, schedule, layout.keepLast));
   const seed = join(dir, 'volumes.json');
   await writeFile(seed, JSON.stringify(seedVolumes()));
   const env = (roles: string, n: number) => ({
@@ -447,13 +459,22 @@ interface TickFigures {
   cpuMs: { redis: number; workers: number; others: number };
 }
 
-/** Redis commands per snapshot created, most frequent first (BENCH_FLEET_COMMANDSTATS=1). */
+/**
+ * Redis commands (most frequent first) and bytes in and out per snapshot created
+ * (BENCH_FLEET_COMMANDSTATS=1).
+ */
 async function printCommandStats(redis: Redis, snapshots: number): Promise<void> {
   const info = await redis.info('commandstats');
   const rows = [...info.matchAll(/cmdstat_([^:]+):calls=(\d+),usec=(\d+)/g)]
     .map(([, name, calls, usec]) => ({ name, calls: Number(calls), usec: Number(usec) }))
     .sort((a, b) => b.calls - a.calls);
   const per = (n: number) => (n / Math.max(1, snapshots)).toFixed(2);
+  const stats = await redis.info('stats');
+  const stat = (name: string) => Number(new RegExp(`${name}:(\\d+)`).exec(stats)?.[1] ?? 0);
+  console.log(
+    `  per snapshot: ${per(stat('total_commands_processed'))} commands from clients, ` +
+      `${per(stat('total_net_input_bytes'))} bytes in, ${per(stat('total_net_output_bytes'))} bytes out`,
+  );
   console.log('  Redis commands per snapshot (calls, µs):');
   for (const row of rows.slice(0, 15)) {
     console.log(
@@ -596,7 +617,13 @@ async function soak(): Promise<void> {
   const redis = new Redis(redisServer.url);
   const fleet: Fleet = { apps: [], workers: [], cgroups: [] };
   try {
-    const layout = { name: 'soak', tag: 'soak', workers: 1, allInOne: false };
+    const layout = {
+      name: 'soak',
+      tag: 'soak',
+      workers: 1,
+      allInOne: false,
+      keepLast: SOAK_KEEP_LAST,
+    };
     await startFleet(dir, redisServer.url, layout, `*/${PERIOD_S} * * * * *`, fleet);
     const worker = fleet.workers[0]!;
     await waitForSchedulers(redis, Date.now() + 60_000);
@@ -682,6 +709,7 @@ async function main() {
     tag: `${n} worker${n > 1 ? 's' : ''}`,
     workers: n,
     allInOne: false,
+    keepLast: MEASURED_KEEP_LAST,
   }));
   if (ALL_IN_ONE)
     layouts.push({
@@ -689,6 +717,7 @@ async function main() {
       tag: 'all in one',
       workers: 1,
       allInOne: true,
+      keepLast: MEASURED_KEEP_LAST,
     });
   // The baseline swings from run to run on a shared machine (1.6–10 s for the same jobs have
   // been seen): each layout's ratio divides by the median of several rounds in its shape, the
