@@ -8,6 +8,15 @@ import { BULLMQ_MAX_STALLED_COUNT, givingUpStalled } from './stalls.js';
 import { tickProcessor } from './tick.processor.js';
 import { createRequestProcessors } from './request-processors.js';
 
+/**
+ * Tick jobs in flight per process, per unit of `concurrency`. A tick reads the driver's volume
+ * index and writes to Redis; it never makes or deletes a snapshot, the provider's load that the
+ * snapshot queue's concurrency bounds. Most of a tick is round trips, so a few in flight leave the process idle
+ * while a fleet's ticks wait: with one slot per unit, a fleet tick of 1,000 policies spent its
+ * first second starting runs on two worker processes that were half idle.
+ */
+export const TICK_CONCURRENCY_FACTOR = 4;
+
 /** Settings of the BullMQ workers of one process. */
 export interface WorkerOptions {
   prefix: string;
@@ -54,7 +63,8 @@ export function createWorkers(
     const worker = new Worker(name, processor, {
       connection,
       prefix: options.prefix,
-      concurrency: options.concurrency,
+      concurrency:
+        name === QUEUE.ticks ? options.concurrency * TICK_CONCURRENCY_FACTOR : options.concurrency,
       lockDuration: options.lockDurationMs,
       stalledInterval: options.lockDurationMs,
       maxStalledCount: BULLMQ_MAX_STALLED_COUNT,
