@@ -783,8 +783,8 @@ function printSecondWorker(
     console.log(`${layout.workers} worker processes against 1 (tick of median drain):`);
     line(
       `drain, ${layout.workers} ÷ 1 worker processes`,
-      `${ours.toFixed(2)}×`,
-      `≤ ${Math.max(1, theirs).toFixed(2)}×; bare BullMQ's ${layout.workers} ÷ 1: ${theirs.toFixed(2)}×`,
+      `${ours.toFixed(3)}×`,
+      `≤ ${Math.max(1, theirs).toFixed(3)}×; bare BullMQ's ${layout.workers} ÷ 1: ${theirs.toFixed(3)}×`,
     );
   }
 }
