@@ -676,6 +676,26 @@ describe('RunStore bounds', () => {
     expect(await redis.zcard(auditKeys.runs(prefix))).toBe(200);
     expect(await store.trim()).toBe(0);
   });
+
+  it('concurrent trims in one process share one pass', async () => {
+    const { store, prefix } = newStore({ maxRuns: 100 });
+    const unbounded = new RunStore(redis, { prefix, maxRuns: 10_000 });
+    for (let i = 0; i < 150; i++)
+      await unbounded.start(run(`r${i}`, { scheduledAt: new Date(T0 + i), volumes: ['db'] }));
+    const zrangeCalls = async () => {
+      const stats = await redis.info('commandstats');
+      return Number(/cmdstat_zrange:calls=(\d+)/.exec(stats)?.[1] ?? 0);
+    };
+    const before = await zrangeCalls();
+    const removed = await Promise.all([store.trim(), store.trim(), store.trim()]);
+    expect(removed).toEqual([50, 50, 50]);
+    expect((await zrangeCalls()) - before).toBe(1);
+    expect(await redis.zcard(auditKeys.runs(prefix))).toBe(100);
+    expect(await redis.zcard(auditKeys.volumeRuns(prefix, 'shop', 'db'))).toBe(100);
+    // A later call starts a pass of its own.
+    expect(await store.trim()).toBe(0);
+    expect((await zrangeCalls()) - before).toBe(1);
+  });
 });
 
 describe('RunStore dailyCounts', () => {

@@ -192,6 +192,8 @@ export class RunStore {
   private readonly maxRuns: number;
   private readonly trimSlack: number;
   private readonly budget: ScanBudget;
+  /** The trim pass under way in this process, which concurrent calls join. */
+  private trimming: Promise<number> | undefined;
 
   constructor(
     private readonly redis: Redis,
@@ -480,9 +482,19 @@ export class RunStore {
 
   /**
    * Drops the oldest runs beyond `maxRuns`: their hashes and their entries in every index.
-   * Safe to run concurrently (deletes are idempotent). Returns how many runs went.
+   * Safe to run concurrently (deletes are idempotent); calls made in one process while a pass
+   * is under way join that pass, so that the run starts in flight when the history crosses its
+   * bound (up to the worker's tick concurrency) do not each delete the same runs. Returns how
+   * many runs went.
    */
-  async trim(): Promise<number> {
+  trim(): Promise<number> {
+    this.trimming ??= this.trimPass().finally(() => {
+      this.trimming = undefined;
+    });
+    return this.trimming;
+  }
+
+  private async trimPass(): Promise<number> {
     const runs = auditKeys.runs(this.prefix);
     const excess = (await this.redis.zcard(runs)) - this.maxRuns;
     if (excess <= 0) return 0;
