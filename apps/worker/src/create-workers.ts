@@ -11,9 +11,9 @@ import { createRequestProcessors } from './request-processors.js';
 /**
  * Tick jobs in flight per process, per unit of `concurrency`. A tick reads the driver's volume
  * index and writes to Redis; it never makes or deletes a snapshot, the provider's load that the
- * snapshot queue's concurrency bounds. Most of a tick is round trips, so a few in flight leave the process idle
- * while a fleet's ticks wait: with one slot per unit, a fleet tick of 1,000 policies spent its
- * first second starting runs on two worker processes that were half idle.
+ * snapshot queue's concurrency bounds. Most of a tick is round trips, so a few in flight leave
+ * the process idle while a fleet's ticks wait: with one slot per unit, a fleet tick of 1,000
+ * policies spent its first second starting runs on two worker processes that were half idle.
  */
 export const TICK_CONCURRENCY_FACTOR = 4;
 
