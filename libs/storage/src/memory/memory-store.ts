@@ -101,8 +101,11 @@ export class MemoryStore {
     if (previous) this.unindex(key, previous.snapshot);
     this.snapshots.set(key, record);
     const volumeKey = sourceKeyOf(record.snapshot);
-    const keys = this.byVolume.get(volumeKey) ?? new Set<string>();
-    if (!this.byVolume.has(volumeKey)) this.byVolume.set(flatString(volumeKey), keys);
+    let keys = this.byVolume.get(volumeKey);
+    if (!keys) {
+      keys = new Set<string>();
+      this.byVolume.set(flatString(volumeKey), keys);
+    }
     keys.add(key);
     this.changed(record.snapshot);
   }
